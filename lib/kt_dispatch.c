@@ -1,0 +1,476 @@
+/*
+ * Dispatch: per operation, an immutable table from problem size to the
+ * variant to call, built once (first call or kt_init) and replaced
+ * wholesale by kt_reload/kt_force/kt_set_max_threads.  The current tables
+ * hang off one atomic pointer: the hot path is one acquire load, a short
+ * scan of interval bounds and an indirect call; no locks, no allocation,
+ * no system calls.  Replaced tables are retired, not freed, so a call in
+ * flight on another thread finishes with the table it started with.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kt_dispatch.h"
+#include "kt_internal.h"
+#include "kt_variants.h"
+
+#ifndef KT_HAVE_OPENMP
+int kt_omp_in_parallel(void) { return 0; }
+#endif
+
+_Atomic(kt_table *) kt_current_table;
+static pthread_mutex_t kt_build_lock = PTHREAD_MUTEX_INITIALIZER;
+static kt_table *kt_retired;          /* older tables, freed at exit */
+static kt_status kt_last_init = KT_OK;
+static int kt_api_cap;                /* kt_set_max_threads, 0: none */
+static const kt_variant *kt_api_force[KT_OP_COUNT];
+static kt_env kt_env_state;
+static pthread_once_t kt_env_once = PTHREAD_ONCE_INIT;
+
+/* Optional source of tuned points (the database module installs it). */
+static kt_tuned_loader kt_loader;
+
+static void env_init(void) { kt_env_parse(&kt_env_state); }
+
+const kt_env *kt_env_get(void) {
+    pthread_once(&kt_env_once, env_init);
+    return &kt_env_state;
+}
+
+int kt_thread_cap(void) {
+    const kt_env *env = kt_env_get();
+    if (kt_api_cap > 0) return kt_api_cap;
+    return env->num_threads;
+}
+
+void kt_dispatch_set_loader(kt_tuned_loader loader) { kt_loader = loader; }
+
+/* ---- building tables ------------------------------------------------------- */
+
+static const char *const kt_simd_order[] = {"avx512", "avx2", "scalar"};
+
+/* The best usable serial variant: widest SIMD first, scalar always works. */
+static const kt_variant *best_simd(kt_op_id op) {
+    for (size_t i = 0; i < sizeof kt_simd_order / sizeof kt_simd_order[0]; i++) {
+        const kt_variant *v = kt_variant_lookup(op, kt_simd_order[i]);
+        if (v && kt_variant_usable(v, NULL, 0)) return v;
+    }
+    return kt_variant_lookup(op, "scalar");
+}
+
+/* The threaded variant with the most threads usable here, or NULL. */
+static const kt_variant *best_threads(kt_op_id op) {
+    const kt_variant *best = NULL;
+    for (size_t i = 0, n = kt_variants_len(); i < n; i++) {
+        const kt_variant *v = kt_variant_at(i);
+        if (v->op != op || strcmp(v->backend, "threads") != 0) continue;
+        if (kt_variant_usable(v, NULL, 0) && (!best || v->threads > best->threads)) best = v;
+    }
+    return best;
+}
+
+/* Size above which the defaults use threads: when the op moves >= 2 MiB. */
+static size_t default_threshold(kt_op_id op) {
+    size_t d[3] = {1, 1, 1};
+    double per = kt_ops[op].bytes(d);
+    return per > 0 ? (size_t)ceil((2.0 * 1048576.0) / per) : SIZE_MAX;
+}
+
+static void optab_alloc(kt_optab *t, size_t n) {
+    t->nint = n;
+    t->iv = calloc(n, sizeof *t->iv);
+}
+
+static void build_defaults(kt_optab *t, kt_op_id op) {
+    const kt_variant *simd = best_simd(op), *thr = best_threads(op);
+    if (thr) {
+        optab_alloc(t, 2);
+        if (!t->iv) return;
+        t->iv[0] = (kt_interval){default_threshold(op), simd, simd, KT_SRC_DEFAULT, {0, 0, 0}};
+        t->iv[1] = (kt_interval){SIZE_MAX, thr, simd, KT_SRC_DEFAULT, {0, 0, 0}};
+    } else {
+        optab_alloc(t, 1);
+        if (!t->iv) return;
+        t->iv[0] = (kt_interval){SIZE_MAX, simd, simd, KT_SRC_DEFAULT, {0, 0, 0}};
+    }
+}
+
+/*
+ * Fills t from tuned points sorted by size: each point owns the sizes
+ * nearest to it in log scale (bounds at geometric midpoints), and calls
+ * its best-ranked variant that is usable here.  Returns 0 when no point
+ * had a usable variant (the caller then uses the defaults).
+ */
+static int build_tuned(kt_optab *t, kt_op_id op, const kt_tuned_point *pts, size_t npts) {
+    const kt_variant *simd = best_simd(op);
+    optab_alloc(t, npts);
+    if (!t->iv) return 0;
+    size_t used = 0;
+    for (size_t i = 0; i < npts; i++) {
+        const kt_variant *pick = NULL, *serial = NULL;
+        for (size_t r = 0; r < pts[i].nranked; r++) {
+            const kt_variant *v = pts[i].ranked[r];
+            char why[192];
+            if (!kt_variant_usable(v, why, sizeof why)) {
+                kt_log(KT_LOG_DEBUG, "%s n=%zu: tuned variant %s skipped: %s", kt_ops[op].name,
+                       pts[i].dims[0], v->name, why);
+                continue;
+            }
+            if (!pick) pick = v;
+            if (!serial && !(v->flags & KT_VF_OPENMP)) serial = v;
+        }
+        if (!pick) continue;
+        kt_interval *iv = &t->iv[used++];
+        iv->pick = pick;
+        iv->serial = serial ? serial : simd;
+        iv->source = KT_SRC_TUNED;
+        memcpy(iv->matched, pts[i].dims, sizeof iv->matched);
+    }
+    t->nint = used;
+    for (size_t i = 0; i < used; i++) {
+        if (i + 1 == used) {
+            t->iv[i].bound = SIZE_MAX;
+        } else {
+            double a = (double)t->iv[i].matched[0], b = (double)t->iv[i + 1].matched[0];
+            t->iv[i].bound = (size_t)ceil(sqrt(a * b));
+            if (t->iv[i].bound <= t->iv[i].matched[0]) t->iv[i].bound = t->iv[i].matched[0] + 1;
+        }
+    }
+    return used > 0;
+}
+
+void kt_tuned_set_free(kt_tuned_set *set) {
+    if (!set) return;
+    for (int op = 0; op < KT_OP_COUNT; op++) free(set->points[op]);
+    free(set);
+}
+
+static void table_free(kt_table *tab) {
+    if (!tab) return;
+    for (int op = 0; op < KT_OP_COUNT; op++) free(tab->ops[op].iv);
+    free(tab);
+}
+
+/* Builds a complete new table from the environment, forces and tuning. */
+static kt_table *table_build(kt_status *status) {
+    const kt_env *env = kt_env_get();
+    kt_table *tab = calloc(1, sizeof *tab);
+    if (!tab) return NULL;
+    *status = KT_OK;
+    kt_tuned_set *tuned = NULL;
+    if (kt_loader) {
+        kt_status s = kt_loader(&tuned);
+        if (s != KT_OK) {
+            kt_log(KT_LOG_WARN, "tuning database not used (%s): built-in defaults in force",
+                   kt_last_error());
+            *status = s;
+            tuned = NULL;
+        }
+    }
+    for (int i = 0; i < KT_OP_COUNT; i++) {
+        kt_op_id op = (kt_op_id)i;
+        kt_optab *t = &tab->ops[op];
+        t->best_serial = best_simd(op);
+        t->strided = kt_variant_lookup(op, "scalar");
+        const kt_variant *forced = kt_api_force[op];
+        const char *force_src = "kt_force()";
+        for (int f = 0; !forced && f < env->nforce; f++) {
+            if (env->force[f].op == op) {
+                forced = kt_variant_lookup(op, env->force[f].variant);
+                force_src = "KTUNE_FORCE";
+            }
+        }
+        if (forced) {
+            char why[192];
+            if (kt_variant_usable(forced, why, sizeof why)) {
+                optab_alloc(t, 1);
+                if (t->iv) {
+                    const kt_variant *serial =
+                        (forced->flags & KT_VF_OPENMP) ? t->best_serial : forced;
+                    t->iv[0] = (kt_interval){SIZE_MAX, forced, serial, KT_SRC_FORCED, {0, 0, 0}};
+                    if (!(forced->flags & KT_VF_UNIT_STRIDE)) t->strided = forced;
+                    continue;
+                }
+            } else {
+                snprintf(t->force_note, sizeof t->force_note,
+                         "%s %s=%s ignored: %s", force_src, kt_ops[op].name, forced->name, why);
+                kt_log(KT_LOG_WARN, "%s", t->force_note);
+            }
+        }
+        if (tuned && tuned->npoints[op] && build_tuned(t, op, tuned->points[op], tuned->npoints[op]))
+            continue;
+        free(t->iv);
+        t->iv = NULL;
+        build_defaults(t, op);
+    }
+    if (tuned) kt_tuned_set_free(tuned);
+    for (int op = 0; op < KT_OP_COUNT; op++) {
+        if (!tab->ops[op].iv) {
+            table_free(tab);
+            *status = kt_fail(KT_ENOMEM, "dispatch table: out of memory");
+            return NULL;
+        }
+    }
+    return tab;
+}
+
+/* Builds and publishes a new table; the old one is retired. */
+static kt_status rebuild(void) {
+    pthread_mutex_lock(&kt_build_lock);
+    const kt_env *env = kt_env_get();
+    for (int i = 0; i < env->nwarnings; i++) kt_log(KT_LOG_WARN, "%s", env->warnings[i]);
+    kt_status s = KT_OK;
+    kt_table *tab = table_build(&s);
+    if (tab) {
+        kt_table *old = atomic_exchange_explicit(&kt_current_table, tab, memory_order_acq_rel);
+        if (old) {
+            old->next_retired = kt_retired;
+            kt_retired = old;
+        }
+    } else if (s == KT_OK) {
+        s = KT_ENOMEM;
+    }
+    kt_last_init = s;
+    pthread_mutex_unlock(&kt_build_lock);
+    return s;
+}
+
+static pthread_once_t kt_init_once = PTHREAD_ONCE_INIT;
+static void init_once(void) { rebuild(); }
+
+kt_status kt_init(void) {
+    pthread_once(&kt_init_once, init_once);
+    return kt_last_init;
+}
+
+kt_status kt_init_status(void) { return kt_last_init; }
+
+kt_status kt_reload(void) {
+    kt_init();
+    return rebuild();
+}
+
+kt_status kt_set_max_threads(int max_threads) {
+    if (max_threads < 0) return kt_fail(KT_EINVAL, "kt_set_max_threads: %d < 0", max_threads);
+    kt_init();
+    kt_api_cap = max_threads;
+    return rebuild();
+}
+
+const kt_table *kt_table_slow(void) {
+    kt_init();
+    kt_table *t = atomic_load_explicit(&kt_current_table, memory_order_acquire);
+    return t;
+}
+
+__attribute__((destructor)) static void kt_dispatch_fini(void) {
+    table_free(atomic_exchange(&kt_current_table, NULL));
+    while (kt_retired) {
+        kt_table *next = kt_retired->next_retired;
+        table_free(kt_retired);
+        kt_retired = next;
+    }
+}
+
+const kt_variant *kt_best_serial(kt_op_id op) { return kt_table_get()->ops[op].best_serial; }
+
+/* ---- introspection ---------------------------------------------------------- */
+
+size_t kt_op_count(void) { return KT_OP_COUNT; }
+
+const char *kt_op_name(size_t i) { return i < KT_OP_COUNT ? kt_ops[i].name : NULL; }
+
+static void fill_info(const kt_variant *v, kt_variant_info *out) {
+    static _Thread_local char why[256];
+    out->op = kt_ops[v->op].name;
+    out->name = v->name;
+    out->backend = v->backend;
+    out->version = v->version;
+    out->threads = v->threads;
+    out->gpu = (v->flags & KT_VF_GPU) != 0;
+    out->unit_stride = (v->flags & KT_VF_UNIT_STRIDE) != 0;
+    out->available = kt_variant_usable(v, why, sizeof why);
+    out->reason = out->available ? "" : why;
+}
+
+size_t kt_variant_count(const char *op) {
+    kt_op_id id = kt_op_find(op);
+    size_t count = 0;
+    if (id == KT_OP_COUNT) return 0;
+    for (size_t i = 0, n = kt_variants_len(); i < n; i++) count += kt_variant_at(i)->op == id;
+    return count;
+}
+
+kt_status kt_variant_get(const char *op, size_t idx, kt_variant_info *out) {
+    kt_op_id id = kt_op_find(op);
+    if (id == KT_OP_COUNT) return kt_fail(KT_ENOTFOUND, "no operation named '%s'", op ? op : "");
+    if (!out) return kt_fail(KT_EINVAL, "kt_variant_get: out is NULL");
+    kt_init();
+    for (size_t i = 0, n = kt_variants_len(); i < n; i++) {
+        const kt_variant *v = kt_variant_at(i);
+        if (v->op != id) continue;
+        if (idx-- == 0) {
+            fill_info(v, out);
+            return KT_OK;
+        }
+    }
+    return kt_fail(KT_ENOTFOUND, "%s has no variant number %zu", op, idx);
+}
+
+kt_status kt_variant_find(const char *op, const char *name, kt_variant_info *out) {
+    kt_op_id id = kt_op_find(op);
+    if (id == KT_OP_COUNT) return kt_fail(KT_ENOTFOUND, "no operation named '%s'", op ? op : "");
+    if (!name || !out) return kt_fail(KT_EINVAL, "kt_variant_find: NULL argument");
+    kt_init();
+    const kt_variant *v = kt_variant_lookup(id, name);
+    if (!v) return kt_fail(KT_ENOTFOUND, "%s has no variant '%s'", op, name);
+    fill_info(v, out);
+    return KT_OK;
+}
+
+kt_status kt_call(const char *op, const char *variant, kt_args *args) {
+    kt_op_id id = kt_op_find(op);
+    if (id == KT_OP_COUNT) return kt_fail(KT_ENOTFOUND, "no operation named '%s'", op ? op : "");
+    if (!variant || !args) return kt_fail(KT_EINVAL, "kt_call: NULL variant or args");
+    kt_init();
+    const kt_variant *v = kt_variant_lookup(id, variant);
+    if (!v) return kt_fail(KT_ENOTFOUND, "%s has no variant '%s'", op, variant);
+    char why[192];
+    if (!kt_variant_usable(v, why, sizeof why))
+        return kt_fail(KT_EUNAVAIL, "%s/%s cannot run here: %s", op, variant, why);
+    return kt_invoke(v, args);
+}
+
+kt_status kt_force(const char *op, const char *variant) {
+    kt_op_id id = kt_op_find(op);
+    if (id == KT_OP_COUNT) return kt_fail(KT_ENOTFOUND, "no operation named '%s'", op ? op : "");
+    kt_init();
+    const kt_variant *v = NULL;
+    if (variant) {
+        v = kt_variant_lookup(id, variant);
+        if (!v) return kt_fail(KT_ENOTFOUND, "%s has no variant '%s'", op, variant);
+        char why[192];
+        if (!kt_variant_usable(v, why, sizeof why))
+            return kt_fail(KT_EUNAVAIL, "%s/%s cannot run here: %s", op, variant, why);
+    }
+    pthread_mutex_lock(&kt_build_lock);
+    kt_api_force[id] = v;
+    pthread_mutex_unlock(&kt_build_lock);
+    return rebuild();
+}
+
+kt_status kt_dispatch_explain(const char *op, const size_t dims[3], kt_dispatch_info *out) {
+    kt_op_id id = kt_op_find(op);
+    if (id == KT_OP_COUNT) return kt_fail(KT_ENOTFOUND, "no operation named '%s'", op ? op : "");
+    if (!dims || !out) return kt_fail(KT_EINVAL, "kt_dispatch_explain: NULL argument");
+    const kt_optab *t = &kt_table_get()->ops[id];
+    const kt_interval *iv = kt_lookup(t, dims);
+    memset(out, 0, sizeof *out);
+    out->variant = iv->pick->name;
+    static const char *const src[] = {"default", "tuned", "forced"};
+    out->source = src[iv->source];
+    memcpy(out->matched, iv->matched, sizeof out->matched);
+    switch (iv->source) {
+    case KT_SRC_FORCED:
+        snprintf(out->why, sizeof out->why, "forced to %s", iv->pick->name);
+        break;
+    case KT_SRC_TUNED:
+        snprintf(out->why, sizeof out->why, "tuned: nearest tuned size n=%zu (log scale) ran %s "
+                 "fastest among the variants usable here", iv->matched[0], iv->pick->name);
+        break;
+    default:
+        snprintf(out->why, sizeof out->why, "built-in default: %s%s", iv->pick->name,
+                 (iv->pick->flags & KT_VF_OPENMP) ? " (threads above the default threshold)"
+                                                  : " (best SIMD level of this CPU)");
+    }
+    if (t->force_note[0]) {
+        size_t l = strlen(out->why);
+        snprintf(out->why + l, sizeof out->why - l, "; %s", t->force_note);
+    }
+    return KT_OK;
+}
+
+/* ---- entry points ------------------------------------------------------------ */
+
+/*
+ * Runs v, and when a GPU variant fails at run time (the device vanished,
+ * out of device memory) retries once on the best serial CPU variant, so a
+ * caller never loses a call to a GPU fault.  The GPU variants write no
+ * output on failure.
+ */
+#define KT_CALL(t, v, TYPE, ...)                                                          \
+    do {                                                                                  \
+        kt_status s_ = ((TYPE)(v)->fn)((v), __VA_ARGS__);                                 \
+        if (s_ == KT_EDEVICE) {                                                           \
+            kt_log(KT_LOG_WARN, "%s/%s failed (%s); running %s instead",                  \
+                   kt_ops[(v)->op].name, (v)->name, kt_last_error(), (t)->best_serial->name); \
+            v = (t)->best_serial;                                                         \
+            s_ = ((TYPE)(v)->fn)((v), __VA_ARGS__);                                       \
+        }                                                                                 \
+        return s_;                                                                        \
+    } while (0)
+
+kt_status kt_add_scalar_i64(size_t n, int64_t c, int64_t *a) {
+    if (n == 0) return KT_OK;
+    if (!a) return kt_check_vector("kt_add_scalar_i64", n, a);
+    const kt_optab *t = &kt_table_get()->ops[KT_OP_ADD_SCALAR_I64];
+    const kt_variant *v = kt_pick(t, n);
+    KT_CALL(t, v, kt_add_scalar_i64_fn, n, c, a);
+}
+
+kt_status kt_add_scalar_f32(size_t n, float c, float *a) {
+    if (n == 0) return KT_OK;
+    if (!a) return kt_check_vector("kt_add_scalar_f32", n, a);
+    const kt_optab *t = &kt_table_get()->ops[KT_OP_ADD_SCALAR_F32];
+    const kt_variant *v = kt_pick(t, n);
+    KT_CALL(t, v, kt_add_scalar_f32_fn, n, c, a);
+}
+
+kt_status kt_add_scalar_f64(size_t n, double c, double *a) {
+    if (n == 0) return KT_OK;
+    if (!a) return kt_check_vector("kt_add_scalar_f64", n, a);
+    const kt_optab *t = &kt_table_get()->ops[KT_OP_ADD_SCALAR_F64];
+    const kt_variant *v = kt_pick(t, n);
+    KT_CALL(t, v, kt_add_scalar_f64_fn, n, c, a);
+}
+
+/*
+ * The axpy argument check, fast for the common case: unit increments need
+ * no overflow arithmetic, and overlap is one comparison pair.
+ */
+static inline kt_status check_axpy(const char *fn, size_t n, size_t es, const void *x,
+                                   ptrdiff_t incx, const void *y, ptrdiff_t incy) {
+    if (incx == 1 && incy == 1 && x && y && n <= PTRDIFF_MAX / 8) {
+        const char *px = x, *py = y;
+        if (px == py || px + n * es <= py || py + n * es <= px) return KT_OK;
+    }
+    return kt_check_axpy(fn, n, es, x, incx, y, incy);
+}
+
+kt_status kt_axpy_f32(size_t n, float alpha, const float *x, ptrdiff_t incx, float *y,
+                      ptrdiff_t incy) {
+    if (n == 0) return KT_OK;
+    kt_status s = check_axpy("kt_axpy_f32", n, sizeof *y, x, incx, y, incy);
+    if (s != KT_OK) return s;
+    if (alpha == 0.0f) return KT_OK;
+    const kt_optab *t = &kt_table_get()->ops[KT_OP_AXPY_F32];
+    const kt_variant *v = (incx == 1 && incy == 1) ? kt_pick(t, n) : t->strided;
+    KT_CALL(t, v, kt_axpy_f32_fn, n, alpha, x, incx, y, incy);
+}
+
+kt_status kt_axpy_f64(size_t n, double alpha, const double *x, ptrdiff_t incx, double *y,
+                      ptrdiff_t incy) {
+    if (n == 0) return KT_OK;
+    kt_status s = check_axpy("kt_axpy_f64", n, sizeof *y, x, incx, y, incy);
+    if (s != KT_OK) return s;
+    if (alpha == 0.0) return KT_OK;
+    const kt_optab *t = &kt_table_get()->ops[KT_OP_AXPY_F64];
+    const kt_variant *v = (incx == 1 && incy == 1) ? kt_pick(t, n) : t->strided;
+    KT_CALL(t, v, kt_axpy_f64_fn, n, alpha, x, incx, y, incy);
+}

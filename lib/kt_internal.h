@@ -1,0 +1,300 @@
+/*
+ * ktune internals shared by lib/, variants/, db/ and tuner/ (not installed).
+ *
+ * The model (see shared DESIGN.md):
+ *   - an operation (kt_op) describes a computation: dimensions, reference,
+ *     input generator, error bound, cost model;
+ *   - a variant (kt_variant) is one implementation of one op: one row of the
+ *     static registry in lib/kt_registry.c, pointing at one typed function;
+ *   - dispatch (lib/kt_dispatch.c) keeps, per op, an immutable table from
+ *     size to variant, published through one atomic pointer.
+ */
+#ifndef KT_INTERNAL_H
+#define KT_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ktune.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Operations ------------------------------------------------------- */
+
+typedef enum kt_op_id {
+    KT_OP_ADD_SCALAR_I64,
+    KT_OP_ADD_SCALAR_F32,
+    KT_OP_ADD_SCALAR_F64,
+    KT_OP_AXPY_F32,
+    KT_OP_AXPY_F64,
+    KT_OP_COUNT
+} kt_op_id;
+
+typedef enum kt_dtype { KT_I64, KT_F32, KT_F64 } kt_dtype;
+
+/* ---- CPU features (bits of kt_cpu.features and kt_variant.req) -------- */
+
+enum {
+    KT_CPU_SSE42 = 1u << 0,
+    KT_CPU_AVX = 1u << 1,
+    KT_CPU_AVX2 = 1u << 2,
+    KT_CPU_FMA = 1u << 3,
+    KT_CPU_AVX512F = 1u << 4,
+    KT_CPU_AVX512DQ = 1u << 5,
+    KT_CPU_AVX512BW = 1u << 6,
+    KT_CPU_AVX512VL = 1u << 7,
+    KT_CPU_AVX512_VNNI = 1u << 8,
+    KT_CPU_AVX512_BF16 = 1u << 9,
+    KT_CPU_AVX512_FP16 = 1u << 10
+};
+#define KT_REQ_AVX2 (KT_CPU_AVX | KT_CPU_AVX2 | KT_CPU_FMA)
+#define KT_REQ_AVX512 (KT_REQ_AVX2 | KT_CPU_AVX512F | KT_CPU_AVX512DQ | KT_CPU_AVX512BW | KT_CPU_AVX512VL)
+
+typedef struct kt_cpu {
+    char vendor[16];
+    char brand[64];
+    unsigned family, model, stepping;
+    unsigned features;       /* KT_CPU_* the CPU and the OS both support */
+    int cores;               /* online logical CPUs this process may use */
+    size_t l1d, l2, l3;      /* data cache sizes in bytes (per core for l1d/l2; 0 unknown) */
+    size_t line;             /* cache line size in bytes */
+    size_t ram;              /* physical memory in bytes */
+} kt_cpu;
+
+/* Detected once, then constant.  Never NULL. */
+const kt_cpu *kt_cpu_get(void);
+/* Names of the feature bits set in features, space-separated. */
+void kt_cpu_features_str(unsigned features, char *buf, size_t len);
+/* The bit of a named feature ("avx512f"), 0 if unknown. */
+unsigned kt_cpu_feature_bit(const char *name);
+
+/* ---- GPU (implemented in variants/cuda when built with CUDA) ----------- */
+
+typedef struct kt_gpu {
+    int count;               /* usable CUDA devices (0 when none) */
+    char name[128];          /* device 0 */
+    int cc_major, cc_minor;
+    int sms;
+    size_t mem;              /* bytes */
+    int driver_version, runtime_version;  /* CUDA's integer encoding, 0 unknown */
+    char why_none[192];      /* when count == 0: the reason (no driver, no device, not built) */
+    int cublas;              /* 1 when cuBLAS could be loaded */
+    char cublas_why[192];    /* when cublas == 0: the reason */
+} kt_gpu;
+
+/* Probed once (cheap when there is no driver), then constant.  Never NULL. */
+const kt_gpu *kt_gpu_get(void);
+
+/* The canonical machine description hashed into kt_fingerprint(). */
+void kt_machine_describe(char *buf, size_t len);
+
+/* ---- Variants --------------------------------------------------------- */
+
+typedef void (*kt_fnptr)(void);
+typedef struct kt_variant kt_variant;
+
+/* Variant flags */
+enum {
+    KT_VF_UNIT_STRIDE = 1u << 0, /* only unit increments; others use the strided fallback */
+    KT_VF_GPU = 1u << 1,         /* needs a CUDA device */
+    KT_VF_CUBLAS = 1u << 2,      /* needs cuBLAS loaded */
+    KT_VF_TEST = 1u << 3,        /* test-only variant, never dispatched unless planted */
+    KT_VF_OPENMP = 1u << 4       /* runs an OpenMP parallel region */
+};
+
+struct kt_variant {
+    const char *name;        /* "avx2", "threads:t=2", "cuda:block=256" */
+    const char *backend;     /* "scalar", "avx2", "avx512", "threads", "openblas", "cuda", "cublas" */
+    kt_op_id op;
+    unsigned version;        /* bump when the code changes: old measurements go stale */
+    unsigned req;            /* KT_CPU_* bits required */
+    unsigned flags;          /* KT_VF_* */
+    int threads;             /* threads used (1 serial) */
+    int param;               /* backend parameter: CUDA block size, ... (0 none) */
+    int cost;                /* tie-break rank: lower is cheaper/simpler */
+    kt_fnptr fn;             /* the typed function of the op, see below */
+};
+
+/*
+ * Typed variant functions.  The variant row is passed first so one function
+ * can serve several rows (thread count, block size).  Arguments have been
+ * validated by the caller; a function may still fail (device errors).
+ */
+typedef kt_status (*kt_add_scalar_i64_fn)(const kt_variant *v, size_t n, int64_t c, int64_t *a);
+typedef kt_status (*kt_add_scalar_f32_fn)(const kt_variant *v, size_t n, float c, float *a);
+typedef kt_status (*kt_add_scalar_f64_fn)(const kt_variant *v, size_t n, double c, double *a);
+typedef kt_status (*kt_axpy_f32_fn)(const kt_variant *v, size_t n, float alpha, const float *x,
+                                    ptrdiff_t incx, float *y, ptrdiff_t incy);
+typedef kt_status (*kt_axpy_f64_fn)(const kt_variant *v, size_t n, double alpha, const double *x,
+                                    ptrdiff_t incx, double *y, ptrdiff_t incy);
+/* *result = sum x[i]*y[i] (BLAS increments). */
+typedef kt_status (*kt_dot_f32_fn)(const kt_variant *v, size_t n, const float *x, ptrdiff_t incx,
+                                   const float *y, ptrdiff_t incy, float *result);
+typedef kt_status (*kt_dot_f64_fn)(const kt_variant *v, size_t n, const double *x, ptrdiff_t incx,
+                                   const double *y, ptrdiff_t incy, double *result);
+/*
+ * gemv and gemm variants see COLUMN-MAJOR problems only (the entry point
+ * turns row-major into column-major by transposing), with m, n (and k) > 0
+ * and alpha != 0 (the entry point handles the trivial cases).  beta == 0
+ * means the output is not read (NaN there must not leak).
+ * gemv: y = alpha*op(A)*x + beta*y, A is m x n with leading dimension lda.
+ * gemm: C = alpha*op(A)*op(B) + beta*C, C is m x n, op(A) m x k, op(B) k x n.
+ */
+typedef kt_status (*kt_gemv_f32_fn)(const kt_variant *v, kt_trans trans, size_t m, size_t n,
+                                    float alpha, const float *a, size_t lda, const float *x,
+                                    ptrdiff_t incx, float beta, float *y, ptrdiff_t incy);
+typedef kt_status (*kt_gemv_f64_fn)(const kt_variant *v, kt_trans trans, size_t m, size_t n,
+                                    double alpha, const double *a, size_t lda, const double *x,
+                                    ptrdiff_t incx, double beta, double *y, ptrdiff_t incy);
+typedef kt_status (*kt_gemm_f32_fn)(const kt_variant *v, kt_trans transa, kt_trans transb,
+                                    size_t m, size_t n, size_t k, float alpha, const float *a,
+                                    size_t lda, const float *b, size_t ldb, float beta, float *c,
+                                    size_t ldc);
+typedef kt_status (*kt_gemm_f64_fn)(const kt_variant *v, kt_trans transa, kt_trans transb,
+                                    size_t m, size_t n, size_t k, double alpha, const double *a,
+                                    size_t lda, const double *b, size_t ldb, double beta,
+                                    double *c, size_t ldc);
+
+/* The registry: every variant of every op, in one static table. */
+extern const kt_variant kt_registry[];
+extern const size_t kt_registry_len;
+
+/* Test hook: extra variants (the tests plant one through this). */
+void kt_registry_plant(const kt_variant *extra, size_t n);
+/* Number of variants (registry + planted) and variant i, for iteration. */
+size_t kt_variants_len(void);
+const kt_variant *kt_variant_at(size_t i);
+const kt_variant *kt_variant_lookup(kt_op_id op, const char *name);
+
+/*
+ * Whether v can run here; when not, writes the reason into why (if given).
+ * Takes the CPU, the GPU, KTUNE_DISABLE, KTUNE_MAX_ISA and the thread cap
+ * into account.  Cheap after init: the result is cached per variant.
+ */
+bool kt_variant_usable(const kt_variant *v, char *why, size_t len);
+
+/* The best serial SIMD variant of op usable here (the threads backend's inner loop). */
+const kt_variant *kt_best_serial(kt_op_id op);
+/* The thread cap in force (KTUNE_NUM_THREADS or kt_set_max_threads), 0 for none. */
+int kt_thread_cap(void);
+
+/* ---- Operation descriptors -------------------------------------------- */
+
+/* A problem instance the tuner and tests can run any variant on. */
+typedef struct kt_problem {
+    kt_op_id op;
+    size_t dims[3];
+    kt_args args;            /* points into the buffers below */
+    void *buf[4];            /* owned allocations */
+    void *ref;               /* reference output (double precision where rounding matters) */
+    void *init;              /* the initial output, to restore before validation */
+    size_t out_len;          /* elements of the output */
+} kt_problem;
+
+typedef struct kt_op {
+    const char *name;        /* "axpy_f32" */
+    const char *family;      /* "axpy" */
+    kt_dtype dtype;
+    int ndims;               /* 1: {n}; 2: {m, n}; 3: {m, n, k} */
+    const char *dim_names;   /* "n" / "m,n" / "m,n,k" */
+    const char *unit;        /* "GB/s" for streaming ops, "GFLOP/s" for compute-bound */
+    /* Cost model: floating-point operations and minimum bytes moved for dims. */
+    double (*flops)(const size_t dims[3]);
+    double (*bytes)(const size_t dims[3]);
+    /*
+     * Allocates a problem with fresh random inputs (never zeros) from seed,
+     * unit strides, and (with_ref) a copy of the initial output and the
+     * reference result, for validate.  Returns KT_ENOMEM on failure.
+     */
+    kt_status (*problem_new)(const size_t dims[3], uint64_t seed, int with_ref, kt_problem **out);
+    /* Runs variant v on the problem through its typed function. */
+    kt_status (*run)(const kt_variant *v, kt_problem *p);
+    /*
+     * Validates: poisons the output, restores the initial data, runs v once,
+     * compares with the reference within the op's error bound.  Returns
+     * KT_OK or KT_EINVAL with a message in msg.
+     */
+    kt_status (*validate)(const kt_variant *v, kt_problem *p, char *msg, size_t len);
+} kt_op;
+
+extern const kt_op kt_ops[KT_OP_COUNT];
+void kt_problem_free(kt_problem *p);
+kt_op_id kt_op_find(const char *name);   /* KT_OP_COUNT when unknown */
+
+/* Validates args for op and calls variant v with them (kt_call's core). */
+kt_status kt_invoke(const kt_variant *v, kt_args *args);
+
+/* Argument checks shared by the entry points and kt_invoke (set kt_last_error). */
+kt_status kt_check_vector(const char *fn, size_t n, const void *a);
+kt_status kt_check_axpy(const char *fn, size_t n, size_t elem, const void *x, ptrdiff_t incx,
+                        const void *y, ptrdiff_t incy);
+
+/* Deterministic random numbers (splitmix64 seeding a xoshiro256**). */
+typedef struct kt_rng {
+    uint64_t s[4];
+} kt_rng;
+void kt_rng_seed(kt_rng *r, uint64_t seed);
+uint64_t kt_rng_next(kt_rng *r);
+/* Uniform in [-1, 1), never exactly zero. */
+double kt_rng_nonzero(kt_rng *r);
+
+/* ---- Errors and logging (lib/kt_log.c) -------------------------------- */
+
+typedef enum kt_log_level { KT_LOG_OFF, KT_LOG_ERROR, KT_LOG_WARN, KT_LOG_INFO, KT_LOG_DEBUG } kt_log_level;
+
+/* Records msg as the calling thread's last error and returns s. */
+kt_status kt_fail(kt_status s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Logs to stderr when level <= KTUNE_LOG (default: off; the library is silent). */
+void kt_log(kt_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+kt_log_level kt_log_level_get(void);
+/* Lets a program (the ktune tool) set the level; env KTUNE_LOG still wins at init. */
+void kt_log_level_set(kt_log_level level);
+
+/* ---- Environment (lib/kt_env.c), read once at init --------------------- */
+
+#define KT_MAX_FORCE 32
+typedef struct kt_env {
+    char db_path[4096];      /* KTUNE_DB ("" unset) */
+    struct {
+        kt_op_id op;
+        char variant[48];
+    } force[KT_MAX_FORCE];   /* KTUNE_FORCE */
+    int nforce;
+    char disable[16][16];    /* KTUNE_DISABLE backends */
+    int ndisable;
+    unsigned max_isa_mask;   /* KTUNE_MAX_ISA: feature bits allowed (all ones when unset) */
+    int num_threads;         /* KTUNE_NUM_THREADS (0 unset) */
+    int profile;             /* KTUNE_PROFILE */
+    char warnings[8][320];   /* bad values seen, logged at init */
+    int nwarnings;
+} kt_env;
+
+/* Parses the environment into env (never fails: bad values become warnings). */
+void kt_env_parse(kt_env *env);
+const kt_env *kt_env_get(void);
+
+/* ---- Timing ----------------------------------------------------------- */
+
+/* Monotonic clock in seconds. */
+double kt_now(void);
+
+/*
+ * Per-thread CUDA timing of the last GPU variant call, filled when
+ * kt_gpu_timing_enable(1) was called in this thread (the tuner does):
+ * kernel_s from events around the kernel alone, total_s end to end.
+ */
+typedef struct kt_gpu_timing {
+    double kernel_s, h2d_s, d2h_s, total_s;
+} kt_gpu_timing;
+void kt_gpu_timing_enable(int on);
+const kt_gpu_timing *kt_gpu_timing_last(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KT_INTERNAL_H */

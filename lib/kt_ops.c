@@ -1,0 +1,301 @@
+/*
+ * Operation descriptors: for each op its dimensions, cost model, input
+ * generator, reference result and error bound (used by the tuner to
+ * validate variants), plus the argument checks shared by the entry points
+ * and kt_call.
+ */
+#include "config.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kt_internal.h"
+
+/* ---- random numbers ------------------------------------------------------ */
+
+static uint64_t splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void kt_rng_seed(kt_rng *r, uint64_t seed) {
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t kt_rng_next(kt_rng *r) {
+    uint64_t *s = r->s, out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return out;
+}
+
+double kt_rng_nonzero(kt_rng *r) {
+    double u = (double)(kt_rng_next(r) >> 11) * 0x1.0p-53; /* [0, 1) */
+    double v = 2.0 * u - 1.0;
+    return v == 0.0 ? 0.5 : v;
+}
+
+/* ---- argument checks ----------------------------------------------------- */
+
+kt_status kt_check_vector(const char *fn, size_t n, const void *a) {
+    if (n > 0 && !a) return kt_fail(KT_EINVAL, "%s: a is NULL with n = %zu", fn, n);
+    return KT_OK;
+}
+
+/* Bytes spanned by n elements at increment inc; 0 on overflow. */
+static size_t span_bytes(size_t n, size_t elem, ptrdiff_t inc) {
+    size_t step = (size_t)(inc < 0 ? -inc : inc);
+    if (n == 0) return 0;
+    if (step && n - 1 > (PTRDIFF_MAX / elem - 1) / step) return 0;
+    return ((n - 1) * step + 1) * elem;
+}
+
+kt_status kt_check_axpy(const char *fn, size_t n, size_t elem, const void *x, ptrdiff_t incx,
+                        const void *y, ptrdiff_t incy) {
+    if (n == 0) return KT_OK;
+    if (!x) return kt_fail(KT_EINVAL, "%s: x is NULL with n = %zu", fn, n);
+    if (!y) return kt_fail(KT_EINVAL, "%s: y is NULL with n = %zu", fn, n);
+    size_t sx = span_bytes(n, elem, incx), sy = span_bytes(n, elem, incy);
+    if (!sx || !sy)
+        return kt_fail(KT_EINVAL, "%s: n = %zu with increments %td, %td overflows the address "
+                                  "space", fn, n, incx, incy);
+    const char *px = x, *py = y;
+    int same = px == py && incx == incy;
+    if (!same && px < py + sy && py < px + sx)
+        return kt_fail(KT_EINVAL, "%s: x and y overlap (the result would depend on the order "
+                                  "of evaluation)", fn);
+    return KT_OK;
+}
+
+/* ---- cost models --------------------------------------------------------- */
+
+static size_t elem_size(kt_dtype t) { return t == KT_F32 ? 4 : 8; }
+
+static double add_scalar_flops(const size_t d[3]) { return (double)d[0]; }
+static double add_scalar_i64_bytes(const size_t d[3]) { return 16.0 * (double)d[0]; }
+static double add_scalar_f32_bytes(const size_t d[3]) { return 8.0 * (double)d[0]; }
+static double add_scalar_f64_bytes(const size_t d[3]) { return 16.0 * (double)d[0]; }
+static double axpy_flops(const size_t d[3]) { return 2.0 * (double)d[0]; }
+static double axpy_f32_bytes(const size_t d[3]) { return 12.0 * (double)d[0]; }
+static double axpy_f64_bytes(const size_t d[3]) { return 24.0 * (double)d[0]; }
+
+/* ---- vector problems ----------------------------------------------------- */
+
+#define KT_GUARD 16 /* poisoned elements after each output, checked after a run */
+static const uint64_t kt_poison = 0x7ff4dead7ff4deadull; /* a signalling-NaN pattern */
+
+void kt_problem_free(kt_problem *p) {
+    if (!p) return;
+    for (int i = 0; i < 4; i++) free(p->buf[i]);
+    free(p->ref);
+    free(p->init);
+    free(p);
+}
+
+static kt_dtype op_dtype(kt_op_id op) { return kt_ops[op].dtype; }
+static int op_is_axpy(kt_op_id op) { return op == KT_OP_AXPY_F32 || op == KT_OP_AXPY_F64; }
+
+/* Fills n elements of type t at p with random non-zero values. */
+static void fill_random(kt_dtype t, void *p, size_t n, kt_rng *r) {
+    for (size_t i = 0; i < n; i++) {
+        double v = kt_rng_nonzero(r);
+        switch (t) {
+        case KT_I64: {
+            int64_t iv = (int64_t)(v * 1099511627776.0); /* within +-2^40 */
+            ((int64_t *)p)[i] = iv ? iv : 1;
+            break;
+        }
+        case KT_F32: ((float *)p)[i] = (float)v; break;
+        case KT_F64: ((double *)p)[i] = v; break;
+        }
+    }
+}
+
+static double get_f(kt_dtype t, const void *p, size_t i) {
+    return t == KT_F32 ? (double)((const float *)p)[i] : ((const double *)p)[i];
+}
+
+/*
+ * The reference result of a vector op at element i, computed in long
+ * double from the initial output y0 (and x for axpy).
+ */
+static long double vec_reference(const kt_problem *p, size_t i) {
+    kt_dtype t = op_dtype(p->op);
+    long double y0 = get_f(t, p->init, i);
+    if (op_is_axpy(p->op)) return y0 + (long double)p->args.alpha * get_f(t, p->args.x, i);
+    return y0 + (long double)p->args.alpha;
+}
+
+static kt_status vec_problem_new(kt_op_id op, const size_t dims[3], uint64_t seed, int with_ref,
+                                 kt_problem **out) {
+    kt_dtype t = op_dtype(op);
+    size_t n = dims[0], es = elem_size(t);
+    kt_problem *p = calloc(1, sizeof *p);
+    if (!p) return kt_fail(KT_ENOMEM, "problem of %s n=%zu", kt_ops[op].name, n);
+    p->op = op;
+    p->dims[0] = n;
+    p->out_len = n;
+    kt_rng r;
+    kt_rng_seed(&r, seed);
+    p->buf[1] = malloc((n + KT_GUARD) * es);
+    if (op_is_axpy(op)) p->buf[0] = malloc((n ? n : 1) * es);
+    if (with_ref) p->init = malloc((n ? n : 1) * es);
+    if (!p->buf[1] || (op_is_axpy(op) && !p->buf[0]) || (with_ref && !p->init)) {
+        kt_problem_free(p);
+        return kt_fail(KT_ENOMEM, "problem of %s n=%zu: out of memory", kt_ops[op].name, n);
+    }
+    fill_random(t, p->buf[1], n, &r);
+    if (p->buf[0]) fill_random(t, p->buf[0], n, &r);
+    if (with_ref) memcpy(p->init, p->buf[1], n * es);
+    double alpha = 0.5 + 0.5 * fabs(kt_rng_nonzero(&r)); /* in (0.5, 1] */
+    p->args.n = n;
+    p->args.alpha = t == KT_F32 ? (double)(float)alpha : alpha;
+    p->args.ialpha = (int64_t)(kt_rng_next(&r) >> 24) + 1; /* 1 .. 2^40 */
+    p->args.x = p->buf[0];
+    p->args.incx = 1;
+    p->args.y = p->buf[1];
+    p->args.incy = 1;
+    *out = p;
+    return KT_OK;
+}
+
+/* Calls v on the problem's arguments through its typed function. */
+static kt_status vec_run(const kt_variant *v, kt_problem *p) {
+    kt_args *a = &p->args;
+    switch (v->op) {
+    case KT_OP_ADD_SCALAR_I64:
+        return ((kt_add_scalar_i64_fn)v->fn)(v, a->n, a->ialpha, a->y);
+    case KT_OP_ADD_SCALAR_F32:
+        return ((kt_add_scalar_f32_fn)v->fn)(v, a->n, (float)a->alpha, a->y);
+    case KT_OP_ADD_SCALAR_F64:
+        return ((kt_add_scalar_f64_fn)v->fn)(v, a->n, a->alpha, a->y);
+    case KT_OP_AXPY_F32:
+        return ((kt_axpy_f32_fn)v->fn)(v, a->n, (float)a->alpha, a->x, a->incx, a->y, a->incy);
+    case KT_OP_AXPY_F64:
+        return ((kt_axpy_f64_fn)v->fn)(v, a->n, a->alpha, a->x, a->incx, a->y, a->incy);
+    default: return kt_fail(KT_EINTERNAL, "vec_run: op %d is not a vector op", (int)v->op);
+    }
+}
+
+/*
+ * Runs v once on the problem's initial data (output restored, guard
+ * elements poisoned) and compares every element with the reference:
+ * integers exactly, floats within 4 ulps of the magnitudes involved
+ * (covers fused and unfused multiply-add alike).
+ */
+static kt_status vec_validate(const kt_variant *v, kt_problem *p, char *msg, size_t len) {
+    kt_dtype t = op_dtype(p->op);
+    size_t n = p->dims[0], es = elem_size(t);
+    if (!p->init) return kt_fail(KT_EINTERNAL, "validate: problem made without reference");
+    memcpy(p->buf[1], p->init, n * es);
+    for (size_t g = 0; g < KT_GUARD; g++) memcpy((char *)p->buf[1] + (n + g) * es, &kt_poison, es);
+    kt_status s = vec_run(v, p);
+    if (s != KT_OK) {
+        snprintf(msg, len, "%s/%s n=%zu failed: %s", kt_ops[p->op].name, v->name, n,
+                 kt_last_error());
+        return s;
+    }
+    double eps = t == KT_F32 ? FLT_EPSILON : DBL_EPSILON;
+    for (size_t i = 0; i < n; i++) {
+        if (t == KT_I64) {
+            int64_t want = (int64_t)((uint64_t)((int64_t *)p->init)[i] + (uint64_t)p->args.ialpha);
+            int64_t got = ((int64_t *)p->buf[1])[i];
+            if (got != want) {
+                snprintf(msg, len, "%s/%s n=%zu: a[%zu] = %lld, expected %lld",
+                         kt_ops[p->op].name, v->name, n, i, (long long)got, (long long)want);
+                return KT_EINVAL;
+            }
+            continue;
+        }
+        long double want = vec_reference(p, i);
+        double got = get_f(t, p->buf[1], i);
+        double mag = fabs(get_f(t, p->init, i)) +
+                     fabs(p->args.alpha * (op_is_axpy(p->op) ? get_f(t, p->args.x, i) : 1.0));
+        double bound = 4.0 * eps * mag;
+        if (!(fabsl((long double)got - want) <= bound)) {
+            snprintf(msg, len, "%s/%s n=%zu: y[%zu] = %.9g, expected %.9Lg (bound %.3g)",
+                     kt_ops[p->op].name, v->name, n, i, got, want, bound);
+            return KT_EINVAL;
+        }
+    }
+    for (size_t g = 0; g < KT_GUARD; g++) {
+        if (memcmp((char *)p->buf[1] + (n + g) * es, &kt_poison, es) != 0) {
+            snprintf(msg, len, "%s/%s n=%zu: wrote past the end (element %zu)",
+                     kt_ops[p->op].name, v->name, n, n + g);
+            return KT_EINVAL;
+        }
+    }
+    return KT_OK;
+}
+
+#define VEC_NEW(op)                                                                        \
+    static kt_status op##_new(const size_t d[3], uint64_t seed, int ref, kt_problem **o) { \
+        return vec_problem_new(op, d, seed, ref, o);                                       \
+    }
+VEC_NEW(KT_OP_ADD_SCALAR_I64)
+VEC_NEW(KT_OP_ADD_SCALAR_F32)
+VEC_NEW(KT_OP_ADD_SCALAR_F64)
+VEC_NEW(KT_OP_AXPY_F32)
+VEC_NEW(KT_OP_AXPY_F64)
+
+const kt_op kt_ops[KT_OP_COUNT] = {
+    [KT_OP_ADD_SCALAR_I64] = {"add_scalar_i64", "add_scalar", KT_I64, 1, "n", "GB/s",
+                              add_scalar_flops, add_scalar_i64_bytes, KT_OP_ADD_SCALAR_I64_new,
+                              vec_run, vec_validate},
+    [KT_OP_ADD_SCALAR_F32] = {"add_scalar_f32", "add_scalar", KT_F32, 1, "n", "GB/s",
+                              add_scalar_flops, add_scalar_f32_bytes, KT_OP_ADD_SCALAR_F32_new,
+                              vec_run, vec_validate},
+    [KT_OP_ADD_SCALAR_F64] = {"add_scalar_f64", "add_scalar", KT_F64, 1, "n", "GB/s",
+                              add_scalar_flops, add_scalar_f64_bytes, KT_OP_ADD_SCALAR_F64_new,
+                              vec_run, vec_validate},
+    [KT_OP_AXPY_F32] = {"axpy_f32", "axpy", KT_F32, 1, "n", "GB/s", axpy_flops, axpy_f32_bytes,
+                        KT_OP_AXPY_F32_new, vec_run, vec_validate},
+    [KT_OP_AXPY_F64] = {"axpy_f64", "axpy", KT_F64, 1, "n", "GB/s", axpy_flops, axpy_f64_bytes,
+                        KT_OP_AXPY_F64_new, vec_run, vec_validate},
+};
+
+kt_op_id kt_op_find(const char *name) {
+    if (!name) return KT_OP_COUNT;
+    for (int i = 0; i < KT_OP_COUNT; i++)
+        if (strcmp(kt_ops[i].name, name) == 0) return (kt_op_id)i;
+    return KT_OP_COUNT;
+}
+
+/* ---- generic invocation (kt_call) ----------------------------------------- */
+
+kt_status kt_invoke(const kt_variant *v, kt_args *a) {
+    const char *name = kt_ops[v->op].name;
+    kt_status s;
+    switch (v->op) {
+    case KT_OP_ADD_SCALAR_I64:
+    case KT_OP_ADD_SCALAR_F32:
+    case KT_OP_ADD_SCALAR_F64:
+        if ((s = kt_check_vector(name, a->n, a->y)) != KT_OK) return s;
+        if (a->n == 0) return KT_OK;
+        break;
+    case KT_OP_AXPY_F32:
+    case KT_OP_AXPY_F64:
+        s = kt_check_axpy(name, a->n, elem_size(kt_ops[v->op].dtype), a->x, a->incx, a->y,
+                          a->incy);
+        if (s != KT_OK) return s;
+        if (a->n == 0 || a->alpha == 0.0) return KT_OK; /* reference BLAS: y untouched */
+        if ((v->flags & KT_VF_UNIT_STRIDE) && (a->incx != 1 || a->incy != 1))
+            return kt_fail(KT_EUNAVAIL, "%s/%s takes unit increments only (got %td, %td)", name,
+                           v->name, a->incx, a->incy);
+        break;
+    default: return kt_fail(KT_EINTERNAL, "kt_invoke: unknown op %d", (int)v->op);
+    }
+    kt_problem p = {.op = v->op, .args = *a};
+    return vec_run(v, &p);
+}

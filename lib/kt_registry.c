@@ -1,0 +1,202 @@
+/*
+ * The registry: one static table listing every variant of every operation.
+ * Adding a variant is its function plus one row here.  A row whose backend
+ * was not built in this configuration keeps its place with a NULL function,
+ * so `ktune list` can say it exists and why it cannot run.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "kt_internal.h"
+#include "kt_variants.h"
+
+#define FN(f) ((kt_fnptr)(f))
+#ifdef KT_HAVE_AVX2
+#define AVX2_FN(f) FN(f)
+#else
+#define AVX2_FN(f) NULL
+#endif
+#ifdef KT_HAVE_AVX512
+#define AVX512_FN(f) FN(f)
+#else
+#define AVX512_FN(f) NULL
+#endif
+#ifdef KT_HAVE_OPENMP
+#define OMP_FN(f) FN(f)
+#else
+#define OMP_FN(f) NULL
+#endif
+#ifdef KT_HAVE_OPENBLAS
+#define OPENBLAS_FN(f) FN(f)
+#else
+#define OPENBLAS_FN(f) NULL
+#endif
+#ifdef KT_HAVE_CUDA
+#define CUDA_FN(f) FN(f)
+#else
+#define CUDA_FN(f) NULL
+#endif
+#ifdef KT_HAVE_CUBLAS
+#define CUBLAS_FN(f) FN(f)
+#else
+#define CUBLAS_FN(f) NULL
+#endif
+
+#define US KT_VF_UNIT_STRIDE
+
+/* name, backend, op, version, required CPU features, flags, threads, param, cost, fn */
+#define SCALAR(op, f) {"scalar", "scalar", op, 1, 0, 0, 1, 0, 0, FN(f)}
+#define AVX2(op, f) {"avx2", "avx2", op, 1, KT_REQ_AVX2, US, 1, 0, 1, AVX2_FN(f)}
+#define AVX512(op, f) {"avx512", "avx512", op, 1, KT_REQ_AVX512, US, 1, 0, 2, AVX512_FN(f)}
+#define THREADS(op, f, t) \
+    {"threads:t=" #t, "threads", op, 1, 0, US | KT_VF_OPENMP, t, 0, 10 + t, OMP_FN(f)}
+#define THREADS_ALL(op, f) \
+    THREADS(op, f, 2), THREADS(op, f, 4), THREADS(op, f, 8), THREADS(op, f, 16), \
+        THREADS(op, f, 32), THREADS(op, f, 64)
+#define OPENBLAS(op, f, t, name) {name, "openblas", op, 1, 0, 0, t, 0, 30 + t, OPENBLAS_FN(f)}
+#define OPENBLAS_ALL(op, f) \
+    OPENBLAS(op, f, 1, "openblas"), OPENBLAS(op, f, 2, "openblas:t=2"), \
+        OPENBLAS(op, f, 4, "openblas:t=4"), OPENBLAS(op, f, 8, "openblas:t=8"), \
+        OPENBLAS(op, f, 16, "openblas:t=16"), OPENBLAS(op, f, 32, "openblas:t=32"), \
+        OPENBLAS(op, f, 64, "openblas:t=64")
+#define CUDA(op, f, b) {"cuda:block=" #b, "cuda", op, 1, 0, US | KT_VF_GPU, 1, b, 100, CUDA_FN(f)}
+#define CUDA_ALL(op, f) \
+    CUDA(op, f, 64), CUDA(op, f, 128), CUDA(op, f, 256), CUDA(op, f, 512), CUDA(op, f, 1024)
+#define CUBLAS(op, f) \
+    {"cublas", "cublas", op, 1, 0, US | KT_VF_GPU | KT_VF_CUBLAS, 1, 0, 110, CUBLAS_FN(f)}
+
+const kt_variant kt_registry[] = {
+    SCALAR(KT_OP_ADD_SCALAR_I64, kt_add_scalar_i64_scalar),
+    AVX2(KT_OP_ADD_SCALAR_I64, kt_add_scalar_i64_avx2),
+    AVX512(KT_OP_ADD_SCALAR_I64, kt_add_scalar_i64_avx512),
+    THREADS_ALL(KT_OP_ADD_SCALAR_I64, kt_add_scalar_i64_threads),
+    CUDA_ALL(KT_OP_ADD_SCALAR_I64, kt_add_scalar_i64_cuda),
+
+    SCALAR(KT_OP_ADD_SCALAR_F32, kt_add_scalar_f32_scalar),
+    AVX2(KT_OP_ADD_SCALAR_F32, kt_add_scalar_f32_avx2),
+    AVX512(KT_OP_ADD_SCALAR_F32, kt_add_scalar_f32_avx512),
+    THREADS_ALL(KT_OP_ADD_SCALAR_F32, kt_add_scalar_f32_threads),
+    CUDA_ALL(KT_OP_ADD_SCALAR_F32, kt_add_scalar_f32_cuda),
+
+    SCALAR(KT_OP_ADD_SCALAR_F64, kt_add_scalar_f64_scalar),
+    AVX2(KT_OP_ADD_SCALAR_F64, kt_add_scalar_f64_avx2),
+    AVX512(KT_OP_ADD_SCALAR_F64, kt_add_scalar_f64_avx512),
+    THREADS_ALL(KT_OP_ADD_SCALAR_F64, kt_add_scalar_f64_threads),
+    CUDA_ALL(KT_OP_ADD_SCALAR_F64, kt_add_scalar_f64_cuda),
+
+    SCALAR(KT_OP_AXPY_F32, kt_axpy_f32_scalar),
+    AVX2(KT_OP_AXPY_F32, kt_axpy_f32_avx2),
+    AVX512(KT_OP_AXPY_F32, kt_axpy_f32_avx512),
+    THREADS_ALL(KT_OP_AXPY_F32, kt_axpy_f32_threads),
+    OPENBLAS_ALL(KT_OP_AXPY_F32, kt_axpy_f32_openblas),
+    CUDA_ALL(KT_OP_AXPY_F32, kt_axpy_f32_cuda),
+    CUBLAS(KT_OP_AXPY_F32, kt_axpy_f32_cublas),
+
+    SCALAR(KT_OP_AXPY_F64, kt_axpy_f64_scalar),
+    AVX2(KT_OP_AXPY_F64, kt_axpy_f64_avx2),
+    AVX512(KT_OP_AXPY_F64, kt_axpy_f64_avx512),
+    THREADS_ALL(KT_OP_AXPY_F64, kt_axpy_f64_threads),
+    OPENBLAS_ALL(KT_OP_AXPY_F64, kt_axpy_f64_openblas),
+    CUDA_ALL(KT_OP_AXPY_F64, kt_axpy_f64_cuda),
+    CUBLAS(KT_OP_AXPY_F64, kt_axpy_f64_cublas),
+};
+const size_t kt_registry_len = sizeof kt_registry / sizeof kt_registry[0];
+
+static const kt_variant *kt_planted;
+static size_t kt_planted_len;
+
+void kt_registry_plant(const kt_variant *extra, size_t n) {
+    kt_planted = extra;
+    kt_planted_len = n;
+}
+
+size_t kt_variants_len(void) { return kt_registry_len + kt_planted_len; }
+
+const kt_variant *kt_variant_at(size_t i) {
+    if (i < kt_registry_len) return &kt_registry[i];
+    i -= kt_registry_len;
+    return i < kt_planted_len ? &kt_planted[i] : NULL;
+}
+
+const kt_variant *kt_variant_lookup(kt_op_id op, const char *name) {
+    for (size_t i = 0, n = kt_variants_len(); i < n; i++) {
+        const kt_variant *v = kt_variant_at(i);
+        if (v->op == op && strcmp(v->name, name) == 0) return v;
+    }
+    return NULL;
+}
+
+/* Why a backend may be missing from this build. */
+static const char *not_built_reason(const char *backend) {
+    if (!strcmp(backend, "avx2") || !strcmp(backend, "avx512"))
+        return "not built: the compiler lacks the flags or configure disabled them";
+    if (!strcmp(backend, "threads")) return "not built: no OpenMP (configure --disable-openmp?)";
+    if (!strcmp(backend, "openblas")) return "not built: configure found no OpenBLAS";
+    if (!strcmp(backend, "cuda")) return "not built: configure found no CUDA Toolkit (nvcc)";
+    if (!strcmp(backend, "cublas")) return "not built: no CUDA Toolkit or cuBLAS headers";
+    return "not built";
+}
+
+/*
+ * Whether v can run here, now.  Checks, in order: built, KTUNE_DISABLE, CPU
+ * features (and KTUNE_MAX_ISA), cores, the thread cap, the GPU, cuBLAS.
+ */
+bool kt_variant_usable(const kt_variant *v, char *why, size_t len) {
+    char tmp[1];
+    if (!why || !len) {
+        why = tmp;
+        len = sizeof tmp;
+    }
+    why[0] = '\0';
+    if (!v->fn) {
+        snprintf(why, len, "%s", not_built_reason(v->backend));
+        return false;
+    }
+    const kt_env *env = kt_env_get();
+    for (int i = 0; i < env->ndisable; i++) {
+        if (strcmp(env->disable[i], v->backend) == 0 ||
+            (strcmp(env->disable[i], "cuda") == 0 && (v->flags & KT_VF_GPU))) {
+            snprintf(why, len, "disabled by KTUNE_DISABLE=%s", env->disable[i]);
+            return false;
+        }
+    }
+    const kt_cpu *cpu = kt_cpu_get();
+    unsigned missing = v->req & ~cpu->features;
+    if (missing) {
+        char names[128];
+        kt_cpu_features_str(missing, names, sizeof names);
+        snprintf(why, len, "CPU lacks %s", names);
+        return false;
+    }
+    unsigned capped = v->req & ~env->max_isa_mask;
+    if (capped) {
+        char names[128];
+        kt_cpu_features_str(capped, names, sizeof names);
+        snprintf(why, len, "above KTUNE_MAX_ISA (needs %s)", names);
+        return false;
+    }
+    if (v->threads > cpu->cores) {
+        snprintf(why, len, "needs %d cores, this machine has %d", v->threads, cpu->cores);
+        return false;
+    }
+    int cap = kt_thread_cap();
+    if (cap > 0 && v->threads > cap) {
+        snprintf(why, len, "uses %d threads, above the cap of %d (KTUNE_NUM_THREADS)",
+                 v->threads, cap);
+        return false;
+    }
+    if (v->flags & KT_VF_GPU) {
+        const kt_gpu *gpu = kt_gpu_get();
+        if (gpu->count == 0) {
+            snprintf(why, len, "%s", gpu->why_none);
+            return false;
+        }
+        if ((v->flags & KT_VF_CUBLAS) && !gpu->cublas) {
+            snprintf(why, len, "%s", gpu->cublas_why);
+            return false;
+        }
+    }
+    return true;
+}

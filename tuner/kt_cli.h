@@ -1,0 +1,24 @@
+/* The ktune command: shared declarations of its subcommands. */
+#ifndef KT_CLI_H
+#define KT_CLI_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "kt_internal.h"
+
+/* Exit codes of every subcommand (documented in `ktune --help`). */
+enum { KT_EXIT_OK = 0, KT_EXIT_FAIL = 1, KT_EXIT_USAGE = 2 };
+
+int kt_cmd_info(int argc, char **argv);
+int kt_cmd_list(int argc, char **argv);
+
+/* Prints "ktune CMD: message" to stderr; returns code. */
+int kt_cli_error(int code, const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Writes a JSON value to stdout (indented) and releases it; returns KT_EXIT_OK or FAIL. */
+int kt_cli_json_out(json_t *v);
+/* Formats a byte count as "32 KiB", "2.0 MiB". */
+const char *kt_cli_bytes(size_t b, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * ktune: the command-line tool over the library (tune, inspect, explain).
+ * Each subcommand parses its own options; this file dispatches and holds
+ * the small helpers they share.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kt_cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+    const char *help;
+} commands[] = {
+    {"info", kt_cmd_info, "the hardware, fingerprint, build configuration, database path"},
+    {"list", kt_cmd_list, "operations and their variants, available here or not and why"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: ktune [--version] [--help] COMMAND [OPTIONS]\n\n"
+               "Auto-tuning library with runtime dispatch: measures every variant of\n"
+               "every operation on this machine and calls the fastest.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n'ktune COMMAND --help' describes a command and its options.\n"
+               "exit status: 0 success, 1 failure (message on stderr), 2 bad command line\n");
+}
+
+int kt_cli_error(int code, const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "ktune %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return code;
+}
+
+int kt_cli_json_out(json_t *v) {
+    if (!v) return kt_cli_error(KT_EXIT_FAIL, "json", "out of memory");
+    int rc = json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', stdout);
+    json_decref(v);
+    return rc == 0 && fflush(stdout) == 0 ? KT_EXIT_OK : KT_EXIT_FAIL;
+}
+
+const char *kt_cli_bytes(size_t b, char *buf, size_t len) {
+    if (b >= (size_t)1 << 30)
+        snprintf(buf, len, "%.1f GiB", (double)b / (1 << 30));
+    else if (b >= (size_t)1 << 20)
+        snprintf(buf, len, "%.1f MiB", (double)b / (1 << 20));
+    else if (b >= 1024)
+        snprintf(buf, len, "%zu KiB", b / 1024);
+    else
+        snprintf(buf, len, "%zu B", b);
+    return buf;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return KT_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return KT_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("ktune %s\n", kt_version());
+        return KT_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "ktune: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return KT_EXIT_USAGE;
+}

@@ -1,0 +1,78 @@
+/*
+ * OpenMP variants of the vector ops: v->threads threads (libgomp keeps its
+ * pool alive between calls), each running the best serial SIMD kernel
+ * usable here on a contiguous chunk.  Chunk boundaries fall on cache lines
+ * of the output, so no two threads write one line (no false sharing).
+ */
+#include "config.h"
+
+#include <omp.h>
+
+#include "kt_variants.h"
+
+int kt_omp_in_parallel(void) { return omp_in_parallel(); }
+
+/* Splits [0, n) into t chunks whose starts are multiples of `align` elements. */
+static inline void chunk(size_t n, int t, int id, size_t align, size_t *lo, size_t *hi) {
+    size_t blocks = (n + align - 1) / align;
+    size_t per = blocks / (size_t)t, extra = blocks % (size_t)t;
+    size_t b0 = (size_t)id * per + ((size_t)id < extra ? (size_t)id : extra);
+    size_t b1 = b0 + per + ((size_t)id < extra ? 1 : 0);
+    *lo = b0 * align < n ? b0 * align : n;
+    *hi = b1 * align < n ? b1 * align : n;
+}
+
+/* Elements per cache line for the element size. */
+static inline size_t line_elems(size_t elem) {
+    size_t line = kt_cpu_get()->line;
+    return line >= elem ? line / elem : 1;
+}
+
+/*
+ * One body for every op: run `inner` over each thread's chunk.  The
+ * variants' status is collected so a failing inner kernel is reported.
+ */
+#define KT_THREADS_FOR(v, n, elem, CALL)                                                   \
+    do {                                                                                    \
+        const int t_ = (v)->threads;                                                        \
+        const size_t al_ = line_elems(elem);                                                \
+        kt_status st_ = KT_OK;                                                              \
+        _Pragma("omp parallel num_threads(t_) reduction(max : st_)") {                      \
+            size_t lo, hi;                                                                  \
+            chunk((n), omp_get_num_threads(), omp_get_thread_num(), al_, &lo, &hi);         \
+            if (hi > lo) st_ = CALL;                                                        \
+        }                                                                                   \
+        return st_;                                                                         \
+    } while (0)
+
+kt_status kt_add_scalar_i64_threads(const kt_variant *v, size_t n, int64_t c, int64_t *a) {
+    const kt_variant *in = kt_best_serial(KT_OP_ADD_SCALAR_I64);
+    kt_add_scalar_i64_fn f = (kt_add_scalar_i64_fn)in->fn;
+    KT_THREADS_FOR(v, n, sizeof *a, f(in, hi - lo, c, a + lo));
+}
+
+kt_status kt_add_scalar_f32_threads(const kt_variant *v, size_t n, float c, float *a) {
+    const kt_variant *in = kt_best_serial(KT_OP_ADD_SCALAR_F32);
+    kt_add_scalar_f32_fn f = (kt_add_scalar_f32_fn)in->fn;
+    KT_THREADS_FOR(v, n, sizeof *a, f(in, hi - lo, c, a + lo));
+}
+
+kt_status kt_add_scalar_f64_threads(const kt_variant *v, size_t n, double c, double *a) {
+    const kt_variant *in = kt_best_serial(KT_OP_ADD_SCALAR_F64);
+    kt_add_scalar_f64_fn f = (kt_add_scalar_f64_fn)in->fn;
+    KT_THREADS_FOR(v, n, sizeof *a, f(in, hi - lo, c, a + lo));
+}
+
+kt_status kt_axpy_f32_threads(const kt_variant *v, size_t n, float alpha, const float *x,
+                              ptrdiff_t incx, float *y, ptrdiff_t incy) {
+    const kt_variant *in = kt_best_serial(KT_OP_AXPY_F32);
+    kt_axpy_f32_fn f = (kt_axpy_f32_fn)in->fn;
+    KT_THREADS_FOR(v, n, sizeof *y, f(in, hi - lo, alpha, x + lo, incx, y + lo, incy));
+}
+
+kt_status kt_axpy_f64_threads(const kt_variant *v, size_t n, double alpha, const double *x,
+                              ptrdiff_t incx, double *y, ptrdiff_t incy) {
+    const kt_variant *in = kt_best_serial(KT_OP_AXPY_F64);
+    kt_axpy_f64_fn f = (kt_axpy_f64_fn)in->fn;
+    KT_THREADS_FOR(v, n, sizeof *y, f(in, hi - lo, alpha, x + lo, incx, y + lo, incy));
+}

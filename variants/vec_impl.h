@@ -1,0 +1,165 @@
+/*
+ * The vector kernels (add_scalar, axpy), written once against a small set
+ * of vector primitives and instantiated per instruction set: each
+ * variants/<isa>/vec.c defines the primitives below, then includes this
+ * file (the Highway idea, without the machinery).
+ *
+ * Primitives each ISA file defines, for T in f32, f64, i64 (element types
+ * float, double, int64_t): typedef kt_v<T>; KT_LANES_<T>; v<T>_set1(s);
+ * v<T>_load(p); v<T>_store(p, v); v<T>_load_n(p, n) and v<T>_store_n(p, v, n)
+ * for 0 < n < lanes (masked: never touching memory past p + n); v<T>_add;
+ * v<T>_fmadd(a, b, c) = a*b + c (f32, f64); and KT_VALIGN, the vector size
+ * in bytes.
+ *
+ * Every kernel takes unit-stride data at any alignment: a masked head
+ * brings the output to a vector boundary, the body runs four vectors per
+ * iteration (enough independent work to cover load latency), a masked tail
+ * finishes.  Loads and stores are unaligned instructions, which cost
+ * nothing extra on aligned addresses.
+ */
+#ifndef KT_VEC_IMPL_H
+#define KT_VEC_IMPL_H
+
+#include <stdint.h>
+
+/* Elements before p reaches a KT_VALIGN boundary (0 if p is not element-aligned). */
+static inline size_t kt_head_count(const void *p, size_t elem, size_t n) {
+    uintptr_t a = (uintptr_t)p;
+    if (a % elem) return 0;
+    size_t head = ((KT_VALIGN - a % KT_VALIGN) % KT_VALIGN) / elem;
+    return head < n ? head : n;
+}
+
+static inline void kt_add_scalar_f32_impl(size_t n, float c, float *a) {
+    const kt_vf32 vc = vf32_set1(c);
+    size_t i = kt_head_count(a, sizeof *a, n);
+    if (i) vf32_store_n(a, vf32_add(vf32_load_n(a, i), vc), i);
+    for (; i + 4 * KT_LANES_F32 <= n; i += 4 * KT_LANES_F32) {
+        kt_vf32 a0 = vf32_load(a + i), a1 = vf32_load(a + i + KT_LANES_F32);
+        kt_vf32 a2 = vf32_load(a + i + 2 * KT_LANES_F32), a3 = vf32_load(a + i + 3 * KT_LANES_F32);
+        vf32_store(a + i, vf32_add(a0, vc));
+        vf32_store(a + i + KT_LANES_F32, vf32_add(a1, vc));
+        vf32_store(a + i + 2 * KT_LANES_F32, vf32_add(a2, vc));
+        vf32_store(a + i + 3 * KT_LANES_F32, vf32_add(a3, vc));
+    }
+    for (; i + KT_LANES_F32 <= n; i += KT_LANES_F32) vf32_store(a + i, vf32_add(vf32_load(a + i), vc));
+    if (i < n) vf32_store_n(a + i, vf32_add(vf32_load_n(a + i, n - i), vc), n - i);
+}
+
+static inline void kt_add_scalar_f64_impl(size_t n, double c, double *a) {
+    const kt_vf64 vc = vf64_set1(c);
+    size_t i = kt_head_count(a, sizeof *a, n);
+    if (i) vf64_store_n(a, vf64_add(vf64_load_n(a, i), vc), i);
+    for (; i + 4 * KT_LANES_F64 <= n; i += 4 * KT_LANES_F64) {
+        kt_vf64 a0 = vf64_load(a + i), a1 = vf64_load(a + i + KT_LANES_F64);
+        kt_vf64 a2 = vf64_load(a + i + 2 * KT_LANES_F64), a3 = vf64_load(a + i + 3 * KT_LANES_F64);
+        vf64_store(a + i, vf64_add(a0, vc));
+        vf64_store(a + i + KT_LANES_F64, vf64_add(a1, vc));
+        vf64_store(a + i + 2 * KT_LANES_F64, vf64_add(a2, vc));
+        vf64_store(a + i + 3 * KT_LANES_F64, vf64_add(a3, vc));
+    }
+    for (; i + KT_LANES_F64 <= n; i += KT_LANES_F64) vf64_store(a + i, vf64_add(vf64_load(a + i), vc));
+    if (i < n) vf64_store_n(a + i, vf64_add(vf64_load_n(a + i, n - i), vc), n - i);
+}
+
+static inline void kt_add_scalar_i64_impl(size_t n, int64_t c, int64_t *a) {
+    const kt_vi64 vc = vi64_set1(c);
+    size_t i = kt_head_count(a, sizeof *a, n);
+    if (i) vi64_store_n(a, vi64_add(vi64_load_n(a, i), vc), i);
+    for (; i + 4 * KT_LANES_I64 <= n; i += 4 * KT_LANES_I64) {
+        kt_vi64 a0 = vi64_load(a + i), a1 = vi64_load(a + i + KT_LANES_I64);
+        kt_vi64 a2 = vi64_load(a + i + 2 * KT_LANES_I64), a3 = vi64_load(a + i + 3 * KT_LANES_I64);
+        vi64_store(a + i, vi64_add(a0, vc));
+        vi64_store(a + i + KT_LANES_I64, vi64_add(a1, vc));
+        vi64_store(a + i + 2 * KT_LANES_I64, vi64_add(a2, vc));
+        vi64_store(a + i + 3 * KT_LANES_I64, vi64_add(a3, vc));
+    }
+    for (; i + KT_LANES_I64 <= n; i += KT_LANES_I64) vi64_store(a + i, vi64_add(vi64_load(a + i), vc));
+    if (i < n) vi64_store_n(a + i, vi64_add(vi64_load_n(a + i, n - i), vc), n - i);
+}
+
+static inline void kt_axpy_f32_impl(size_t n, float alpha, const float *x, float *y) {
+    const kt_vf32 va = vf32_set1(alpha);
+    size_t i = kt_head_count(y, sizeof *y, n);
+    if (i) vf32_store_n(y, vf32_fmadd(va, vf32_load_n(x, i), vf32_load_n(y, i)), i);
+    for (; i + 4 * KT_LANES_F32 <= n; i += 4 * KT_LANES_F32) {
+        const size_t L = KT_LANES_F32;
+        kt_vf32 y0 = vf32_fmadd(va, vf32_load(x + i), vf32_load(y + i));
+        kt_vf32 y1 = vf32_fmadd(va, vf32_load(x + i + L), vf32_load(y + i + L));
+        kt_vf32 y2 = vf32_fmadd(va, vf32_load(x + i + 2 * L), vf32_load(y + i + 2 * L));
+        kt_vf32 y3 = vf32_fmadd(va, vf32_load(x + i + 3 * L), vf32_load(y + i + 3 * L));
+        vf32_store(y + i, y0);
+        vf32_store(y + i + L, y1);
+        vf32_store(y + i + 2 * L, y2);
+        vf32_store(y + i + 3 * L, y3);
+    }
+    for (; i + KT_LANES_F32 <= n; i += KT_LANES_F32)
+        vf32_store(y + i, vf32_fmadd(va, vf32_load(x + i), vf32_load(y + i)));
+    if (i < n)
+        vf32_store_n(y + i, vf32_fmadd(va, vf32_load_n(x + i, n - i), vf32_load_n(y + i, n - i)),
+                     n - i);
+}
+
+static inline void kt_axpy_f64_impl(size_t n, double alpha, const double *x, double *y) {
+    const kt_vf64 va = vf64_set1(alpha);
+    size_t i = kt_head_count(y, sizeof *y, n);
+    if (i) vf64_store_n(y, vf64_fmadd(va, vf64_load_n(x, i), vf64_load_n(y, i)), i);
+    for (; i + 4 * KT_LANES_F64 <= n; i += 4 * KT_LANES_F64) {
+        const size_t L = KT_LANES_F64;
+        kt_vf64 y0 = vf64_fmadd(va, vf64_load(x + i), vf64_load(y + i));
+        kt_vf64 y1 = vf64_fmadd(va, vf64_load(x + i + L), vf64_load(y + i + L));
+        kt_vf64 y2 = vf64_fmadd(va, vf64_load(x + i + 2 * L), vf64_load(y + i + 2 * L));
+        kt_vf64 y3 = vf64_fmadd(va, vf64_load(x + i + 3 * L), vf64_load(y + i + 3 * L));
+        vf64_store(y + i, y0);
+        vf64_store(y + i + L, y1);
+        vf64_store(y + i + 2 * L, y2);
+        vf64_store(y + i + 3 * L, y3);
+    }
+    for (; i + KT_LANES_F64 <= n; i += KT_LANES_F64)
+        vf64_store(y + i, vf64_fmadd(va, vf64_load(x + i), vf64_load(y + i)));
+    if (i < n)
+        vf64_store_n(y + i, vf64_fmadd(va, vf64_load_n(x + i, n - i), vf64_load_n(y + i, n - i)),
+                     n - i);
+}
+
+/*
+ * The exported variant functions of one ISA (KT_ISA_NAME is the suffix);
+ * the entry point has already checked unit strides and non-null pointers.
+ */
+#define KT_VEC_CAT2(a, b) a##b
+#define KT_VEC_CAT(a, b) KT_VEC_CAT2(a, b)
+
+kt_status KT_VEC_CAT(kt_add_scalar_i64_, KT_ISA_NAME)(const kt_variant *v, size_t n, int64_t c,
+                                                      int64_t *a) {
+    (void)v;
+    kt_add_scalar_i64_impl(n, c, a);
+    return KT_OK;
+}
+kt_status KT_VEC_CAT(kt_add_scalar_f32_, KT_ISA_NAME)(const kt_variant *v, size_t n, float c,
+                                                      float *a) {
+    (void)v;
+    kt_add_scalar_f32_impl(n, c, a);
+    return KT_OK;
+}
+kt_status KT_VEC_CAT(kt_add_scalar_f64_, KT_ISA_NAME)(const kt_variant *v, size_t n, double c,
+                                                      double *a) {
+    (void)v;
+    kt_add_scalar_f64_impl(n, c, a);
+    return KT_OK;
+}
+kt_status KT_VEC_CAT(kt_axpy_f32_, KT_ISA_NAME)(const kt_variant *v, size_t n, float alpha,
+                                                const float *x, ptrdiff_t incx, float *y,
+                                                ptrdiff_t incy) {
+    (void)v, (void)incx, (void)incy;
+    kt_axpy_f32_impl(n, alpha, x, y);
+    return KT_OK;
+}
+kt_status KT_VEC_CAT(kt_axpy_f64_, KT_ISA_NAME)(const kt_variant *v, size_t n, double alpha,
+                                                const double *x, ptrdiff_t incx, double *y,
+                                                ptrdiff_t incy) {
+    (void)v, (void)incx, (void)incy;
+    kt_axpy_f64_impl(n, alpha, x, y);
+    return KT_OK;
+}
+
+#endif /* KT_VEC_IMPL_H */
