@@ -49,6 +49,11 @@ int kt_test_require_gpu(void) {
     return v && strcmp(v, "1") == 0;
 }
 
+int kt_test_quick(void) {
+    const char *v = getenv("KT_TEST_QUICK");
+    return v && strcmp(v, "1") == 0;
+}
+
 uint64_t kt_test_seed(void) {
     static uint64_t seed;
     if (!seed) {

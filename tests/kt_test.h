@@ -31,6 +31,9 @@ int kt_tests_run(kt_tests *ts, const char *group);
 /* KTUNE_REQUIRE_GPU=1 (scripts/gpu-check): an unavailable GPU variant fails, not skips. */
 int kt_test_require_gpu(void);
 
+/* KT_TEST_QUICK=1 (valgrind runs): skip the largest sizes. */
+int kt_test_quick(void);
+
 /* Random non-zero fills, seeded from KT_TEST_SEED or the clock (printed as a TAP comment). */
 uint64_t kt_test_seed(void);
 void kt_fill_f32(float *p, size_t n, kt_rng *r);

@@ -12,6 +12,14 @@ enum { KT_EXIT_OK = 0, KT_EXIT_FAIL = 1, KT_EXIT_USAGE = 2 };
 
 int kt_cmd_info(int argc, char **argv);
 int kt_cmd_list(int argc, char **argv);
+int kt_cmd_bench(int argc, char **argv);
+
+/* Parses a size list or range ("1e3,1e6", "1:2^27:4"); sorted, unique; -1 if malformed. */
+int kt_sizes_parse(const char *spec, size_t **out, size_t *n);
+/* Parses "axpy_f32,gemm_f64" (or "all") into selected[]; -1 and *bad set on an unknown op. */
+int kt_ops_parse(const char *list, int selected[KT_OP_COUNT], const char **bad);
+/* "12.3 us", "1.20 ms" (seconds in). */
+const char *kt_cli_time(double s, char *buf, size_t len);
 
 /* Prints "ktune CMD: message" to stderr; returns code. */
 int kt_cli_error(int code, const char *cmd, const char *fmt, ...)

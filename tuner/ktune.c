@@ -18,6 +18,7 @@ static const struct {
 } commands[] = {
     {"info", kt_cmd_info, "the hardware, fingerprint, build configuration, database path"},
     {"list", kt_cmd_list, "operations and their variants, available here or not and why"},
+    {"bench", kt_cmd_bench, "time dispatch against every variant, side by side"},
 };
 
 static void usage(FILE *f) {
@@ -58,6 +59,51 @@ const char *kt_cli_bytes(size_t b, char *buf, size_t len) {
     else
         snprintf(buf, len, "%zu B", b);
     return buf;
+}
+
+const char *kt_cli_time(double s, char *buf, size_t len) {
+    if (!(s == s)) snprintf(buf, len, "-");
+    else if (s < 1e-6) snprintf(buf, len, "%.1f ns", s * 1e9);
+    else if (s < 1e-3) snprintf(buf, len, "%.2f us", s * 1e6);
+    else if (s < 1) snprintf(buf, len, "%.2f ms", s * 1e3);
+    else snprintf(buf, len, "%.2f s", s);
+    return buf;
+}
+
+int kt_ops_parse(const char *list, int selected[KT_OP_COUNT], const char **bad) {
+    static char badbuf[64];
+    memset(selected, 0, KT_OP_COUNT * sizeof *selected);
+    if (!strcmp(list, "all")) {
+        for (int i = 0; i < KT_OP_COUNT; i++) selected[i] = 1;
+        return 0;
+    }
+    const char *p = list;
+    int any = 0;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char name[64];
+        if (len == 0 || len >= sizeof name) {
+            snprintf(badbuf, sizeof badbuf, "%.*s", (int)(len < 60 ? len : 60), p);
+            *bad = badbuf;
+            return -1;
+        }
+        memcpy(name, p, len);
+        name[len] = '\0';
+        kt_op_id op = kt_op_find(name);
+        if (op == KT_OP_COUNT) {
+            snprintf(badbuf, sizeof badbuf, "%s", name);
+            *bad = badbuf;
+            return -1;
+        }
+        selected[op] = any = 1;
+        p += len + (end ? 1 : 0);
+    }
+    if (!any) {
+        *bad = "";
+        return -1;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv) {

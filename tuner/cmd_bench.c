@@ -1,0 +1,210 @@
+/*
+ * `ktune bench`: how good the dispatch choices are.  For sizes spread over
+ * the tuned range (tuned and untuned), times side by side, interleaved, in
+ * one run: the dispatched call, every available variant, and so the
+ * per-size best; prints per op the ratio dispatched/best (geometric mean
+ * and worst) and dispatched against each fixed variant over the sweep.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kt_cli.h"
+#include "kt_measure.h"
+
+static const char bench_help[] =
+    "usage: ktune bench [--ops LIST] [--sizes SPEC] [--variants] [--quick] [--db PATH]\n"
+    "                   [--json]\n\n"
+    "Times, side by side in one run, the dispatched call of each operation, every\n"
+    "variant available here, and so the per-size best, at sizes spread over the\n"
+    "tuned range (and between tuned sizes).  Prints dispatched/best per size, its\n"
+    "geometric mean and worst case, and each fixed variant against dispatch.\n\n"
+    "  --ops LIST     operations, comma-separated (default: all)\n"
+    "  --sizes SPEC   sizes: list and/or geometric ranges, e.g. 1e3,1e6 or 1:2^26:4\n"
+    "                 (default: 1 to 2^26 by 4x, plus the midpoints)\n"
+    "  --variants     also print every variant's time at every size\n"
+    "  --quick        fewer, shorter samples\n"
+    "  --db PATH      the tuning database dispatch reads (default: KTUNE_DB or XDG)\n"
+    "  --json         machine-readable output\n"
+    "Exit status: 0 success, 1 failure, 2 bad command line.\n";
+
+/* Default sweep: powers of 4 and the geometric midpoints between them (untuned sizes). */
+static size_t default_sizes(size_t **out) {
+    size_t cap = 64, n = 0, *v = malloc(cap * sizeof *v);
+    if (!v) return 0;
+    for (size_t s = 1; s <= ((size_t)1 << 26); s *= 4) {
+        v[n++] = s;
+        if (s * 4 <= ((size_t)1 << 26)) v[n++] = (size_t)(s * 2.0 + s / 3);
+    }
+    *out = v;
+    return n;
+}
+
+/* Bytes one problem needs (inputs and output), to stay well inside RAM. */
+static double problem_bytes(kt_op_id op, const size_t dims[3]) { return kt_ops[op].bytes(dims); }
+
+int kt_cmd_bench(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"ops", required_argument, NULL, 'o'}, {"sizes", required_argument, NULL, 's'},
+        {"variants", no_argument, NULL, 'v'},  {"quick", no_argument, NULL, 'q'},
+        {"db", required_argument, NULL, 'd'},  {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
+    int selected[KT_OP_COUNT], json = 0, quick = 0, show_variants = 0, c;
+    const char *ops = "all", *sizes_spec = NULL, *bad;
+    size_t *sizes = NULL, nsizes = 0;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': ops = optarg; break;
+        case 's': sizes_spec = optarg; break;
+        case 'v': show_variants = 1; break;
+        case 'q': quick = 1; break;
+        case 'd': setenv("KTUNE_DB", optarg, 1); break;
+        case 'j': json = 1; break;
+        case 'h': fputs(bench_help, stdout); return KT_EXIT_OK;
+        default:
+            return kt_cli_error(KT_EXIT_USAGE, "bench", "bad option '%s' (see --help)",
+                                argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return kt_cli_error(KT_EXIT_USAGE, "bench", "unexpected argument '%s'", argv[optind]);
+    if (kt_ops_parse(ops, selected, &bad))
+        return kt_cli_error(KT_EXIT_USAGE, "bench", "unknown operation '%s' (see ktune list)", bad);
+    if (sizes_spec && kt_sizes_parse(sizes_spec, &sizes, &nsizes))
+        return kt_cli_error(KT_EXIT_USAGE, "bench", "malformed --sizes '%s'", sizes_spec);
+    if (!sizes_spec && !(nsizes = default_sizes(&sizes)))
+        return kt_cli_error(KT_EXIT_FAIL, "bench", "out of memory");
+    kt_init();
+    kt_mopts mo = kt_mopts_default(quick);
+    double ram = (double)kt_cpu_get()->ram;
+    json_t *jops = json_array();
+    int rc = KT_EXIT_OK;
+
+    for (int op = 0; op < KT_OP_COUNT; op++) {
+        if (!selected[op]) continue;
+        const kt_op *d = &kt_ops[op];
+        /* candidates: dispatched first, then every usable variant */
+        size_t nv = 1;
+        kt_mresult *res = calloc(kt_variants_len() + 1, sizeof *res);
+        double *logsum = calloc(kt_variants_len() + 1, sizeof *logsum);
+        int *cnt = calloc(kt_variants_len() + 1, sizeof *cnt);
+        if (!res || !logsum || !cnt) {
+            free(res), free(logsum), free(cnt);
+            rc = kt_cli_error(KT_EXIT_FAIL, "bench", "out of memory");
+            break;
+        }
+        for (size_t i = 0, n = kt_variants_len(); i < n; i++) {
+            const kt_variant *v = kt_variant_at(i);
+            if ((int)v->op == op && !(v->flags & KT_VF_TEST) && kt_variant_usable(v, NULL, 0))
+                res[nv++].v = v;
+        }
+        json_t *jsizes = json_array();
+        double ratio_log = 0, worst = 0;
+        size_t worst_n = 0, measured = 0;
+        if (!json) {
+            printf("%s: dispatched vs per-size best (%s)\n", d->name,
+                   quick ? "quick" : "interleaved medians");
+            printf("%12s  %-16s %10s  %-16s %10s  %6s\n", d->dim_names, "dispatched to", "time",
+                   "best", "time", "ratio");
+        }
+        for (size_t k = 0; k < nsizes; k++) {
+            size_t dims[3] = {sizes[k], sizes[k], sizes[k]};
+            if (problem_bytes((kt_op_id)op, dims) > ram / 4) continue;
+            kt_dispatch_info di;
+            kt_dispatch_explain(d->name, dims, &di);
+            if (kt_measure((kt_op_id)op, dims, res, nv, &mo, 0x5eed + k) != KT_OK) {
+                rc = kt_cli_error(KT_EXIT_FAIL, "bench", "%s n=%zu: %s", d->name, sizes[k],
+                                  kt_last_error());
+                continue;
+            }
+            size_t best = 0;
+            for (size_t i = 1; i < nv; i++)
+                if (res[i].status == KT_OK && res[i].samples &&
+                    (res[best].status != KT_OK || res[i].median_s < res[best].median_s))
+                    best = i;
+            double ratio = res[0].median_s / res[best].median_s;
+            ratio_log += log(ratio);
+            measured++;
+            if (ratio > worst) worst = ratio, worst_n = sizes[k];
+            for (size_t i = 1; i < nv; i++)
+                if (res[i].status == KT_OK && res[i].samples) {
+                    logsum[i] += log(res[i].median_s / res[0].median_s);
+                    cnt[i]++;
+                }
+            char t1[24], t2[24];
+            if (!json) {
+                printf("%12zu  %-16s %10s  %-16s %10s  %6.3f\n", sizes[k], di.variant,
+                       kt_cli_time(res[0].median_s, t1, sizeof t1),
+                       best ? res[best].v->name : "dispatched",
+                       kt_cli_time(res[best].median_s, t2, sizeof t2), ratio);
+                if (show_variants) {
+                    for (size_t i = 0; i < nv; i++) {
+                        double thr = !strcmp(d->unit, "GB/s") ? d->bytes(dims) / res[i].median_s / 1e9
+                                                             : d->flops(dims) / res[i].median_s / 1e9;
+                        if (res[i].status != KT_OK)
+                            printf("%14s%-16s failed: %.40s\n", "", i ? res[i].v->name : "dispatched",
+                                   res[i].error);
+                        else
+                            printf("%14s%-16s %10s  +-%4.1f%%  %7.2f %-7s %5.2fx%s\n", "",
+                                   i ? res[i].v->name : "(dispatched)",
+                                   kt_cli_time(res[i].median_s, t1, sizeof t1),
+                                   100 * res[i].spread, thr, d->unit,
+                                   res[i].median_s / res[best].median_s,
+                                   res[i].raced_out ? " raced" : "");
+                    }
+                }
+            }
+            json_t *jv = json_array();
+            for (size_t i = 0; i < nv; i++)
+                json_array_append_new(
+                    jv, json_pack("{s:s, s:f, s:f, s:f, s:i, s:b, s:f}", "variant",
+                                  i ? res[i].v->name : "dispatched", "median_s", res[i].median_s,
+                                  "spread", res[i].spread, "min_s", res[i].min_s, "samples",
+                                  res[i].samples, "raced_out", res[i].raced_out, "warmup_s",
+                                  res[i].warmup_s));
+            json_array_append_new(
+                jsizes, json_pack("{s:I, s:s, s:f, s:s, s:f, s:f, s:o}", "n", (json_int_t)sizes[k],
+                                  "dispatched_to", di.variant, "dispatched_s", res[0].median_s,
+                                  "best", best ? res[best].v->name : "dispatched", "best_s",
+                                  res[best].median_s, "ratio", ratio, "variants", jv));
+        }
+        double geo = measured ? exp(ratio_log / (double)measured) : NAN;
+        json_t *jfixed = json_object();
+        if (!json && measured) {
+            printf("  dispatched/best: geometric mean %.3f, worst %.3f (n=%zu)\n", geo, worst,
+                   worst_n);
+            printf("  each fixed variant over the sweep (time / dispatched, geometric mean):\n   ");
+        }
+        int col = 3;
+        for (size_t i = 1; i < nv; i++) {
+            if (!cnt[i]) continue;
+            double g = exp(logsum[i] / cnt[i]);
+            json_object_set_new(jfixed, res[i].v->name, json_real(g));
+            if (!json) {
+                char cell[48];
+                int w = snprintf(cell, sizeof cell, " %s %.2fx", res[i].v->name, g);
+                if (col + w > 78) printf("\n   "), col = 3;
+                fputs(cell, stdout);
+                col += w;
+            }
+        }
+        if (!json) printf("\n\n");
+        json_array_append_new(jops, json_pack("{s:s, s:o, s:f, s:f, s:I, s:o}", "op", d->name,
+                                              "sizes", jsizes, "geomean_ratio", geo, "worst_ratio",
+                                              worst, "worst_n", (json_int_t)worst_n,
+                                              "fixed_vs_dispatched", jfixed));
+        free(res), free(logsum), free(cnt);
+    }
+    free(sizes);
+    if (json) {
+        int r = kt_cli_json_out(json_pack("{s:s, s:o}", "fingerprint", kt_fingerprint(), "ops", jops));
+        return rc ? rc : r;
+    }
+    json_decref(jops);
+    return rc;
+}
