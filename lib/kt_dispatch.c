@@ -33,8 +33,6 @@ static const kt_variant *kt_api_force[KT_OP_COUNT];
 static kt_env kt_env_state;
 static pthread_once_t kt_env_once = PTHREAD_ONCE_INIT;
 
-/* Optional source of tuned points (the database module installs it). */
-static kt_tuned_loader kt_loader;
 
 static void env_init(void) { kt_env_parse(&kt_env_state); }
 
@@ -48,8 +46,6 @@ int kt_thread_cap(void) {
     if (kt_api_cap > 0) return kt_api_cap;
     return env->num_threads;
 }
-
-void kt_dispatch_set_loader(kt_tuned_loader loader) { kt_loader = loader; }
 
 /* ---- building tables ------------------------------------------------------- */
 
@@ -164,14 +160,12 @@ static kt_table *table_build(kt_status *status) {
     if (!tab) return NULL;
     *status = KT_OK;
     kt_tuned_set *tuned = NULL;
-    if (kt_loader) {
-        kt_status s = kt_loader(&tuned);
-        if (s != KT_OK) {
-            kt_log(KT_LOG_WARN, "tuning database not used (%s): built-in defaults in force",
-                   kt_last_error());
-            *status = s;
-            tuned = NULL;
-        }
+    kt_status s = kt_tuned_load(&tuned);
+    if (s != KT_OK) {
+        kt_log(KT_LOG_WARN, "tuning database not used (%s): built-in defaults in force",
+               kt_last_error());
+        *status = s;
+        tuned = NULL;
     }
     for (int i = 0; i < KT_OP_COUNT; i++) {
         kt_op_id op = (kt_op_id)i;
@@ -260,7 +254,7 @@ kt_status kt_set_max_threads(int max_threads) {
     if (max_threads < 0) return kt_fail(KT_EINVAL, "kt_set_max_threads: %d < 0", max_threads);
     kt_init();
     kt_api_cap = max_threads;
-    return rebuild();
+    return rebuild() == KT_ENOMEM ? KT_ENOMEM : KT_OK; /* a database problem is kt_init_status's */
 }
 
 const kt_table *kt_table_slow(void) {
@@ -362,7 +356,7 @@ kt_status kt_force(const char *op, const char *variant) {
     pthread_mutex_lock(&kt_build_lock);
     kt_api_force[id] = v;
     pthread_mutex_unlock(&kt_build_lock);
-    return rebuild();
+    return rebuild() == KT_ENOMEM ? KT_ENOMEM : KT_OK;
 }
 
 kt_status kt_dispatch_explain(const char *op, const size_t dims[3], kt_dispatch_info *out) {

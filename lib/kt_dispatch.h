@@ -44,10 +44,11 @@ typedef struct kt_tuned_set {
     size_t npoints[KT_OP_COUNT];
 } kt_tuned_set;
 
-/* Loads the tuned points for this machine; KT_OK with *out NULL means none. */
-typedef kt_status (*kt_tuned_loader)(kt_tuned_set **out);
-void kt_dispatch_set_loader(kt_tuned_loader loader);
+/* Loads the tuned points for this machine from the database (lib/kt_tuned.c). */
+kt_status kt_tuned_load(kt_tuned_set **out);
 void kt_tuned_set_free(kt_tuned_set *set);
+/* The database path the library reads (KTUNE_DB, XDG, the system file). */
+kt_status kt_tuned_db_path(char *buf, size_t len);
 
 const kt_table *kt_table_slow(void);
 

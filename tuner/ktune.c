@@ -18,6 +18,7 @@ static const struct {
 } commands[] = {
     {"info", kt_cmd_info, "the hardware, fingerprint, build configuration, database path"},
     {"list", kt_cmd_list, "operations and their variants, available here or not and why"},
+    {"tune", kt_cmd_tune, "measure every variant here and store the winners"},
     {"bench", kt_cmd_bench, "time dispatch against every variant, side by side"},
 };
 

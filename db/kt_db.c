@@ -1,0 +1,1349 @@
+/*
+ * ktune tuning database (see kt_db.h for the contract, db/schema.sql for the tables).
+ *
+ * Every statement the library and the tuner run is in stmt_sql[] below or in the
+ * migration steps (db/schema.sql and later db/migrate-NNNN.sql, embedded by
+ * db/embed.sh as kt_schema.h).  Statements are prepared once per handle, on first
+ * use.  Every SQLite call is checked; failures become kt_fail() messages that name the
+ * file and carry SQLite's own text.
+ *
+ * Adding a schema version N:
+ *   1. write db/migrate-000N.sql (never edit a released step, schema.sql included);
+ *   2. append it to the embed.sh command of db/kt_schema.h in Makefile.am;
+ *   3. set KT_DB_SCHEMA_VERSION to N (a static assertion checks it against the steps);
+ *   4. if the step changes what existing queries read (a rename, a new meaning), make it
+ *      `UPDATE meta SET value = 'N' WHERE key = 'compat_version'` too, and set
+ *      KT_DB_READ_MIN_VERSION to N when stmt_sql[] below then needs the new schema.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "kt_db.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "kt_internal.h"
+#include "kt_schema.h"
+
+_Static_assert(sizeof kt_schema_steps / sizeof kt_schema_steps[0] == KT_DB_SCHEMA_VERSION,
+               "KT_DB_SCHEMA_VERSION must equal the number of embedded migration steps");
+
+static const kt_db_schema builtin_schema = {
+    kt_schema_steps, KT_DB_SCHEMA_VERSION, KT_DB_READ_MIN_VERSION
+};
+
+/* ---- Statements ---------------------------------------------------------- */
+
+#define NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+#define MEASUREMENT_COLUMNS                                                                \
+    "machine, op, m, n, k, variant, version, run, samples, median_s, spread, min_s, "     \
+    "kernel_s, valid, error, gflops, gbs, measured_at"
+
+enum stmt_id {
+    ST_JSON_VALID,
+    ST_MACHINE_PUT,
+    ST_MACHINE_FIND,
+    ST_VARIANT_PUT,
+    ST_RUN_BEGIN,
+    ST_RUN_END,
+    ST_RUNS_RUNNING,
+    ST_RUN_INTERRUPT,
+    ST_MEASUREMENT_PUT,
+    ST_MEASUREMENT_GET,
+    ST_MEASUREMENTS_LIST,
+    ST_CHOICES_DELETE,
+    ST_CHOICE_INSERT,
+    ST_CHOICES_LOAD,
+    ST_LIMIT_PUT,
+    ST_LIMIT_GET,
+    ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_JSON_VALID] = "SELECT json_valid(?1)",
+    [ST_MACHINE_PUT] =
+        "INSERT INTO machines (fingerprint, details) VALUES (?1, ?2) "
+        "ON CONFLICT (fingerprint) DO UPDATE SET details = excluded.details, "
+        "last_seen = " NOW,
+    [ST_MACHINE_FIND] = "SELECT id FROM machines WHERE fingerprint = ?1",
+    [ST_VARIANT_PUT] =
+        "INSERT INTO variants (op, name, version, backend, params) "
+        "VALUES (?1, ?2, ?3, ?4, ?5) "
+        "ON CONFLICT (op, name, version) DO UPDATE "
+        "SET backend = excluded.backend, params = excluded.params",
+    [ST_RUN_BEGIN] =
+        "INSERT INTO runs (machine, options, ktune_version, pid, host) "
+        "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_RUN_END] =
+        "UPDATE runs SET status = ?2, ended = CASE ?2 WHEN 'running' THEN NULL "
+        "ELSE " NOW " END WHERE id = ?1",
+    [ST_RUNS_RUNNING] = "SELECT id, pid FROM runs WHERE status = 'running' AND host = ?1",
+    [ST_RUN_INTERRUPT] =
+        "UPDATE runs SET status = 'interrupted', ended = " NOW
+        " WHERE id = ?1 AND status = 'running'",
+    [ST_MEASUREMENT_PUT] =
+        "INSERT INTO measurements (machine, op, m, n, k, variant, version, run, samples, "
+        "median_s, spread, min_s, kernel_s, valid, error, gflops, gbs) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
+        "ON CONFLICT (machine, op, m, n, k, variant, version) DO UPDATE SET "
+        "run = excluded.run, samples = excluded.samples, median_s = excluded.median_s, "
+        "spread = excluded.spread, min_s = excluded.min_s, kernel_s = excluded.kernel_s, "
+        "valid = excluded.valid, error = excluded.error, gflops = excluded.gflops, "
+        "gbs = excluded.gbs, measured_at = " NOW,
+    [ST_MEASUREMENT_GET] =
+        "SELECT " MEASUREMENT_COLUMNS " FROM measurements WHERE machine = ?1 AND op = ?2 "
+        "AND m = ?3 AND n = ?4 AND k = ?5 AND variant = ?6 AND version = ?7",
+    [ST_MEASUREMENTS_LIST] =
+        "SELECT " MEASUREMENT_COLUMNS " FROM measurements WHERE machine = ?1 AND op = ?2 "
+        "ORDER BY m, n, k, variant, version",
+    [ST_CHOICES_DELETE] = "DELETE FROM choices WHERE machine = ?1 AND op = ?2",
+    [ST_CHOICE_INSERT] =
+        "INSERT INTO choices (machine, op, m, n, k, rank, variant, version, median_s, "
+        "margin, run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [ST_CHOICES_LOAD] =
+        "SELECT c.m, c.n, c.k, c.rank, c.variant, c.version, c.median_s, c.margin "
+        "FROM choices AS c JOIN machines AS ma ON ma.id = c.machine "
+        "WHERE ma.fingerprint = ?1 AND c.op = ?2 ORDER BY c.m, c.n, c.k, c.rank",
+    [ST_LIMIT_PUT] =
+        "INSERT INTO limits (machine, name, value) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (machine, name) DO UPDATE SET value = excluded.value, "
+        "measured_at = " NOW,
+    [ST_LIMIT_GET] = "SELECT value FROM limits WHERE machine = ?1 AND name = ?2",
+};
+
+/* What the file is, read in one statement (one snapshot). */
+static const char identify_sql[] =
+    "SELECT (SELECT application_id FROM pragma_application_id), "
+    "(SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_master)";
+
+struct kt_db {
+    sqlite3 *sql;
+    char *path;
+    int write;
+    int busy_ms;
+    int version;      /* user_version; 0: empty database (read-only handles only) */
+    int reaped;       /* stale runs marked interrupted at open */
+    sqlite3_stmt *stmt[ST_COUNT];
+};
+
+/* ---- Errors ------------------------------------------------------------- */
+
+/*
+ * Records SQLite's failure rc while doing `what` and returns the kt_status for it.
+ * Call it before any other SQLite call on the connection (which would replace the message).
+ */
+static kt_status fail_sql(const kt_db *db, int rc, const char *what)
+{
+    const char *msg = db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc);
+    const char *path = db->path;
+
+    switch (rc & 0xff) {
+    case SQLITE_NOMEM:
+        return kt_fail(KT_ENOMEM, "%s: %s: out of memory", path, what);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return kt_fail(KT_EDB, "%s: %s: %s (another connection holds the lock; waited %d ms)",
+                       path, what, msg, db->busy_ms);
+    case SQLITE_NOTADB:
+        return kt_fail(KT_EDB, "%s: not a ktune database (%s)", path, msg);
+    case SQLITE_CORRUPT:
+        return kt_fail(KT_EDB, "%s: corrupt database (%s) while %s", path, msg, what);
+    case SQLITE_CONSTRAINT:
+        return kt_fail(KT_EINVAL, "%s: %s: rejected by the schema (%s)", path, what, msg);
+    default:
+        return kt_fail(KT_EDB, "%s: %s: %s", path, what, msg);
+    }
+}
+
+/* Fails with KT_EINVAL unless db is open for writing. */
+static kt_status need_write(const kt_db *db, const char *fn)
+{
+    if (!db)
+        return kt_fail(KT_EINVAL, "%s: no database", fn);
+    if (!db->write)
+        return kt_fail(KT_EINVAL, "%s: %s is open read-only", fn, db->path);
+    return KT_OK;
+}
+
+/* Fails with KT_EINVAL unless s is a name of 1 to KT_DB_NAME_MAX - 1 bytes. */
+static kt_status check_name(const char *s, const char *fn, const char *what)
+{
+    if (!s || !*s)
+        return kt_fail(KT_EINVAL, "%s: no %s", fn, what);
+    if (strnlen(s, KT_DB_NAME_MAX) >= KT_DB_NAME_MAX)
+        return kt_fail(KT_EINVAL, "%s: %s longer than %d bytes", fn, what, KT_DB_NAME_MAX - 1);
+    return KT_OK;
+}
+
+/* ---- Statement helpers -------------------------------------------------- */
+
+/* The prepared statement id of db, prepared on first use, reset and unbound. */
+static kt_status stmt_get(kt_db *db, enum stmt_id id, sqlite3_stmt **out)
+{
+    if (!db->stmt[id]) {
+        int rc = sqlite3_prepare_v3(db->sql, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &db->stmt[id], NULL);
+        if (rc != SQLITE_OK) {
+            db->stmt[id] = NULL;
+            return fail_sql(db, rc, "preparing a query");
+        }
+    }
+    *out = db->stmt[id];
+    return KT_OK;
+}
+
+/*
+ * Ends a use of a cached statement.  sqlite3_reset() only repeats the error of the last
+ * sqlite3_step(), which the caller has handled; clearing bindings cannot fail.
+ */
+static void stmt_done(sqlite3_stmt *st)
+{
+    (void)sqlite3_reset(st);
+    (void)sqlite3_clear_bindings(st);
+}
+
+/*
+ * Binding helpers: each does nothing when rc already holds an error, so a run of binds
+ * is checked once at the end.
+ */
+static int bind_i64(sqlite3_stmt *st, int i, int64_t v, int rc)
+{
+    return rc == SQLITE_OK ? sqlite3_bind_int64(st, i, (sqlite3_int64)v) : rc;
+}
+
+/* NULL for 0 (optional ids: run). */
+static int bind_id(sqlite3_stmt *st, int i, int64_t v, int rc)
+{
+    if (rc != SQLITE_OK)
+        return rc;
+    return v ? sqlite3_bind_int64(st, i, (sqlite3_int64)v) : sqlite3_bind_null(st, i);
+}
+
+/* NULL for NAN. */
+static int bind_real(sqlite3_stmt *st, int i, double v, int rc)
+{
+    if (rc != SQLITE_OK)
+        return rc;
+    return isnan(v) ? sqlite3_bind_null(st, i) : sqlite3_bind_double(st, i, v);
+}
+
+/* The text, or NULL for NULL; the caller keeps s alive until the statement is reset. */
+static int bind_text(sqlite3_stmt *st, int i, const char *s, int rc)
+{
+    if (rc != SQLITE_OK)
+        return rc;
+    return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+/* NULL for "" or NULL. */
+static int bind_text_opt(sqlite3_stmt *st, int i, const char *s, int rc)
+{
+    return bind_text(st, i, s && *s ? s : NULL, rc);
+}
+
+static double col_real(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+/* Column i as a size (negative values, which the schema forbids, read as 0). */
+static size_t col_size(sqlite3_stmt *st, int i)
+{
+    sqlite3_int64 v = sqlite3_column_int64(st, i);
+    return v > 0 ? (size_t)v : 0;
+}
+
+static unsigned col_unsigned(sqlite3_stmt *st, int i)
+{
+    sqlite3_int64 v = sqlite3_column_int64(st, i);
+    return v > 0 && v <= (sqlite3_int64)UINT32_MAX ? (unsigned)v : 0;
+}
+
+/* Copies text column i into dst[len] (cut if longer; "" for NULL). */
+static kt_status col_text(const kt_db *db, sqlite3_stmt *st, int i, char *dst, size_t len)
+{
+    const unsigned char *s = sqlite3_column_text(st, i);
+    if (!s) {
+        dst[0] = '\0';
+        if (sqlite3_column_type(st, i) != SQLITE_NULL)
+            return fail_sql(db, SQLITE_NOMEM, "reading a row");
+        return KT_OK;
+    }
+    snprintf(dst, len, "%s", (const char *)s);
+    return KT_OK;
+}
+
+/* Runs sql (no rows expected) on db. */
+static kt_status exec(kt_db *db, const char *sql, const char *what)
+{
+    int rc = sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? KT_OK : fail_sql(db, rc, what);
+}
+
+/*
+ * Rolls back the transaction in progress, if any, after a failure that has been
+ * recorded already.  Its own failure is not reported: SQLite rolls back by itself when
+ * the connection closes, and the original error is the one that matters.
+ */
+static void rollback(kt_db *db)
+{
+    if (!sqlite3_get_autocommit(db->sql))
+        (void)sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/*
+ * Runs a one-row, one-text-column statement (a PRAGMA) and copies its first row into
+ * out[len] ("" when there is none).
+ */
+static kt_status query_text(kt_db *db, const char *sql, const char *what, char *out,
+                            size_t len)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return fail_sql(db, rc, what);
+    kt_status s = KT_OK;
+    out[0] = '\0';
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        s = col_text(db, st, 0, out, len);
+    else if (rc != SQLITE_DONE)
+        s = fail_sql(db, rc, what);
+    (void)sqlite3_finalize(st); /* repeats the step's error, handled above */
+    return s;
+}
+
+/*
+ * Runs PRAGMA quick_check or integrity_check (pragma) and fails with KT_EDB and its first
+ * complaint, on one line, unless it says "ok".  suffix ends the message.
+ */
+static kt_status check_pragma(kt_db *db, const char *pragma, const char *suffix)
+{
+    char msg[512];
+    kt_status s = query_text(db, pragma, "checking integrity", msg, sizeof msg);
+    if (s != KT_OK || strcmp(msg, "ok") == 0)
+        return s;
+    static const char prefix[] = "*** in database main ***\n";
+    char *p = strncmp(msg, prefix, sizeof prefix - 1) == 0 ? msg + sizeof prefix - 1 : msg;
+    for (char *q = p; *q; q++)
+        if (*q == '\n')
+            *q = ' ';
+    return kt_fail(KT_EDB, "%s: corrupt database (%s)%s", db->path, p, suffix);
+}
+
+/* ---- Opening ------------------------------------------------------------ */
+
+/* "file:PATH?immutable=1" with PATH percent-encoded; NULL when out of memory. */
+static char *immutable_uri(const char *path)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t len = strlen(path);
+    char *uri = malloc(len * 3 + sizeof "file:?immutable=1");
+    if (!uri)
+        return NULL;
+    char *p = uri;
+    p += sprintf(p, "file:");
+    for (const unsigned char *s = (const unsigned char *)path; *s; s++) {
+        if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+            strchr("/-._~", *s)) {
+            *p++ = (char)*s;
+        } else {
+            *p++ = '%';
+            *p++ = hex[*s >> 4];
+            *p++ = hex[*s & 15];
+        }
+    }
+    strcpy(p, "?immutable=1");
+    return uri;
+}
+
+/* Opens the connection of db and sets it up; immutable: read-only, as an immutable file. */
+static kt_status db_connect(kt_db *db, int immutable)
+{
+    int flags = db->write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+    char *uri = NULL;
+    if (immutable) {
+        uri = immutable_uri(db->path);
+        if (!uri)
+            return kt_fail(KT_ENOMEM, "%s: out of memory", db->path);
+        flags |= SQLITE_OPEN_URI;
+    }
+    int rc = sqlite3_open_v2(uri ? uri : db->path, &db->sql, flags, NULL);
+    free(uri);
+    if (rc != SQLITE_OK) {
+        kt_status s = fail_sql(db, rc, db->write ? "cannot create or open" : "cannot open");
+        (void)sqlite3_close(db->sql); /* nothing to report: the open failed */
+        db->sql = NULL;
+        return s;
+    }
+    rc = sqlite3_extended_result_codes(db->sql, 1);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_busy_timeout(db->sql, db->busy_ms);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_db_config(db->sql, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_db_config(db->sql, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+    if (rc != SQLITE_OK)
+        return fail_sql(db, rc, "configuring the connection");
+    return exec(db, "PRAGMA foreign_keys = ON", "enabling foreign keys");
+}
+
+/* What a file is: its application_id, user_version and number of schema objects. */
+typedef struct identity {
+    int64_t app, version, objects;
+} identity;
+
+/* Reads the identity of the file; returns the SQLite result code (the caller reports). */
+static int identify_rc(kt_db *db, identity *id)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->sql, identify_sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        id->app = sqlite3_column_int64(st, 0) & 0xffffffff;
+        id->version = sqlite3_column_int64(st, 1);
+        id->objects = sqlite3_column_int64(st, 2);
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = SQLITE_INTERNAL; /* a SELECT of constants returns one row */
+    }
+    (void)sqlite3_finalize(st); /* repeats the step's error, in rc already */
+    return rc;
+}
+
+static kt_status identify(kt_db *db, identity *id)
+{
+    int rc = identify_rc(db, id);
+    return rc == SQLITE_OK ? KT_OK : fail_sql(db, rc, "reading the schema version");
+}
+
+/*
+ * Accepts a ktune database (*empty = 0) or a database with nothing in it (*empty = 1);
+ * anything else is not ours and is refused.
+ */
+static kt_status classify(const kt_db *db, const identity *id, int *empty)
+{
+    *empty = 0;
+    if (id->app == KT_DB_APPLICATION_ID && id->version >= 1)
+        return KT_OK;
+    if ((id->app == 0 || id->app == KT_DB_APPLICATION_ID) && id->version == 0 &&
+        id->objects == 0) {
+        *empty = 1;
+        return KT_OK;
+    }
+    if (id->app == KT_DB_APPLICATION_ID)
+        return kt_fail(KT_EDB, "%s: damaged ktune database (schema version %lld, %lld tables)",
+                       db->path, (long long)id->version, (long long)id->objects);
+    if (id->app != 0)
+        return kt_fail(KT_EDB, "%s: not a ktune database (application_id 0x%08llx)", db->path,
+                       (unsigned long long)id->app);
+    return kt_fail(KT_EDB,
+                   "%s: not a ktune database (a SQLite file with %lld tables, views or indexes "
+                   "and no ktune application_id); refusing to use it",
+                   db->path, (long long)id->objects);
+}
+
+/* Reads meta.compat_version (0 when absent). */
+static kt_status compat_version(kt_db *db, int64_t *out)
+{
+    char buf[32];
+    kt_status s = query_text(db, "SELECT value FROM meta WHERE key = 'compat_version'",
+                             "reading the compatible version", buf, sizeof buf);
+    *out = s == KT_OK ? strtoll(buf, NULL, 10) : 0;
+    return s;
+}
+
+/* The checks of a read-only open, after db_connect(). */
+static kt_status open_read(kt_db *db, const kt_db_schema *schema)
+{
+    identity id;
+    int rc = identify_rc(db, &id);
+    int prim = rc & 0xff;
+    if (prim == SQLITE_CANTOPEN || prim == SQLITE_READONLY) {
+        /*
+         * A WAL file we may not write next to (no -shm can be created: the system-wide
+         * database): read it as an immutable file, which needs no -shm.
+         */
+        kt_log(KT_LOG_DEBUG, "ktune db: %s: %s; reading it as immutable", db->path,
+               sqlite3_errmsg(db->sql));
+        (void)sqlite3_close(db->sql); /* no statement is open: this succeeds */
+        db->sql = NULL;
+        kt_status s = db_connect(db, 1);
+        if (s != KT_OK)
+            return s;
+        rc = identify_rc(db, &id);
+    }
+    if (rc != SQLITE_OK)
+        return fail_sql(db, rc, "reading the schema version");
+
+    int empty;
+    kt_status s = classify(db, &id, &empty);
+    if (s != KT_OK || empty)
+        return s;
+    if (id.version > schema->nsteps) {
+        int64_t compat;
+        s = compat_version(db, &compat);
+        if (s != KT_OK)
+            return s;
+        if (compat < 1 || compat > schema->nsteps)
+            return kt_fail(KT_EDB,
+                           "%s: schema version %lld needs a newer ktune (this one reads "
+                           "versions up to %d)",
+                           db->path, (long long)id.version, schema->nsteps);
+    }
+    if (id.version < schema->read_min)
+        return kt_fail(KT_EDB,
+                       "%s: schema version %lld is older than this ktune reads (%d); open it "
+                       "for writing once (ktune tune) to upgrade it",
+                       db->path, (long long)id.version, schema->read_min);
+    db->version = (int)(id.version > 0x7fffffff ? 0x7fffffff : id.version);
+    return KT_OK;
+}
+
+/* Applies the migration steps the file lacks, in one transaction. */
+static kt_status migrate(kt_db *db, const kt_db_schema *schema)
+{
+    kt_status s = exec(db, "BEGIN IMMEDIATE", "starting the schema upgrade");
+    if (s != KT_OK)
+        return s;
+    /* Again inside the transaction: another process may have created or upgraded it. */
+    identity id;
+    int empty;
+    s = identify(db, &id);
+    if (s == KT_OK)
+        s = classify(db, &id, &empty);
+    if (s == KT_OK && id.version > schema->nsteps)
+        s = kt_fail(KT_EDB, "%s: schema version %lld is newer than this ktune's (%d): "
+                    "refusing to write; upgrade ktune",
+                    db->path, (long long)id.version, schema->nsteps);
+    for (int64_t v = id.version + 1; s == KT_OK && v <= schema->nsteps; v++) {
+        char what[64];
+        snprintf(what, sizeof what, "applying schema step %lld", (long long)v);
+        s = exec(db, schema->steps[v - 1], what);
+    }
+    if (s == KT_OK && id.version < schema->nsteps) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d",
+                 KT_DB_APPLICATION_ID, schema->nsteps);
+        s = exec(db, sql, "setting the schema version");
+    }
+    if (s == KT_OK)
+        s = exec(db, "COMMIT", "committing the schema upgrade");
+    if (s != KT_OK)
+        rollback(db);
+    return s;
+}
+
+/* 1 unless process pid certainly does not exist (on this host). */
+static int pid_alive(int64_t pid)
+{
+    if (pid <= 0 || pid > 0x7fffffff)
+        return 0;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* This host's name into buf ("" if unknown). */
+static void host_name(char *buf, size_t len)
+{
+    if (gethostname(buf, len) != 0)
+        buf[0] = '\0';
+    buf[len - 1] = '\0';
+}
+
+/*
+ * Marks the runs of this host left 'running' by processes that are gone as interrupted
+ * (up to 64 per call; any more are marked by the next open).
+ */
+static kt_status runs_reap(kt_db *db)
+{
+    char host[256];
+    int64_t dead[64];
+    int ndead = 0;
+    sqlite3_stmt *st;
+
+    host_name(host, sizeof host);
+    kt_status s = stmt_get(db, ST_RUNS_RUNNING, &st);
+    if (s != KT_OK)
+        return s;
+    int rc = bind_text(st, 1, host, SQLITE_OK);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = SQLITE_OK;
+        if (!pid_alive(sqlite3_column_int64(st, 1)) && ndead < 64)
+            dead[ndead++] = sqlite3_column_int64(st, 0);
+    }
+    if (rc != SQLITE_DONE)
+        s = fail_sql(db, rc, "looking for interrupted runs");
+    stmt_done(st);
+    if (s != KT_OK || ndead == 0)
+        return s;
+
+    s = exec(db, "BEGIN IMMEDIATE", "marking interrupted runs");
+    if (s == KT_OK)
+        s = stmt_get(db, ST_RUN_INTERRUPT, &st);
+    for (int i = 0; s == KT_OK && i < ndead; i++) {
+        rc = bind_i64(st, 1, dead[i], SQLITE_OK);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            s = fail_sql(db, rc, "marking interrupted runs");
+        else
+            db->reaped += sqlite3_changes(db->sql);
+        stmt_done(st);
+    }
+    if (s == KT_OK)
+        s = exec(db, "COMMIT", "marking interrupted runs");
+    if (s != KT_OK) {
+        rollback(db);
+        db->reaped = 0;
+    } else if (db->reaped) {
+        kt_log(KT_LOG_INFO, "ktune db: %s: %d stale runs marked interrupted", db->path,
+               db->reaped);
+    }
+    return s;
+}
+
+/* The checks and set-up of an open for writing, after db_connect(). */
+static kt_status open_write(kt_db *db, const kt_db_schema *schema)
+{
+    if (sqlite3_db_readonly(db->sql, "main") == 1)
+        return kt_fail(KT_EDB, "%s: the file is read-only: cannot open it for writing",
+                       db->path);
+    identity id;
+    int empty;
+    kt_status s = identify(db, &id);
+    if (s == KT_OK)
+        s = classify(db, &id, &empty);
+    if (s != KT_OK)
+        return s;
+    if (!empty && id.version > schema->nsteps)
+        return kt_fail(KT_EDB, "%s: schema version %lld is newer than this ktune's (%d): "
+                       "refusing to write; upgrade ktune",
+                       db->path, (long long)id.version, schema->nsteps);
+    if (!empty) {
+        s = check_pragma(db, "PRAGMA quick_check(1)", ": refusing to write");
+        if (s != KT_OK)
+            return s;
+    }
+
+    char mode[16];
+    s = query_text(db, "PRAGMA journal_mode = WAL", "enabling WAL mode", mode, sizeof mode);
+    if (s == KT_OK && strcmp(mode, "wal") != 0)
+        s = kt_fail(KT_EDB, "%s: cannot use WAL mode here (journal mode stays '%s')", db->path,
+                    mode);
+    if (s == KT_OK)
+        s = exec(db, "PRAGMA synchronous = FULL", "setting synchronous mode");
+    if (s == KT_OK && (empty || id.version < schema->nsteps))
+        s = migrate(db, schema);
+    if (s != KT_OK)
+        return s;
+    db->version = schema->nsteps;
+    return runs_reap(db);
+}
+
+kt_status kt_db_open(const char *path, const kt_db_options *opt, kt_db **out)
+{
+    static const kt_db_options defaults = {0, 0, NULL};
+    if (!out)
+        return kt_fail(KT_EINVAL, "kt_db_open: no output handle");
+    *out = NULL;
+    if (!path || !*path)
+        return kt_fail(KT_EINVAL, "kt_db_open: no path");
+    if (!opt)
+        opt = &defaults;
+    const kt_db_schema *schema = opt->schema ? opt->schema : &builtin_schema;
+    if (!schema->steps || schema->nsteps < 1 || schema->read_min < 1 ||
+        schema->read_min > schema->nsteps)
+        return kt_fail(KT_EINVAL, "kt_db_open: bad schema description");
+
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT && !opt->write)
+            return kt_fail(KT_EDB, "no database at %s", path);
+        if (errno != ENOENT)
+            return kt_fail(KT_EDB, "%s: %s", path, strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        return kt_fail(KT_EDB, "%s: not a regular file", path);
+    }
+
+    kt_db *db = calloc(1, sizeof *db);
+    if (!db || !(db->path = strdup(path))) {
+        free(db);
+        return kt_fail(KT_ENOMEM, "%s: out of memory", path);
+    }
+    db->write = opt->write ? 1 : 0;
+    db->busy_ms = opt->busy_ms == 0 ? KT_DB_BUSY_MS : opt->busy_ms < 0 ? 0 : opt->busy_ms;
+
+    kt_status s = db_connect(db, 0);
+    if (s == KT_OK)
+        s = db->write ? open_write(db, schema) : open_read(db, schema);
+    if (s != KT_OK) {
+        /* Keep the message of the failure, not of the close. */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", kt_last_error());
+        (void)kt_db_close(db);
+        return kt_fail(s, "%s", msg);
+    }
+    *out = db;
+    return KT_OK;
+}
+
+kt_status kt_db_open_read(const char *path, kt_db **out)
+{
+    const kt_db_options opt = {0, 0, NULL};
+    return kt_db_open(path, &opt, out);
+}
+
+kt_status kt_db_open_write(const char *path, kt_db **out)
+{
+    const kt_db_options opt = {1, 0, NULL};
+    return kt_db_open(path, &opt, out);
+}
+
+kt_status kt_db_close(kt_db *db)
+{
+    if (!db)
+        return KT_OK;
+    kt_status s = KT_OK;
+    for (int i = 0; i < ST_COUNT; i++)
+        (void)sqlite3_finalize(db->stmt[i]); /* returns the last step's error, seen then */
+    if (db->sql) {
+        int rc = sqlite3_close(db->sql);
+        if (rc != SQLITE_OK) {
+            s = fail_sql(db, rc, "closing");
+            (void)sqlite3_close_v2(db->sql); /* frees it when it can */
+        }
+    }
+    free(db->path);
+    free(db);
+    return s;
+}
+
+const char *kt_db_path(const kt_db *db)
+{
+    return db ? db->path : "";
+}
+
+int kt_db_version(const kt_db *db)
+{
+    return db ? db->version : 0;
+}
+
+int kt_db_runs_reaped(const kt_db *db)
+{
+    return db ? db->reaped : 0;
+}
+
+kt_status kt_db_check(kt_db *db)
+{
+    if (!db)
+        return kt_fail(KT_EINVAL, "kt_db_check: no database");
+    return check_pragma(db, "PRAGMA integrity_check(1)", "");
+}
+
+/* ---- Paths -------------------------------------------------------------- */
+
+/* mkdir -p dir, creating what is missing with mode. */
+static kt_status make_dirs(const char *dir, mode_t mode)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+        return kt_fail(KT_EINVAL, "path too long: %s", dir);
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        struct stat st;
+        if (mkdir(path, mode) != 0 && errno != EEXIST)
+            return kt_fail(KT_EIO, "cannot create directory %s: %s", path, strerror(errno));
+        if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+            return kt_fail(KT_EIO, "cannot create directory %s: not a directory", path);
+        if (c == '\0')
+            return KT_OK;
+        *p = c;
+    }
+}
+
+/* Copies src into buf[len]; KT_EINVAL when it does not fit. */
+static kt_status copy_path(char *buf, size_t len, const char *src)
+{
+    if ((size_t)snprintf(buf, len, "%s", src) >= len)
+        return kt_fail(KT_EINVAL, "database path too long: %s", src);
+    return KT_OK;
+}
+
+/* The system-wide database: $KTUNE_SYSTEM_DB, else KT_DB_SYSTEM_PATH. */
+static const char *system_path(void)
+{
+    const char *sys = getenv("KTUNE_SYSTEM_DB");
+    return sys && *sys ? sys : KT_DB_SYSTEM_PATH;
+}
+
+kt_status kt_db_default_path(char *buf, size_t len, int for_writing)
+{
+    if (!buf || len == 0)
+        return kt_fail(KT_EINVAL, "kt_db_default_path: no buffer");
+    buf[0] = '\0';
+    const char *env = getenv("KTUNE_DB");
+    if (env && *env)
+        return copy_path(buf, len, env);
+
+    char dir[4096];
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    int n;
+    struct stat st;
+    if (xdg && xdg[0] == '/') {
+        n = snprintf(dir, sizeof dir, "%s/ktune", xdg);
+    } else if (home && *home) {
+        n = snprintf(dir, sizeof dir, "%s/.local/share/ktune", home);
+    } else {
+        /* No user directory (a system service): the system database, for reading. */
+        if (!for_writing && stat(system_path(), &st) == 0)
+            return copy_path(buf, len, system_path());
+        return kt_fail(KT_EDB, "no database path: none of KTUNE_DB, XDG_DATA_HOME and HOME "
+                       "is set");
+    }
+    if (n < 0 || (size_t)n >= sizeof dir || (size_t)n + sizeof "/ktune.db" > len)
+        return kt_fail(KT_EINVAL, "database path too long (%.200s...)", dir);
+    snprintf(buf, len, "%s/ktune.db", dir);
+
+    if (for_writing)
+        return make_dirs(dir, 0700);
+    if (stat(buf, &st) != 0 && errno == ENOENT && stat(system_path(), &st) == 0)
+        return copy_path(buf, len, system_path());
+    return KT_OK;
+}
+
+/* ---- Dimensions --------------------------------------------------------- */
+
+void kt_db_dims_pack(int ndims, const size_t dims[3], size_t mnk[3])
+{
+    mnk[0] = mnk[1] = mnk[2] = 0;
+    if (ndims == 1) {
+        mnk[1] = dims[0];
+    } else {
+        for (int i = 0; i < ndims && i < 3; i++)
+            mnk[i] = dims[i];
+    }
+}
+
+void kt_db_dims_unpack(int ndims, const size_t mnk[3], size_t dims[3])
+{
+    dims[0] = dims[1] = dims[2] = 0;
+    if (ndims == 1) {
+        dims[0] = mnk[1];
+    } else {
+        for (int i = 0; i < ndims && i < 3; i++)
+            dims[i] = mnk[i];
+    }
+}
+
+/* KT_EINVAL unless every dimension fits SQLite's signed 64-bit integers. */
+static kt_status check_dims(size_t m, size_t n, size_t k, const char *fn)
+{
+    if ((uint64_t)m > INT64_MAX || (uint64_t)n > INT64_MAX || (uint64_t)k > INT64_MAX)
+        return kt_fail(KT_EINVAL, "%s: dimension too large", fn);
+    return KT_OK;
+}
+
+static int bind_dims(sqlite3_stmt *st, int first, size_t m, size_t n, size_t k, int rc)
+{
+    rc = bind_i64(st, first, (int64_t)m, rc);
+    rc = bind_i64(st, first + 1, (int64_t)n, rc);
+    return bind_i64(st, first + 2, (int64_t)k, rc);
+}
+
+/*
+ * Steps a statement that returns no rows, then ends its use.  Returns the number of
+ * rows changed in *changes when given.
+ */
+static kt_status step_done(kt_db *db, sqlite3_stmt *st, int rc, const char *what,
+                           int *changes)
+{
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    kt_status s = rc == SQLITE_DONE ? KT_OK : fail_sql(db, rc, what);
+    if (s == KT_OK && changes)
+        *changes = sqlite3_changes(db->sql);
+    stmt_done(st);
+    return s;
+}
+
+/* ---- Machines and variants ---------------------------------------------- */
+
+kt_status kt_db_machine_find(kt_db *db, const char *fingerprint, int64_t *id)
+{
+    if (!db || !fingerprint || !id)
+        return kt_fail(KT_EINVAL, "kt_db_machine_find: null argument");
+    *id = 0;
+    if (db->version == 0)
+        return kt_fail(KT_ENOTFOUND, "%s: no machine %s (empty database)", db->path,
+                       fingerprint);
+    sqlite3_stmt *st;
+    kt_status s = stmt_get(db, ST_MACHINE_FIND, &st);
+    if (s != KT_OK)
+        return s;
+    int rc = bind_text(st, 1, fingerprint, SQLITE_OK);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    else if (rc == SQLITE_DONE)
+        s = kt_fail(KT_ENOTFOUND, "%s: no machine %s", db->path, fingerprint);
+    else
+        s = fail_sql(db, rc, "looking up a machine");
+    stmt_done(st);
+    return s;
+}
+
+kt_status kt_db_machine_put(kt_db *db, const char *fingerprint, const char *details,
+                            int64_t *id)
+{
+    kt_status s = need_write(db, "kt_db_machine_put");
+    if (s != KT_OK)
+        return s;
+    if (!fingerprint || !*fingerprint || !id)
+        return kt_fail(KT_EINVAL, "kt_db_machine_put: no fingerprint or id");
+    if (!details)
+        details = "{}";
+    /* Checked here, not by a CHECK constraint: JSON functions are not trusted in schemas. */
+    sqlite3_stmt *st;
+    s = stmt_get(db, ST_JSON_VALID, &st);
+    if (s != KT_OK)
+        return s;
+    int rc = bind_text(st, 1, details, SQLITE_OK);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW)
+        s = fail_sql(db, rc, "checking machine details");
+    else if (sqlite3_column_int(st, 0) != 1)
+        s = kt_fail(KT_EINVAL, "kt_db_machine_put: details are not valid JSON: %.60s", details);
+    stmt_done(st);
+    if (s != KT_OK)
+        return s;
+    s = stmt_get(db, ST_MACHINE_PUT, &st);
+    if (s != KT_OK)
+        return s;
+    rc = bind_text(st, 1, fingerprint, SQLITE_OK);
+    rc = bind_text(st, 2, details, rc);
+    s = step_done(db, st, rc, "storing a machine", NULL);
+    return s == KT_OK ? kt_db_machine_find(db, fingerprint, id) : s;
+}
+
+kt_status kt_db_variant_put(kt_db *db, const char *op, const char *name, unsigned version,
+                            const char *backend, const char *params)
+{
+    static const char fn[] = "kt_db_variant_put";
+    kt_status s = need_write(db, fn);
+    if (s == KT_OK)
+        s = check_name(op, fn, "op");
+    if (s == KT_OK)
+        s = check_name(name, fn, "variant name");
+    if (s == KT_OK && (!backend || !*backend))
+        s = kt_fail(KT_EINVAL, "%s: no backend", fn);
+    sqlite3_stmt *st;
+    if (s == KT_OK)
+        s = stmt_get(db, ST_VARIANT_PUT, &st);
+    if (s != KT_OK)
+        return s;
+    int rc = bind_text(st, 1, op, SQLITE_OK);
+    rc = bind_text(st, 2, name, rc);
+    rc = bind_i64(st, 3, version, rc);
+    rc = bind_text(st, 4, backend, rc);
+    rc = bind_text(st, 5, params ? params : "", rc);
+    return step_done(db, st, rc, "storing a variant", NULL);
+}
+
+/* ---- Runs --------------------------------------------------------------- */
+
+static const char *const run_status_names[] = {
+    [KT_DB_RUN_RUNNING] = "running",
+    [KT_DB_RUN_COMPLETE] = "complete",
+    [KT_DB_RUN_INTERRUPTED] = "interrupted",
+    [KT_DB_RUN_FAILED] = "failed",
+};
+
+kt_status kt_db_run_begin(kt_db *db, int64_t machine, const char *options,
+                          const char *ktune_version, int64_t *run)
+{
+    kt_status s = need_write(db, "kt_db_run_begin");
+    if (s != KT_OK)
+        return s;
+    if (!run || !ktune_version)
+        return kt_fail(KT_EINVAL, "kt_db_run_begin: null argument");
+    *run = 0;
+    char host[256];
+    host_name(host, sizeof host);
+    sqlite3_stmt *st;
+    s = stmt_get(db, ST_RUN_BEGIN, &st);
+    if (s != KT_OK)
+        return s;
+    int rc = bind_i64(st, 1, machine, SQLITE_OK);
+    rc = bind_text(st, 2, options ? options : "", rc);
+    rc = bind_text(st, 3, ktune_version, rc);
+    rc = bind_i64(st, 4, (int64_t)getpid(), rc);
+    rc = bind_text(st, 5, host, rc);
+    s = step_done(db, st, rc, "starting a run", NULL);
+    if (s == KT_OK)
+        *run = sqlite3_last_insert_rowid(db->sql);
+    return s;
+}
+
+kt_status kt_db_run_end(kt_db *db, int64_t run, kt_db_run_status status)
+{
+    kt_status s = need_write(db, "kt_db_run_end");
+    if (s != KT_OK)
+        return s;
+    if ((unsigned)status > KT_DB_RUN_FAILED)
+        return kt_fail(KT_EINVAL, "kt_db_run_end: bad status %d", (int)status);
+    sqlite3_stmt *st;
+    s = stmt_get(db, ST_RUN_END, &st);
+    if (s != KT_OK)
+        return s;
+    int rc = bind_i64(st, 1, run, SQLITE_OK);
+    rc = bind_text(st, 2, run_status_names[status], rc);
+    int changes = 0;
+    s = step_done(db, st, rc, "ending a run", &changes);
+    if (s == KT_OK && changes == 0)
+        s = kt_fail(KT_ENOTFOUND, "%s: no run %lld", db->path, (long long)run);
+    return s;
+}
+
+/* ---- Measurements ------------------------------------------------------- */
+
+/* Fills *me from a row of MEASUREMENT_COLUMNS. */
+static kt_status measurement_read(const kt_db *db, sqlite3_stmt *st, kt_db_measurement *me)
+{
+    me->machine = sqlite3_column_int64(st, 0);
+    kt_status s = col_text(db, st, 1, me->op, sizeof me->op);
+    me->m = col_size(st, 2);
+    me->n = col_size(st, 3);
+    me->k = col_size(st, 4);
+    if (s == KT_OK)
+        s = col_text(db, st, 5, me->variant, sizeof me->variant);
+    me->version = col_unsigned(st, 6);
+    me->run = sqlite3_column_int64(st, 7);
+    me->samples = sqlite3_column_int(st, 8);
+    me->median_s = col_real(st, 9);
+    me->spread = col_real(st, 10);
+    me->min_s = col_real(st, 11);
+    me->kernel_s = col_real(st, 12);
+    me->valid = sqlite3_column_int(st, 13) ? 1 : 0;
+    if (s == KT_OK)
+        s = col_text(db, st, 14, me->error, sizeof me->error);
+    me->gflops = col_real(st, 15);
+    me->gbs = col_real(st, 16);
+    if (s == KT_OK)
+        s = col_text(db, st, 17, me->measured_at, sizeof me->measured_at);
+    return s;
+}
+
+/* Checks the key fields of *me (names, dims). */
+static kt_status measurement_check_key(const kt_db_measurement *me, const char *fn)
+{
+    kt_status s = check_name(me->op, fn, "op");
+    if (s == KT_OK)
+        s = check_name(me->variant, fn, "variant name");
+    if (s == KT_OK)
+        s = check_dims(me->m, me->n, me->k, fn);
+    return s;
+}
+
+kt_status kt_db_measurement_put(kt_db *db, const kt_db_measurement *me)
+{
+    static const char fn[] = "kt_db_measurement_put";
+    kt_status s = need_write(db, fn);
+    if (s != KT_OK)
+        return s;
+    if (!me)
+        return kt_fail(KT_EINVAL, "%s: no measurement", fn);
+    s = measurement_check_key(me, fn);
+    if (s != KT_OK)
+        return s;
+    if (me->valid != 0 && me->valid != 1)
+        return kt_fail(KT_EINVAL, "%s: valid must be 0 or 1", fn);
+    if (me->valid && isnan(me->median_s))
+        return kt_fail(KT_EINVAL, "%s: a valid measurement needs median_s", fn);
+    if (me->samples < 0)
+        return kt_fail(KT_EINVAL, "%s: negative sample count", fn);
+    if (strnlen(me->error, KT_DB_ERROR_MAX) >= KT_DB_ERROR_MAX)
+        return kt_fail(KT_EINVAL, "%s: error text not terminated", fn);
+
+    sqlite3_stmt *st;
+    s = stmt_get(db, ST_MEASUREMENT_PUT, &st);
+    if (s != KT_OK)
+        return s;
+    int rc = bind_i64(st, 1, me->machine, SQLITE_OK);
+    rc = bind_text(st, 2, me->op, rc);
+    rc = bind_dims(st, 3, me->m, me->n, me->k, rc);
+    rc = bind_text(st, 6, me->variant, rc);
+    rc = bind_i64(st, 7, me->version, rc);
+    rc = bind_id(st, 8, me->run, rc);
+    rc = bind_i64(st, 9, me->samples, rc);
+    rc = bind_real(st, 10, me->median_s, rc);
+    rc = bind_real(st, 11, me->spread, rc);
+    rc = bind_real(st, 12, me->min_s, rc);
+    rc = bind_real(st, 13, me->kernel_s, rc);
+    rc = bind_i64(st, 14, me->valid, rc);
+    rc = bind_text_opt(st, 15, me->error, rc);
+    rc = bind_real(st, 16, me->gflops, rc);
+    rc = bind_real(st, 17, me->gbs, rc);
+    /* One statement in autocommit mode: its own transaction, durable on return. */
+    return step_done(db, st, rc, "storing a measurement", NULL);
+}
+
+kt_status kt_db_measurement_get(kt_db *db, kt_db_measurement *me)
+{
+    static const char fn[] = "kt_db_measurement_get";
+    if (!db || !me)
+        return kt_fail(KT_EINVAL, "%s: null argument", fn);
+    kt_status s = measurement_check_key(me, fn);
+    if (s != KT_OK)
+        return s;
+    if (db->version == 0)
+        return kt_fail(KT_ENOTFOUND, "%s: no measurements (empty database)", db->path);
+    sqlite3_stmt *st;
+    s = stmt_get(db, ST_MEASUREMENT_GET, &st);
+    if (s != KT_OK)
+        return s;
+    int rc = bind_i64(st, 1, me->machine, SQLITE_OK);
+    rc = bind_text(st, 2, me->op, rc);
+    rc = bind_dims(st, 3, me->m, me->n, me->k, rc);
+    rc = bind_text(st, 6, me->variant, rc);
+    rc = bind_i64(st, 7, me->version, rc);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        kt_db_measurement row;
+        s = measurement_read(db, st, &row);
+        if (s == KT_OK)
+            *me = row;
+    } else if (rc == SQLITE_DONE) {
+        s = kt_fail(KT_ENOTFOUND, "%s: no measurement of %s/%s v%u at %zu,%zu,%zu", db->path,
+                    me->op, me->variant, me->version, me->m, me->n, me->k);
+    } else {
+        s = fail_sql(db, rc, "reading a measurement");
+    }
+    stmt_done(st);
+    return s;
+}
+
+kt_status kt_db_measurements_list(kt_db *db, int64_t machine, const char *op,
+                                  int (*keep)(void *ctx, const kt_db_measurement *me),
+                                  void *ctx, kt_db_measurement **out, size_t *count)
+{
+    static const char fn[] = "kt_db_measurements_list";
+    if (!db || !out || !count)
+        return kt_fail(KT_EINVAL, "%s: null argument", fn);
+    *out = NULL;
+    *count = 0;
+    kt_status s = check_name(op, fn, "op");
+    if (s != KT_OK || db->version == 0)
+        return s;
+    sqlite3_stmt *st;
+    s = stmt_get(db, ST_MEASUREMENTS_LIST, &st);
+    if (s != KT_OK)
+        return s;
+
+    kt_db_measurement *arr = NULL, row;
+    size_t n = 0, cap = 0;
+    int rc = bind_i64(st, 1, machine, SQLITE_OK);
+    rc = bind_text(st, 2, op, rc);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = SQLITE_OK;
+        s = measurement_read(db, st, &row);
+        if (s != KT_OK)
+            break;
+        if (keep && !keep(ctx, &row))
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            kt_db_measurement *p = realloc(arr, ncap * sizeof *arr);
+            if (!p) {
+                s = kt_fail(KT_ENOMEM, "%s: out of memory", fn);
+                break;
+            }
+            arr = p;
+            cap = ncap;
+        }
+        arr[n++] = row;
+    }
+    if (s == KT_OK && rc != SQLITE_DONE)
+        s = fail_sql(db, rc, "listing measurements");
+    stmt_done(st);
+    if (s != KT_OK) {
+        free(arr);
+        return s;
+    }
+    *out = arr;
+    *count = n;
+    return KT_OK;
+}
+
+/* ---- Choices ------------------------------------------------------------ */
+
+kt_status kt_db_choices_replace(kt_db *db, int64_t machine, const char *op, int64_t run,
+                                const kt_db_choice *choices, size_t count)
+{
+    static const char fn[] = "kt_db_choices_replace";
+    kt_status s = need_write(db, fn);
+    if (s == KT_OK)
+        s = check_name(op, fn, "op");
+    if (s == KT_OK && count > 0 && !choices)
+        s = kt_fail(KT_EINVAL, "%s: no choices", fn);
+    for (size_t i = 0; s == KT_OK && i < count; i++) {
+        s = check_name(choices[i].variant, fn, "variant name");
+        if (s == KT_OK)
+            s = check_dims(choices[i].m, choices[i].n, choices[i].k, fn);
+    }
+    if (s != KT_OK)
+        return s;
+
+    sqlite3_stmt *del, *ins;
+    s = stmt_get(db, ST_CHOICES_DELETE, &del);
+    if (s == KT_OK)
+        s = stmt_get(db, ST_CHOICE_INSERT, &ins);
+    if (s == KT_OK)
+        s = exec(db, "BEGIN IMMEDIATE", "replacing choices");
+    if (s != KT_OK)
+        return s;
+    int rc = bind_i64(del, 1, machine, SQLITE_OK);
+    rc = bind_text(del, 2, op, rc);
+    s = step_done(db, del, rc, "replacing choices", NULL);
+    for (size_t i = 0; s == KT_OK && i < count; i++) {
+        const kt_db_choice *c = &choices[i];
+        rc = bind_i64(ins, 1, machine, SQLITE_OK);
+        rc = bind_text(ins, 2, op, rc);
+        rc = bind_dims(ins, 3, c->m, c->n, c->k, rc);
+        rc = bind_i64(ins, 6, c->rank, rc);
+        rc = bind_text(ins, 7, c->variant, rc);
+        rc = bind_i64(ins, 8, c->version, rc);
+        rc = bind_real(ins, 9, c->median_s, rc);
+        rc = bind_real(ins, 10, c->margin, rc);
+        rc = bind_id(ins, 11, run, rc);
+        s = step_done(db, ins, rc, "storing a choice", NULL);
+    }
+    if (s == KT_OK)
+        s = exec(db, "COMMIT", "replacing choices");
+    if (s != KT_OK)
+        rollback(db);
+    return s;
+}
+
+kt_status kt_db_choices_load(kt_db *db, const char *fingerprint, const char *op,
+                             kt_db_choice **out, size_t *count)
+{
+    static const char fn[] = "kt_db_choices_load";
+    if (!db || !fingerprint || !out || !count)
+        return kt_fail(KT_EINVAL, "%s: null argument", fn);
+    *out = NULL;
+    *count = 0;
+    kt_status s = check_name(op, fn, "op");
+    if (s != KT_OK || db->version == 0)
+        return s;
+    sqlite3_stmt *st;
+    s = stmt_get(db, ST_CHOICES_LOAD, &st);
+    if (s != KT_OK)
+        return s;
+
+    kt_db_choice *arr = NULL;
+    size_t n = 0, cap = 0;
+    int rc = bind_text(st, 1, fingerprint, SQLITE_OK);
+    rc = bind_text(st, 2, op, rc);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = SQLITE_OK;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            kt_db_choice *p = realloc(arr, ncap * sizeof *arr);
+            if (!p) {
+                s = kt_fail(KT_ENOMEM, "%s: out of memory", fn);
+                break;
+            }
+            arr = p;
+            cap = ncap;
+        }
+        kt_db_choice *c = &arr[n++];
+        c->m = col_size(st, 0);
+        c->n = col_size(st, 1);
+        c->k = col_size(st, 2);
+        c->rank = sqlite3_column_int(st, 3);
+        s = col_text(db, st, 4, c->variant, sizeof c->variant);
+        c->version = col_unsigned(st, 5);
+        c->median_s = col_real(st, 6);
+        c->margin = col_real(st, 7);
+        if (s != KT_OK)
+            break;
+    }
+    if (s == KT_OK && rc != SQLITE_DONE)
+        s = fail_sql(db, rc, "loading choices");
+    stmt_done(st);
+    if (s != KT_OK) {
+        free(arr);
+        return s;
+    }
+    *out = arr;
+    *count = n;
+    return KT_OK;
+}
+
+/* ---- Limits ------------------------------------------------------------- */
+
+kt_status kt_db_limit_put(kt_db *db, int64_t machine, const char *name, double value)
+{
+    static const char fn[] = "kt_db_limit_put";
+    kt_status s = need_write(db, fn);
+    if (s == KT_OK)
+        s = check_name(name, fn, "limit name");
+    if (s == KT_OK && !isfinite(value))
+        s = kt_fail(KT_EINVAL, "%s: %s is not a finite number", fn, name);
+    sqlite3_stmt *st;
+    if (s == KT_OK)
+        s = stmt_get(db, ST_LIMIT_PUT, &st);
+    if (s != KT_OK)
+        return s;
+    int rc = bind_i64(st, 1, machine, SQLITE_OK);
+    rc = bind_text(st, 2, name, rc);
+    rc = bind_real(st, 3, value, rc);
+    return step_done(db, st, rc, "storing a limit", NULL);
+}
+
+kt_status kt_db_limit_get(kt_db *db, int64_t machine, const char *name, double *value)
+{
+    static const char fn[] = "kt_db_limit_get";
+    if (!db || !value)
+        return kt_fail(KT_EINVAL, "%s: null argument", fn);
+    *value = NAN;
+    kt_status s = check_name(name, fn, "limit name");
+    if (s != KT_OK)
+        return s;
+    if (db->version == 0)
+        return kt_fail(KT_ENOTFOUND, "%s: no limit %s (empty database)", db->path, name);
+    sqlite3_stmt *st;
+    s = stmt_get(db, ST_LIMIT_GET, &st);
+    if (s != KT_OK)
+        return s;
+    int rc = bind_i64(st, 1, machine, SQLITE_OK);
+    rc = bind_text(st, 2, name, rc);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *value = col_real(st, 0);
+    else if (rc == SQLITE_DONE)
+        s = kt_fail(KT_ENOTFOUND, "%s: no limit %s for machine %lld", db->path, name,
+                    (long long)machine);
+    else
+        s = fail_sql(db, rc, "reading a limit");
+    stmt_done(st);
+    return s;
+}

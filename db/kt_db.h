@@ -1,0 +1,254 @@
+/*
+ * ktune tuning database: the one module that reads and writes it.  All SQL lives here
+ * (db/kt_db.c) and in db/schema.sql, which documents every table, column and view.
+ *
+ * One SQLite file, in WAL mode with a busy timeout, so the library reads while the tuner
+ * writes and neither fails.  Two ways in:
+ *   - kt_db_open_read(): what the library does at init.  Opens with SQLITE_OPEN_READONLY,
+ *     never creates, never changes the file.  An empty file (0 bytes, or a SQLite file with
+ *     no tables) opens as a database with no tuning: every lookup finds nothing.
+ *   - kt_db_open_write(): what the tuner does.  Creates the file if missing (or 0 bytes),
+ *     upgrades an older schema with the forward migration steps, marks runs left
+ *     'running' by dead processes as 'interrupted'.  It refuses, with a clear message and
+ *     without changing the file, anything it did not create: a SQLite file without the
+ *     ktune application_id (PRAGMA application_id), a corrupt file, a newer schema.
+ *
+ * Versions.  PRAGMA user_version is the schema version of the file (the number of the
+ * last migration step applied).  The table meta holds compat_version, the oldest schema
+ * whose readers can still read the file.  A reader of schema R, whose queries work on
+ * files of schema >= KT_DB_READ_MIN_VERSION, accepts a file of schema F when
+ *     F >= KT_DB_READ_MIN_VERSION  and  compat_version(file) <= R;
+ * a writer accepts F <= its own schema only (and migrates F < its own).
+ *
+ * Errors: every function returns KT_OK or a kt_status set through kt_fail(), whose
+ * message (kt_last_error()) names the file and carries SQLite's own message.  KT_EDB:
+ * missing, corrupt, locked (after the busy timeout), too new, not a ktune database;
+ * KT_EINVAL: a bad argument, a write on a read-only handle, or a row the schema rejects
+ * (unknown machine or variant, invalid JSON); KT_ENOTFOUND: a lookup found nothing;
+ * KT_ENOMEM; KT_EIO: a directory could not be created.  Nothing is ever printed.
+ *
+ * A handle is used by one thread at a time; open one per thread (or process) otherwise.
+ */
+#ifndef KT_DB_H
+#define KT_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ktune.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KT_DB_APPLICATION_ID 0x6b74756e  /* "ktun": PRAGMA application_id of a ktune db */
+#define KT_DB_SCHEMA_VERSION 1           /* the schema this build writes (migration steps) */
+#define KT_DB_READ_MIN_VERSION 1         /* the oldest schema this build's queries can read */
+#define KT_DB_BUSY_MS 5000               /* default wait for a lock, in milliseconds */
+#define KT_DB_SYSTEM_PATH "/var/lib/ktune/ktune.db"  /* read-only fallback (KTUNE_SYSTEM_DB) */
+#define KT_DB_NAME_MAX 64                /* op and variant names, NUL included */
+#define KT_DB_ERROR_MAX 256              /* error texts as read back (longer ones are cut) */
+
+typedef struct kt_db kt_db;
+
+/* ---- Paths ------------------------------------------------------------- */
+
+/*
+ * Writes the database path to use into buf:
+ *   1. $KTUNE_DB when set and not empty;
+ *   2. $XDG_DATA_HOME/ktune/ktune.db when XDG_DATA_HOME is an absolute path;
+ *   3. $HOME/.local/share/ktune/ktune.db when HOME is set;
+ *   4. for reading only, when there is no file at 2/3 (or neither variable is set) but
+ *      there is a system-wide one: $KTUNE_SYSTEM_DB when set, else KT_DB_SYSTEM_PATH.
+ * When for_writing, the ktune directory of 2/3 is created (mode 0700) if missing; the
+ * directory of $KTUNE_DB is the caller's.  A `--db` option is the caller's: it does not
+ * call this.  Returns KT_EINVAL when buf is too small, KT_EIO when the directory cannot
+ * be created, KT_EDB when there is no path at all (no KTUNE_DB, XDG_DATA_HOME, HOME,
+ * and, for reading, no system database).
+ */
+kt_status kt_db_default_path(char *buf, size_t len, int for_writing);
+
+/* ---- Opening ----------------------------------------------------------- */
+
+/* A schema: migration step i (1-based) is steps[i - 1], SQL run in one transaction. */
+typedef struct kt_db_schema {
+    const char *const *steps;
+    int nsteps;              /* the schema version: user_version after the last step */
+    int read_min;            /* the oldest schema version its read queries work on */
+} kt_db_schema;
+
+typedef struct kt_db_options {
+    int write;                    /* 0: read-only (kt_db_open_read); 1: kt_db_open_write */
+    int busy_ms;                  /* lock wait in ms; 0: KT_DB_BUSY_MS; < 0: do not wait */
+    const kt_db_schema *schema;   /* NULL: the built-in one (tests pass others) */
+} kt_db_options;
+
+/*
+ * Opens the database at path as opt says (see the top of this file) and stores a new
+ * handle in *out (NULL on error).  opt NULL: read-only, defaults.  A read-only file
+ * opened for writing fails (KT_EDB "... is read-only").  A WAL file whose directory we
+ * cannot write (no -shm can be made: the system database) is read as an immutable file;
+ * a -wal file left next to it is then not read (only a crashed writer leaves one).
+ */
+kt_status kt_db_open(const char *path, const kt_db_options *opt, kt_db **out);
+
+/* kt_db_open() for reading, or for writing, with the defaults. */
+kt_status kt_db_open_read(const char *path, kt_db **out);
+kt_status kt_db_open_write(const char *path, kt_db **out);
+
+/* Closes db (NULL is fine).  Returns KT_EDB if SQLite reports a failure; db is gone. */
+kt_status kt_db_close(kt_db *db);
+
+/* The path db was opened with. */
+const char *kt_db_path(const kt_db *db);
+
+/* The file's schema version (user_version); 0 for an empty database opened for reading. */
+int kt_db_version(const kt_db *db);
+
+/* Number of stale runs kt_db_open_write() marked 'interrupted' (0 for readers). */
+int kt_db_runs_reaped(const kt_db *db);
+
+/*
+ * Runs PRAGMA integrity_check.  Returns KT_OK when the file is sound, else KT_EDB with
+ * SQLite's first complaint in the message.
+ */
+kt_status kt_db_check(kt_db *db);
+
+/* ---- Dimensions -------------------------------------------------------- */
+
+/*
+ * The stored dimensions (m, n, k) of an op's dims[] (kt_op.ndims of them): vector ops
+ * (ndims 1) store their length in n, {m, n} ops m and n, {m, n, k} ops all three; unused
+ * ones are 0.  kt_db_dims_unpack() is the inverse.
+ */
+void kt_db_dims_pack(int ndims, const size_t dims[3], size_t mnk[3]);
+void kt_db_dims_unpack(int ndims, const size_t mnk[3], size_t dims[3]);
+
+/* ---- Machines and variants (writers) ----------------------------------- */
+
+/*
+ * Inserts the machine with this fingerprint, or updates its details and last_seen, and
+ * stores its id in *id.  details is JSON text (NULL: "{}"); invalid JSON: KT_EINVAL.
+ */
+kt_status kt_db_machine_put(kt_db *db, const char *fingerprint, const char *details,
+                            int64_t *id);
+
+/* The id of the machine with this fingerprint, or KT_ENOTFOUND (readers too). */
+kt_status kt_db_machine_find(kt_db *db, const char *fingerprint, int64_t *id);
+
+/*
+ * Records variant (op, name, version) with its backend and parameters (NULL: "");
+ * updates backend and params of an existing row.  Measurements and choices name only
+ * recorded variants.
+ */
+kt_status kt_db_variant_put(kt_db *db, const char *op, const char *name, unsigned version,
+                            const char *backend, const char *params);
+
+/* ---- Runs (writers) ---------------------------------------------------- */
+
+typedef enum kt_db_run_status {
+    KT_DB_RUN_RUNNING,
+    KT_DB_RUN_COMPLETE,
+    KT_DB_RUN_INTERRUPTED,
+    KT_DB_RUN_FAILED
+} kt_db_run_status;
+
+/*
+ * Starts a run on machine: status 'running', this process's pid and host name, the
+ * options text (how the tuner was invoked; NULL: "") and ktune version.  *run gets its id.
+ */
+kt_status kt_db_run_begin(kt_db *db, int64_t machine, const char *options,
+                          const char *ktune_version, int64_t *run);
+
+/* Sets the status of run and its end time.  KT_ENOTFOUND for an unknown run. */
+kt_status kt_db_run_end(kt_db *db, int64_t run, kt_db_run_status status);
+
+/* ---- Measurements ------------------------------------------------------ */
+
+/* One row of the measurements table (see db/schema.sql for the meaning of each field). */
+typedef struct kt_db_measurement {
+    /* key */
+    int64_t machine;               /* machines.id */
+    char op[KT_DB_NAME_MAX];
+    size_t m, n, k;                /* see kt_db_dims_pack() */
+    char variant[KT_DB_NAME_MAX];
+    unsigned version;
+    /* value */
+    int64_t run;                   /* runs.id; 0: none */
+    int samples;
+    double median_s;               /* NAN: none (valid == 0) */
+    double spread;                 /* (p75 - p25) / median; NAN: unknown */
+    double min_s;                  /* NAN: unknown */
+    double kernel_s;               /* GPU kernel alone; NAN: none (CPU variants) */
+    int valid;                     /* 1: matched the reference; 0: see error */
+    char error[KT_DB_ERROR_MAX];   /* "" when none */
+    double gflops, gbs;            /* NAN: unknown */
+    char measured_at[32];          /* set by the database (UTC, ISO 8601); ignored by put */
+} kt_db_measurement;
+
+/*
+ * Inserts *me, or replaces the stored measurement with the same key, in its own
+ * transaction: once this returns KT_OK the row survives a kill of the process.  NAN
+ * values and "" strings are stored as NULL.  valid == 1 needs a median_s.  The machine,
+ * the run (if any) and the variant (op, variant, version) must exist: KT_EINVAL if not.
+ */
+kt_status kt_db_measurement_put(kt_db *db, const kt_db_measurement *me);
+
+/*
+ * Looks up the measurement whose key (machine, op, m, n, k, variant, version) is in *me
+ * and fills the rest of *me.  KT_ENOTFOUND when there is none: in particular when only
+ * measurements of other versions of the variant exist, so "KT_OK with the registry's
+ * version" means "measured with the current code, no need to measure again".
+ */
+kt_status kt_db_measurement_get(kt_db *db, kt_db_measurement *me);
+
+/*
+ * The measurements of op on machine, of every variant and version, ordered by m, n, k,
+ * variant, version; only those for which keep(ctx, me) returns non-zero when keep is
+ * given (e.g. "version is the registry's and valid").  Stores a malloc'ed array in *out
+ * (NULL when none) and its length in *count; free it with free().
+ */
+kt_status kt_db_measurements_list(kt_db *db, int64_t machine, const char *op,
+                                  int (*keep)(void *ctx, const kt_db_measurement *me),
+                                  void *ctx, kt_db_measurement **out, size_t *count);
+
+/* ---- Choices ----------------------------------------------------------- */
+
+/* One row of the choices table for one (machine, op); see db/schema.sql. */
+typedef struct kt_db_choice {
+    size_t m, n, k;                /* see kt_db_dims_pack() */
+    int rank;                      /* 1: the winner */
+    char variant[KT_DB_NAME_MAX];
+    unsigned version;              /* dispatch ignores a choice whose version is not its own */
+    double median_s;
+    double margin;                 /* see db/schema.sql; NAN: none (no runner-up) */
+} kt_db_choice;
+
+/*
+ * Replaces all choices of op on machine by the count given (0 clears them), made by run
+ * (0: none), in one transaction: readers see the old set or the new one, never a mix.
+ */
+kt_status kt_db_choices_replace(kt_db *db, int64_t machine, const char *op, int64_t run,
+                                const kt_db_choice *choices, size_t count);
+
+/*
+ * The choices of op for the machine with this fingerprint, ordered by m, n, k, rank.
+ * Stores a malloc'ed array in *out (NULL when none) and its length in *count; free it
+ * with free().  An unknown machine or an empty database gives KT_OK and no rows.
+ */
+kt_status kt_db_choices_load(kt_db *db, const char *fingerprint, const char *op,
+                             kt_db_choice **out, size_t *count);
+
+/* ---- Limits ------------------------------------------------------------ */
+
+/* Stores (or replaces) the limit name ('mem_bw_gbs', 'peak_gflops_f32') of machine. */
+kt_status kt_db_limit_put(kt_db *db, int64_t machine, const char *name, double value);
+
+/* Reads the limit name of machine into *value, or returns KT_ENOTFOUND. */
+kt_status kt_db_limit_get(kt_db *db, int64_t machine, const char *name, double *value);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KT_DB_H */

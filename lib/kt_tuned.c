@@ -1,0 +1,88 @@
+/*
+ * Fills dispatch from the tuning database: for each op, the choices stored
+ * for this machine's fingerprint (ranked variants per tuned size), keeping
+ * only variants this build knows at the same version.  Another machine's
+ * rows in the same file are never read.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "kt_db.h"
+#include "kt_dispatch.h"
+#include "kt_internal.h"
+
+/* The database path the library reads: KTUNE_DB, else XDG, else the system file. */
+kt_status kt_tuned_db_path(char *buf, size_t len) {
+    const kt_env *env = kt_env_get();
+    if (env->db_path[0]) {
+        if (strlen(env->db_path) >= len) return kt_fail(KT_EINVAL, "KTUNE_DB too long");
+        strcpy(buf, env->db_path);
+        return KT_OK;
+    }
+    return kt_db_default_path(buf, len, 0);
+}
+
+/* Converts one op's choices (ordered by dims, rank) into tuned points. */
+static kt_status to_points(kt_op_id op, const kt_db_choice *ch, size_t n, kt_tuned_set *set) {
+    kt_tuned_point *pts = calloc(n ? n : 1, sizeof *pts);
+    if (!pts) return kt_fail(KT_ENOMEM, "tuned points: out of memory");
+    size_t np = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t mnk[3] = {ch[i].m, ch[i].n, ch[i].k}, dims[3];
+        kt_db_dims_unpack(kt_ops[op].ndims, mnk, dims);
+        if (np == 0 || memcmp(pts[np - 1].dims, dims, sizeof dims) != 0) {
+            memcpy(pts[np].dims, dims, sizeof dims);
+            np++;
+        }
+        kt_tuned_point *p = &pts[np - 1];
+        const kt_variant *v = kt_variant_lookup(op, ch[i].variant);
+        if (!v) {
+            kt_log(KT_LOG_DEBUG, "%s: tuned variant %s is not in this build; skipped",
+                   kt_ops[op].name, ch[i].variant);
+            continue;
+        }
+        if (v->version != ch[i].version) {
+            kt_log(KT_LOG_DEBUG, "%s: tuned %s is version %u, this build has %u; skipped",
+                   kt_ops[op].name, ch[i].variant, ch[i].version, v->version);
+            continue;
+        }
+        if (p->nranked < sizeof p->ranked / sizeof p->ranked[0]) p->ranked[p->nranked++] = v;
+    }
+    set->points[op] = pts;
+    set->npoints[op] = np;
+    return KT_OK;
+}
+
+kt_status kt_tuned_load(kt_tuned_set **out) {
+    *out = NULL;
+    char path[4096];
+    kt_status s = kt_tuned_db_path(path, sizeof path);
+    if (s != KT_OK) return s;
+    struct stat st;
+    if (stat(path, &st) != 0) return kt_fail(KT_EDB, "no tuning database at %s", path);
+    kt_db *db;
+    if ((s = kt_db_open_read(path, &db)) != KT_OK) return s;
+    kt_tuned_set *set = calloc(1, sizeof *set);
+    if (!set) {
+        kt_db_close(db);
+        return kt_fail(KT_ENOMEM, "tuned set: out of memory");
+    }
+    const char *fp = kt_fingerprint();
+    for (int op = 0; op < KT_OP_COUNT && s == KT_OK; op++) {
+        kt_db_choice *ch = NULL;
+        size_t n = 0;
+        s = kt_db_choices_load(db, fp, kt_ops[op].name, &ch, &n);
+        if (s == KT_OK && n) s = to_points((kt_op_id)op, ch, n, set);
+        free(ch);
+    }
+    kt_db_close(db);
+    if (s != KT_OK) {
+        kt_tuned_set_free(set);
+        return s;
+    }
+    *out = set;
+    return KT_OK;
+}

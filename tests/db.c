@@ -1,0 +1,1206 @@
+/*
+ * Tests of db/kt_db.c, the tuning database: creation and schema versions, migrations,
+ * bad files (missing, empty, corrupt, truncated, foreign, read-only, newer), locking
+ * between connections and processes, a writer killed mid-run, and the data round trips.
+ * Prints TAP (cmocka).  Every test works in its own mkdtemp() directory, removed after.
+ */
+#define _XOPEN_SOURCE 700
+#define _DEFAULT_SOURCE /* setgroups */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <math.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "kt_db.h"
+#include "kt_internal.h"
+#include "kt_schema.h"
+
+/* ---- Fixture: a temporary directory ------------------------------------- */
+
+typedef struct fixture {
+    char dir[512];
+    char db[600];     /* dir/ktune.db */
+} fixture;
+
+static int fixture_setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(f->dir, sizeof f->dir, "%s/ktune-db-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->db, sizeof f->db, "%s/ktune.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        return rmdir(path);
+    return unlink(path);
+}
+
+static int fixture_teardown(void **state)
+{
+    fixture *f = *state;
+    chmod(f->dir, 0700); /* tests make it read-only */
+    int rc = nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return rc;
+}
+
+#define TEST(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
+
+/* ---- Helpers ------------------------------------------------------------ */
+
+static const char FP[] = "x86_64-test-fingerprint";
+static const char OP[] = "axpy_f32";
+
+static void path_in(const fixture *f, const char *name, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s", f->dir, name);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void assert_error_contains(const char *needle)
+{
+    const char *msg = kt_last_error();
+    if (!strstr(msg, needle))
+        fail_msg("error message \"%s\" lacks \"%s\"", msg, needle);
+}
+
+/* Raw SQLite on path: one integer, one text, or statements, outside kt_db. */
+static sqlite3 *raw_open(const char *path)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK)
+        fail_msg("sqlite3_open_v2(%s): %s", path, sqlite3_errstr(rc));
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
+static void raw_exec_db(sqlite3 *db, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", err ? err : "?");
+        sqlite3_free(err);
+        fail_msg("%s: %s", sql, msg);
+    }
+}
+
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = raw_open(path);
+    raw_exec_db(db, sql);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static int64_t raw_int(const char *path, const char *sql)
+{
+    sqlite3 *db = raw_open(path);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    return v;
+}
+
+static void raw_text(const char *path, const char *sql, char *out, size_t len)
+{
+    sqlite3 *db = raw_open(path);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    const unsigned char *s = sqlite3_column_text(st, 0);
+    snprintf(out, len, "%s", s ? (const char *)s : "(null)");
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/* Whole-file contents, to prove a refused file was left alone. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *buf = malloc(n > 0 ? (size_t)n : 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    *len = (size_t)n;
+    return buf;
+}
+
+static void spill(const char *path, const void *data, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Opens path for writing and records the machine FP and variants of OP. */
+static kt_db *make_db(const char *path, int64_t *machine)
+{
+    kt_db *db = NULL;
+    if (kt_db_open_write(path, &db) != KT_OK)
+        fail_msg("kt_db_open_write: %s", kt_last_error());
+    assert_int_equal(kt_db_machine_put(db, FP, "{\"cpu\":{\"brand\":\"test\"},\"gpu\":null}",
+                                       machine), KT_OK);
+    assert_int_equal(kt_db_variant_put(db, OP, "scalar", 1, "scalar", NULL), KT_OK);
+    assert_int_equal(kt_db_variant_put(db, OP, "avx2", 1, "avx2", ""), KT_OK);
+    assert_int_equal(kt_db_variant_put(db, OP, "avx2", 2, "avx2", ""), KT_OK);
+    assert_int_equal(kt_db_variant_put(db, OP, "threads:t=2", 1, "threads", "t=2"), KT_OK);
+    return db;
+}
+
+static kt_db_measurement meas(int64_t machine, size_t n, const char *variant, unsigned version,
+                              double median_s)
+{
+    kt_db_measurement me;
+    memset(&me, 0, sizeof me);
+    me.machine = machine;
+    snprintf(me.op, sizeof me.op, "%s", OP);
+    me.n = n;
+    snprintf(me.variant, sizeof me.variant, "%s", variant);
+    me.version = version;
+    me.samples = 21;
+    me.median_s = median_s;
+    me.spread = 0.02;
+    me.min_s = median_s * 0.95;
+    me.kernel_s = NAN;
+    me.valid = 1;
+    me.gflops = 2.0 * (double)n / median_s * 1e-9;
+    me.gbs = 12.0 * (double)n / median_s * 1e-9;
+    return me;
+}
+
+/* A valid database with `count` measurements, closed. */
+static void make_filled_db(const char *path, int count)
+{
+    int64_t machine;
+    kt_db *db = make_db(path, &machine);
+    for (int i = 0; i < count; i++) {
+        kt_db_measurement me = meas(machine, (size_t)i + 1, "avx2", 1, 1e-6 * (i + 1));
+        snprintf(me.error, sizeof me.error, "padding %0200d", i); /* fill pages */
+        assert_int_equal(kt_db_measurement_put(db, &me), KT_OK);
+    }
+    assert_int_equal(kt_db_close(db), KT_OK);
+}
+
+/* Forks; the child drops root privileges (when root) and runs fn, whose return value is
+ * its exit status.  Returns that status; 77 means "cannot run here". */
+static int run_as_user(int (*fn)(const fixture *f), const fixture *f)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (geteuid() == 0 &&
+            (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(77);
+        if (geteuid() == 0)
+            _exit(77);
+        _exit(fn(f));
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* ---- Creation and schema versions --------------------------------------- */
+
+static void create_sets_wal_version_and_application_id(void **state)
+{
+    fixture *f = *state;
+    int64_t machine;
+    kt_db *db = make_db(f->db, &machine);
+    assert_int_equal(kt_db_version(db), KT_DB_SCHEMA_VERSION);
+    assert_string_equal(kt_db_path(db), f->db);
+    assert_true(machine > 0);
+    assert_int_equal(kt_db_check(db), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+
+    char mode[32];
+    raw_text(f->db, "PRAGMA journal_mode", mode, sizeof mode);
+    assert_string_equal(mode, "wal");
+    assert_int_equal(raw_int(f->db, "PRAGMA application_id"), KT_DB_APPLICATION_ID);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), KT_DB_SCHEMA_VERSION);
+    assert_int_equal(raw_int(f->db, "SELECT value FROM meta WHERE key = 'compat_version'"), 1);
+
+    /* Opening again keeps the data and the machine id (upsert). */
+    assert_int_equal(kt_db_open_write(f->db, &db), KT_OK);
+    int64_t again;
+    assert_int_equal(kt_db_machine_put(db, FP, "{\"cpu\":{\"brand\":\"new\"}}", &again),
+                     KT_OK);
+    assert_int_equal(again, machine);
+    assert_int_equal(kt_db_machine_find(db, FP, &again), KT_OK);
+    assert_int_equal(again, machine);
+    assert_int_equal(kt_db_machine_find(db, "other", &again), KT_ENOTFOUND);
+    assert_int_equal(kt_db_machine_put(db, "bad-json", "{cpu", &again), KT_EINVAL);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    char brand[64];
+    raw_text(f->db, "SELECT json_extract(details, '$.cpu.brand') FROM machines", brand,
+             sizeof brand);
+    assert_string_equal(brand, "new");
+}
+
+static void foreign_keys_are_enforced(void **state)
+{
+    fixture *f = *state;
+    int64_t machine;
+    kt_db *db = make_db(f->db, &machine);
+    kt_db_measurement me = meas(machine, 100, "no-such-variant", 1, 1e-6);
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_EINVAL);
+    assert_error_contains("FOREIGN KEY");
+    me = meas(machine + 1000, 100, "avx2", 1, 1e-6);
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_EINVAL);
+    me = meas(machine, 100, "avx2", 1, 1e-6);
+    me.run = 999;
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_EINVAL);
+    assert_int_equal(kt_db_close(db), KT_OK);
+}
+
+static void missing_file_is_not_created_by_readers(void **state)
+{
+    fixture *f = *state;
+    kt_db *db = (kt_db *)1;
+    assert_int_equal(kt_db_open_read(f->db, &db), KT_EDB);
+    assert_null(db);
+    assert_error_contains("no database at");
+    assert_error_contains(f->db);
+    assert_false(exists(f->db));
+}
+
+static void empty_file_reads_as_no_tuning_and_is_created_into(void **state)
+{
+    fixture *f = *state;
+    spill(f->db, "", 0);
+    kt_db *db;
+    assert_int_equal(kt_db_open_read(f->db, &db), KT_OK);
+    assert_int_equal(kt_db_version(db), 0);
+    kt_db_choice *c = (kt_db_choice *)1;
+    size_t n = 7;
+    assert_int_equal(kt_db_choices_load(db, FP, OP, &c, &n), KT_OK);
+    assert_null(c);
+    assert_int_equal(n, 0);
+    int64_t id;
+    assert_int_equal(kt_db_machine_find(db, FP, &id), KT_ENOTFOUND);
+    kt_db_measurement me = meas(1, 10, "avx2", 1, 1e-6);
+    assert_int_equal(kt_db_measurement_get(db, &me), KT_ENOTFOUND);
+    kt_db_measurement *list;
+    assert_int_equal(kt_db_measurements_list(db, 1, OP, NULL, NULL, &list, &n), KT_OK);
+    assert_int_equal(n, 0);
+    double v;
+    assert_int_equal(kt_db_limit_get(db, 1, "mem_bw_gbs", &v), KT_ENOTFOUND);
+    assert_int_equal(kt_db_machine_put(db, FP, NULL, &id), KT_EINVAL);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    struct stat st;
+    assert_int_equal(stat(f->db, &st), 0);
+    assert_int_equal(st.st_size, 0);
+
+    assert_int_equal(kt_db_open_write(f->db, &db), KT_OK);
+    assert_int_equal(kt_db_version(db), KT_DB_SCHEMA_VERSION);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_int_equal(raw_int(f->db, "PRAGMA application_id"), KT_DB_APPLICATION_ID);
+}
+
+static void corrupt_file_is_refused_and_left_alone(void **state)
+{
+    fixture *f = *state;
+    unsigned char junk[8192];
+    srand(12345);
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (unsigned char)(rand() >> 7);
+    spill(f->db, junk, sizeof junk);
+
+    kt_db *db;
+    assert_int_equal(kt_db_open_read(f->db, &db), KT_EDB);
+    assert_null(db);
+    assert_error_contains("not a ktune database (file is not a database)");
+    assert_int_equal(kt_db_open_write(f->db, &db), KT_EDB);
+    assert_error_contains("not a ktune database (file is not a database)");
+    size_t len;
+    char *after = slurp(f->db, &len);
+    assert_int_equal(len, sizeof junk);
+    assert_memory_equal(after, junk, sizeof junk);
+    free(after);
+}
+
+static void truncated_file_is_refused(void **state)
+{
+    fixture *f = *state;
+    char whole[700];
+    path_in(f, "whole.db", whole, sizeof whole);
+    make_filled_db(whole, 400);
+    size_t len;
+    char *bytes = slurp(whole, &len);
+    assert_true(len > 16 * 4096);
+    spill(f->db, bytes, len / 2);
+    free(bytes);
+
+    kt_db *db;
+    assert_int_equal(kt_db_open_read(f->db, &db), KT_EDB);
+    assert_error_contains("corrupt database");
+    assert_int_equal(kt_db_open_write(f->db, &db), KT_EDB);
+    assert_error_contains("corrupt database");
+    size_t after;
+    free(slurp(f->db, &after));
+    assert_int_equal(after, len / 2);
+}
+
+static void damaged_page_is_found_and_never_written(void **state)
+{
+    fixture *f = *state;
+    make_filled_db(f->db, 400);
+    size_t len;
+    unsigned char *bytes = (unsigned char *)slurp(f->db, &len);
+    assert_true(len > 41 * 4096);
+    for (size_t i = 40 * 4096; i < 41 * 4096; i++)
+        bytes[i] = (unsigned char)(i * 2654435761u >> 13);
+    spill(f->db, bytes, len);
+
+    kt_db *db;
+    assert_int_equal(kt_db_open_write(f->db, &db), KT_EDB);
+    assert_error_contains("corrupt database");
+    assert_error_contains("refusing to write");
+    assert_null(strchr(kt_last_error(), '\n'));
+    size_t after_len;
+    char *after = slurp(f->db, &after_len);
+    assert_int_equal(after_len, len);
+    assert_memory_equal(after, bytes, len);
+    free(after);
+    free(bytes);
+    /* Readers open it (the check would cost every program start) and kt_db_check finds it. */
+    assert_int_equal(kt_db_open_read(f->db, &db), KT_OK);
+    assert_int_equal(kt_db_check(db), KT_EDB);
+    assert_error_contains("corrupt database");
+    assert_int_equal(kt_db_close(db), KT_OK);
+}
+
+static void foreign_sqlite_file_is_refused_and_left_alone(void **state)
+{
+    fixture *f = *state;
+    raw_exec(f->db, "CREATE TABLE people (name TEXT); INSERT INTO people VALUES ('ada');");
+    size_t len0;
+    char *before = slurp(f->db, &len0);
+
+    kt_db *db;
+    assert_int_equal(kt_db_open_write(f->db, &db), KT_EDB);
+    assert_error_contains("not a ktune database");
+    assert_error_contains("no ktune application_id");
+    assert_int_equal(kt_db_open_read(f->db, &db), KT_EDB);
+    assert_error_contains("not a ktune database");
+
+    size_t len1;
+    char *after = slurp(f->db, &len1);
+    assert_int_equal(len0, len1);
+    assert_memory_equal(before, after, len0);
+    free(before);
+    free(after);
+    char mode[32];
+    raw_text(f->db, "PRAGMA journal_mode", mode, sizeof mode);
+    assert_string_equal(mode, "delete");
+
+    /* Another application's id, even with no tables. */
+    char other[700];
+    path_in(f, "other.db", other, sizeof other);
+    sqlite3 *raw = NULL;
+    assert_int_equal(sqlite3_open(other, &raw), SQLITE_OK);
+    raw_exec_db(raw, "PRAGMA application_id = 1234");
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    assert_int_equal(kt_db_open_write(other, &db), KT_EDB);
+    assert_error_contains("application_id 0x000004d2");
+    assert_int_equal(kt_db_open_read(other, &db), KT_EDB);
+}
+
+static void not_a_regular_file_is_refused(void **state)
+{
+    fixture *f = *state;
+    kt_db *db;
+    assert_int_equal(kt_db_open_read(f->dir, &db), KT_EDB);
+    assert_error_contains("not a regular file");
+    assert_int_equal(kt_db_open_write(f->dir, &db), KT_EDB);
+    char nodir[700];
+    path_in(f, "no/such/dir/ktune.db", nodir, sizeof nodir);
+    assert_int_equal(kt_db_open_write(nodir, &db), KT_EDB);
+    assert_error_contains("cannot create or open");
+    assert_int_equal(kt_db_open_read(NULL, &db), KT_EINVAL);
+    assert_int_equal(kt_db_open_write("", &db), KT_EINVAL);
+}
+
+/* Child of read_only_file_*: the file is 0444, its directory writable. */
+static int read_only_file_child(const fixture *f)
+{
+    kt_db *db;
+    if (kt_db_open_write(f->db, &db) != KT_EDB || !strstr(kt_last_error(), "read-only"))
+        return 1;
+    if (kt_db_open_read(f->db, &db) != KT_OK)
+        return 2;
+    kt_db_choice *c;
+    size_t n;
+    int bad = kt_db_choices_load(db, FP, OP, &c, &n) != KT_OK || n != 2;
+    free(c);
+    kt_db_close(db);
+    return bad ? 3 : 0;
+}
+
+static void fill_choices(const char *path)
+{
+    int64_t machine;
+    kt_db *db = make_db(path, &machine);
+    kt_db_choice c[2] = {
+        {0, 100, 0, 1, "avx2", 1, 1e-6, 0.5},
+        {0, 100, 0, 2, "scalar", 1, 1.5e-6, 0.5},
+    };
+    assert_int_equal(kt_db_choices_replace(db, machine, OP, 0, c, 2), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+}
+
+static void read_only_file_reads_and_refuses_writes(void **state)
+{
+    fixture *f = *state;
+    fill_choices(f->db);
+    assert_int_equal(chmod(f->db, 0444), 0);
+    assert_int_equal(chmod(f->dir, 0777), 0);
+    int rc = run_as_user(read_only_file_child, f);
+    if (rc == 77)
+        skip();
+    assert_int_equal(rc, 0);
+}
+
+static void read_only_directory_reads_wal_file_as_immutable(void **state)
+{
+    fixture *f = *state;
+    fill_choices(f->db);
+    char wal[700];
+    snprintf(wal, sizeof wal, "%s-wal", f->db);
+    assert_false(exists(wal)); /* the last close checkpointed and removed it */
+    assert_int_equal(chmod(f->db, 0444), 0);
+    assert_int_equal(chmod(f->dir, 0555), 0);
+    int rc = run_as_user(read_only_file_child, f);
+    if (rc == 77)
+        skip();
+    assert_int_equal(rc, 0);
+}
+
+/* ---- Versions and migrations -------------------------------------------- */
+
+static void newer_schema_is_read_if_compatible_never_written(void **state)
+{
+    fixture *f = *state;
+    fill_choices(f->db);
+    raw_exec(f->db, "PRAGMA user_version = 7");
+
+    kt_db *db;
+    assert_int_equal(kt_db_open_write(f->db, &db), KT_EDB);
+    assert_error_contains("newer than this ktune");
+    assert_int_equal(kt_db_open_read(f->db, &db), KT_OK);
+    assert_int_equal(kt_db_version(db), 7);
+    kt_db_choice *c;
+    size_t n;
+    assert_int_equal(kt_db_choices_load(db, FP, OP, &c, &n), KT_OK);
+    assert_int_equal(n, 2);
+    free(c);
+    assert_int_equal(kt_db_close(db), KT_OK);
+
+    raw_exec(f->db, "UPDATE meta SET value = '5' WHERE key = 'compat_version'");
+    assert_int_equal(kt_db_open_read(f->db, &db), KT_EDB);
+    assert_error_contains("needs a newer ktune");
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 7);
+}
+
+static const char step_add_note[] = "ALTER TABLE measurements ADD COLUMN note TEXT;";
+static const char step_break[] = "UPDATE meta SET value = '3' WHERE key = 'compat_version';";
+
+static void migration_upgrades_older_files_once(void **state)
+{
+    fixture *f = *state;
+    int64_t machine;
+    kt_db *db = make_db(f->db, &machine);
+    kt_db_measurement me = meas(machine, 1000, "avx2", 1, 3e-6);
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 1);
+
+    /* A build whose schema has a second step. */
+    const char *v2_steps[] = {kt_schema_steps[0], step_add_note};
+    const kt_db_schema v2 = {v2_steps, 2, 1};
+    const kt_db_options w2 = {1, 0, &v2};
+    assert_int_equal(kt_db_open(f->db, &w2, &db), KT_OK);
+    assert_int_equal(kt_db_version(db), 2);
+    kt_db_measurement got = meas(machine, 1000, "avx2", 1, 0);
+    assert_int_equal(kt_db_measurement_get(db, &got), KT_OK);
+    assert_true(got.median_s == 3e-6);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM pragma_table_info('measurements') "
+                                    "WHERE name = 'note'"), 1);
+    /* Opening again runs nothing (ALTER TABLE twice would fail). */
+    assert_int_equal(kt_db_open(f->db, &w2, &db), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+
+    /* This build (schema 1) reads the v2 file (compat 1) but does not write it. */
+    assert_int_equal(kt_db_open_read(f->db, &db), KT_OK);
+    assert_int_equal(kt_db_version(db), 2);
+    got = meas(machine, 1000, "avx2", 1, 0);
+    assert_int_equal(kt_db_measurement_get(db, &got), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_int_equal(kt_db_open_write(f->db, &db), KT_EDB);
+    assert_error_contains("schema version 2 is newer than this ktune's (1)");
+
+    /* A step that breaks old readers raises compat_version: schema 1 readers refuse. */
+    const char *v3_steps[] = {kt_schema_steps[0], step_add_note, step_break};
+    const kt_db_schema v3 = {v3_steps, 3, 3};
+    const kt_db_options w3 = {1, 0, &v3}, r3 = {0, 0, &v3};
+    assert_int_equal(kt_db_open(f->db, &w3, &db), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_int_equal(kt_db_open_read(f->db, &db), KT_EDB);
+    assert_error_contains("needs a newer ktune");
+    assert_int_equal(kt_db_open(f->db, &r3, &db), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+
+    /* A reader whose queries need schema 3 refuses a v1 file until it is upgraded. */
+    char old[700];
+    path_in(f, "old.db", old, sizeof old);
+    fill_choices(old);
+    assert_int_equal(kt_db_open(old, &r3, &db), KT_EDB);
+    assert_error_contains("to upgrade it");
+    assert_int_equal(kt_db_open(old, &w3, &db), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_int_equal(kt_db_open(old, &r3, &db), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+}
+
+static void migration_of_a_fresh_file_applies_every_step(void **state)
+{
+    fixture *f = *state;
+    const char *steps[] = {kt_schema_steps[0], step_add_note};
+    const kt_db_schema v2 = {steps, 2, 1};
+    const kt_db_options w2 = {1, 0, &v2};
+    kt_db *db;
+    assert_int_equal(kt_db_open(f->db, &w2, &db), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(f->db, "PRAGMA application_id"), KT_DB_APPLICATION_ID);
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM pragma_table_info('measurements') "
+                                    "WHERE name = 'note'"), 1);
+}
+
+static void failed_migration_step_changes_nothing(void **state)
+{
+    fixture *f = *state;
+    int64_t machine;
+    kt_db *db = make_db(f->db, &machine);
+    kt_db_measurement me = meas(machine, 1000, "avx2", 1, 3e-6);
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+
+    const char *steps[] = {kt_schema_steps[0],
+                           "CREATE TABLE extra (x); ALTER TABLE no_such_table ADD y;"};
+    const kt_db_schema bad = {steps, 2, 1};
+    const kt_db_options w = {1, 0, &bad};
+    assert_int_equal(kt_db_open(f->db, &w, &db), KT_EDB);
+    assert_null(db);
+    assert_error_contains("applying schema step 2");
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 1);
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name='extra'"), 0);
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM measurements"), 1);
+
+    const kt_db_schema nonsense = {steps, 0, 1};
+    const kt_db_options wn = {1, 0, &nonsense};
+    assert_int_equal(kt_db_open(f->db, &wn, &db), KT_EINVAL);
+}
+
+/* ---- Data round trips --------------------------------------------------- */
+
+static int keep_v1_valid(void *ctx, const kt_db_measurement *me)
+{
+    (void)ctx;
+    return me->valid && me->version == (strcmp(me->variant, "avx2") == 0 ? 2u : 1u);
+}
+
+static void measurements_upsert_get_and_list(void **state)
+{
+    fixture *f = *state;
+    int64_t machine, run;
+    kt_db *db = make_db(f->db, &machine);
+    assert_int_equal(kt_db_run_begin(db, machine, "--quick", "0.1.0", &run), KT_OK);
+
+    kt_db_measurement me = meas(machine, 4096, "avx2", 1, 2e-6);
+    me.run = run;
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_OK);
+    me.median_s = 1.5e-6;
+    me.samples = 41;
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_OK); /* re-measure: replaces */
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM measurements"), 1);
+
+    kt_db_measurement got = meas(machine, 4096, "avx2", 1, 0);
+    assert_int_equal(kt_db_measurement_get(db, &got), KT_OK);
+    assert_true(got.median_s == 1.5e-6);
+    assert_int_equal(got.samples, 41);
+    assert_int_equal(got.run, run);
+    assert_true(isnan(got.kernel_s));
+    assert_true(got.spread == 0.02);
+    assert_int_equal(got.valid, 1);
+    assert_string_equal(got.error, "");
+    assert_int_equal(strlen(got.measured_at), 20);
+
+    /* A new version of the code is not "present" until measured itself. */
+    got = meas(machine, 4096, "avx2", 2, 0);
+    assert_int_equal(kt_db_measurement_get(db, &got), KT_ENOTFOUND);
+    me = meas(machine, 4096, "avx2", 2, 1e-6);
+    me.kernel_s = 0.7e-6;
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_OK);
+    got = meas(machine, 4096, "avx2", 2, 0);
+    assert_int_equal(kt_db_measurement_get(db, &got), KT_OK);
+    assert_true(got.kernel_s == 0.7e-6);
+    assert_int_equal(got.run, 0);
+
+    /* A failed validation: no median, an error text. */
+    me = meas(machine, 4096, "threads:t=2", 1, NAN);
+    me.valid = 0;
+    snprintf(me.error, sizeof me.error, "max rel err 3e-2 at i=17");
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_OK);
+    got = meas(machine, 4096, "threads:t=2", 1, 0);
+    assert_int_equal(kt_db_measurement_get(db, &got), KT_OK);
+    assert_int_equal(got.valid, 0);
+    assert_true(isnan(got.median_s));
+    assert_string_equal(got.error, "max rel err 3e-2 at i=17");
+
+    me = meas(machine, 100, "scalar", 1, 9e-6);
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_OK);
+
+    kt_db_measurement *list;
+    size_t n;
+    assert_int_equal(kt_db_measurements_list(db, machine, OP, NULL, NULL, &list, &n), KT_OK);
+    assert_int_equal(n, 4);
+    assert_int_equal(list[0].n, 100); /* ordered by dims, variant, version */
+    assert_string_equal(list[1].variant, "avx2");
+    assert_int_equal(list[1].version, 1);
+    assert_int_equal(list[2].version, 2);
+    assert_string_equal(list[3].variant, "threads:t=2");
+    free(list);
+    assert_int_equal(kt_db_measurements_list(db, machine, OP, keep_v1_valid, NULL, &list, &n),
+                     KT_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].variant, "scalar");
+    assert_int_equal(list[1].version, 2);
+    free(list);
+    assert_int_equal(kt_db_measurements_list(db, machine, "gemm_f64", NULL, NULL, &list, &n),
+                     KT_OK);
+    assert_int_equal(n, 0);
+    assert_null(list);
+
+    /* Bad arguments. */
+    me = meas(machine, 4096, "avx2", 1, NAN);
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_EINVAL); /* valid without median */
+    me = meas(machine, 4096, "avx2", 1, 1e-6);
+    me.valid = 2;
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_EINVAL);
+    me = meas(machine, 4096, "avx2", 1, 1e-6);
+    memset(me.variant, 'x', sizeof me.variant);
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_EINVAL);
+    me = meas(machine, 4096, "avx2", 1, 1e-6);
+    me.op[0] = '\0';
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_EINVAL);
+    me = meas(machine, (size_t)-1, "avx2", 1, 1e-6);
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_EINVAL);
+    assert_int_equal(kt_db_measurement_put(db, NULL), KT_EINVAL);
+    assert_int_equal(kt_db_close(db), KT_OK);
+
+    /* Readers read, and cannot write. */
+    assert_int_equal(kt_db_open_read(f->db, &db), KT_OK);
+    got = meas(machine, 4096, "avx2", 2, 0);
+    assert_int_equal(kt_db_measurement_get(db, &got), KT_OK);
+    me = meas(machine, 4096, "avx2", 1, 1e-6);
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_EINVAL);
+    assert_error_contains("read-only");
+    assert_int_equal(kt_db_close(db), KT_OK);
+}
+
+static void choices_round_trip_and_views(void **state)
+{
+    fixture *f = *state;
+    int64_t machine, run;
+    kt_db *db = make_db(f->db, &machine);
+    assert_int_equal(kt_db_run_begin(db, machine, NULL, "0.1.0", &run), KT_OK);
+    /* Given out of order: loaded by dims, then rank. */
+    kt_db_choice c[] = {
+        {0, 1000000, 0, 2, "avx2", 2, 4e-4, 0.25},
+        {0, 1000000, 0, 1, "threads:t=2", 1, 3.2e-4, 0.25},
+        {0, 1000, 0, 1, "avx2", 2, 1e-7, NAN},
+        {0, 100000, 0, 1, "avx2", 2, 1e-5, 0.8},
+        {0, 100000, 0, 2, "threads:t=2", 1, 1.8e-5, 0.8},
+    };
+    assert_int_equal(kt_db_choices_replace(db, machine, OP, run, c, 5), KT_OK);
+    assert_int_equal(kt_db_run_end(db, run, KT_DB_RUN_COMPLETE), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+
+    assert_int_equal(kt_db_open_read(f->db, &db), KT_OK);
+    kt_db_choice *got;
+    size_t n;
+    assert_int_equal(kt_db_choices_load(db, FP, OP, &got, &n), KT_OK);
+    assert_int_equal(n, 5);
+    assert_int_equal(got[0].n, 1000);
+    assert_true(isnan(got[0].margin));
+    assert_int_equal(got[1].n, 100000);
+    assert_int_equal(got[1].rank, 1);
+    assert_string_equal(got[1].variant, "avx2");
+    assert_int_equal(got[1].version, 2);
+    assert_true(got[1].median_s == 1e-5);
+    assert_true(got[1].margin == 0.8);
+    assert_int_equal(got[2].rank, 2);
+    assert_int_equal(got[3].n, 1000000);
+    assert_string_equal(got[3].variant, "threads:t=2");
+    assert_int_equal(got[4].rank, 2);
+    for (size_t i = 0; i < n; i++)
+        assert_true(got[i].m == 0 && got[i].k == 0);
+    free(got);
+    assert_int_equal(kt_db_choices_load(db, "unknown machine", OP, &got, &n), KT_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(kt_db_choices_load(db, FP, "axpy_f64", &got, &n), KT_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(kt_db_close(db), KT_OK);
+
+    /* The views people query. */
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM winners"), 3);
+    char s[128];
+    raw_text(f->db, "SELECT machine || ' ' || variant || ' ' || median_us || ' ' || runner_up "
+                    "FROM winners WHERE n = 1000000", s, sizeof s);
+    assert_string_equal(s, "x86_64-test-fingerprint threads:t=2 320.0 avx2");
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM crossovers"), 1);
+    raw_text(f->db, "SELECT below_n || ' ' || below_variant || ' -> ' || above_n || ' ' || "
+                    "above_variant FROM crossovers", s, sizeof s);
+    assert_string_equal(s, "100000 avx2 -> 1000000 threads:t=2");
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM hotspots"), 0);
+
+    /* Replacing drops the old set; other ops are untouched. */
+    db = make_db(f->db, &machine);
+    kt_db_choice one = {0, 64, 0, 1, "scalar", 1, 5e-8, NAN};
+    assert_int_equal(kt_db_variant_put(db, "axpy_f64", "scalar", 1, "scalar", NULL), KT_OK);
+    assert_int_equal(kt_db_choices_replace(db, machine, "axpy_f64", 0, &one, 1), KT_OK);
+    assert_int_equal(kt_db_choices_replace(db, machine, OP, 0, &one, 1), KT_OK);
+    assert_int_equal(kt_db_choices_load(db, FP, OP, &got, &n), KT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(got[0].n, 64);
+    free(got);
+    /* A rejected set leaves the previous one (one transaction). */
+    kt_db_choice dup[2] = {one, one};
+    assert_int_equal(kt_db_choices_replace(db, machine, OP, 0, dup, 2), KT_EINVAL);
+    assert_int_equal(kt_db_choices_load(db, FP, OP, &got, &n), KT_OK);
+    assert_int_equal(n, 1);
+    free(got);
+    assert_int_equal(kt_db_choices_replace(db, machine, OP, 0, NULL, 0), KT_OK);
+    assert_int_equal(kt_db_choices_load(db, FP, OP, &got, &n), KT_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(kt_db_choices_load(db, FP, "axpy_f64", &got, &n), KT_OK);
+    assert_int_equal(n, 1);
+    free(got);
+
+    /* measurements_readable and hotspots. */
+    kt_db_measurement me = meas(machine, 4096, "avx2", 1, 2.5e-6);
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    raw_text(f->db, "SELECT machine || ' ' || median_us || ' ' || spread_pct || ' ' || valid "
+                    "FROM measurements_readable", s, sizeof s);
+    assert_string_equal(s, "x86_64-test-fingerprint 2.5 2.0 ok");
+    raw_exec(f->db, "INSERT INTO profiled_calls (machine, op, n, calls, total_s) "
+                    "VALUES (1, 'axpy_f32', 100, 1000, 0.003), (1, 'axpy_f32', 10, 10, 0.001)");
+    raw_text(f->db, "SELECT n || ' ' || avg_us || ' ' || pct FROM hotspots LIMIT 1", s, sizeof s);
+    assert_string_equal(s, "100 3.0 75.0");
+}
+
+static void limits_put_get(void **state)
+{
+    fixture *f = *state;
+    int64_t machine;
+    kt_db *db = make_db(f->db, &machine);
+    double v;
+    assert_int_equal(kt_db_limit_get(db, machine, "mem_bw_gbs", &v), KT_ENOTFOUND);
+    assert_true(isnan(v));
+    assert_int_equal(kt_db_limit_put(db, machine, "mem_bw_gbs", 41.5), KT_OK);
+    assert_int_equal(kt_db_limit_put(db, machine, "mem_bw_gbs", 42.5), KT_OK);
+    assert_int_equal(kt_db_limit_put(db, machine, "peak_gflops_f32", 1e3), KT_OK);
+    assert_int_equal(kt_db_limit_put(db, machine, "bad", NAN), KT_EINVAL);
+    assert_int_equal(kt_db_limit_put(db, machine + 9, "mem_bw_gbs", 1), KT_EINVAL);
+    assert_int_equal(kt_db_limit_get(db, machine, "mem_bw_gbs", &v), KT_OK);
+    assert_true(v == 42.5);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_int_equal(kt_db_open_read(f->db, &db), KT_OK);
+    assert_int_equal(kt_db_limit_get(db, machine, "peak_gflops_f32", &v), KT_OK);
+    assert_true(v == 1e3);
+    assert_int_equal(kt_db_close(db), KT_OK);
+}
+
+static void runs_and_stale_runs(void **state)
+{
+    fixture *f = *state;
+    int64_t machine, run, r2;
+    kt_db *db = make_db(f->db, &machine);
+    assert_int_equal(kt_db_run_begin(db, machine, "--budget 60", "0.1.0", &run), KT_OK);
+    assert_int_equal(kt_db_run_begin(db, machine, "", "0.1.0", &r2), KT_OK);
+    assert_int_equal(kt_db_run_end(db, r2, KT_DB_RUN_FAILED), KT_OK);
+    assert_int_equal(kt_db_run_end(db, 12345, KT_DB_RUN_COMPLETE), KT_ENOTFOUND);
+    assert_int_equal(kt_db_run_end(db, run, (kt_db_run_status)9), KT_EINVAL);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    char s[64];
+    raw_text(f->db, "SELECT status || ' ' || (ended IS NULL) FROM runs WHERE id = 2", s, sizeof s);
+    assert_string_equal(s, "failed 0");
+    assert_int_equal(raw_int(f->db, "SELECT pid FROM runs WHERE id = 1"), getpid());
+
+    /* A run of a dead process on this host, and one on another host. */
+    fflush(NULL);
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    assert_int_equal(waitpid(dead, NULL, 0), dead);
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE runs SET pid = %d WHERE id = 1", (int)dead);
+    raw_exec(f->db, sql);
+    raw_exec(f->db, "INSERT INTO runs (machine, ktune_version, pid, host) "
+                    "VALUES (1, '0.1.0', 1, 'some-other-host')");
+    assert_int_equal(kt_db_open_write(f->db, &db), KT_OK);
+    assert_int_equal(kt_db_runs_reaped(db), 1);
+    /* Our own run, alive, is left running. */
+    assert_int_equal(kt_db_run_begin(db, machine, "", "0.1.0", &run), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_int_equal(kt_db_open_write(f->db, &db), KT_OK);
+    assert_int_equal(kt_db_runs_reaped(db), 0);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    raw_text(f->db, "SELECT group_concat(status, ',') FROM (SELECT status FROM runs ORDER BY id)",
+             s, sizeof s);
+    assert_string_equal(s, "interrupted,failed,running,running");
+}
+
+/* ---- Concurrency -------------------------------------------------------- */
+
+static void reader_reads_while_a_connection_holds_the_write_lock(void **state)
+{
+    fixture *f = *state;
+    int64_t machine;
+    kt_db *w = make_db(f->db, &machine);
+    assert_int_equal(kt_db_limit_put(w, machine, "mem_bw_gbs", 1.0), KT_OK);
+    assert_int_equal(kt_db_close(w), KT_OK);
+    const kt_db_options wopt = {1, 200, NULL};
+    assert_int_equal(kt_db_open(f->db, &wopt, &w), KT_OK);
+
+    sqlite3 *locker = raw_open(f->db);
+    raw_exec_db(locker, "BEGIN EXCLUSIVE; UPDATE limits SET value = 2.0;");
+
+    kt_db *r;
+    double v;
+    assert_int_equal(kt_db_open_read(f->db, &r), KT_OK); /* opens during the lock */
+    assert_int_equal(kt_db_limit_get(r, machine, "mem_bw_gbs", &v), KT_OK);
+    assert_true(v == 1.0);
+
+    double t0 = now_s();
+    assert_int_equal(kt_db_limit_put(w, machine, "mem_bw_gbs", 3.0), KT_EDB);
+    double waited = now_s() - t0;
+    assert_error_contains("locked");
+    assert_true(waited >= 0.15);
+    assert_true(waited < 3.0);
+
+    raw_exec_db(locker, "COMMIT");
+    assert_int_equal(sqlite3_close(locker), SQLITE_OK);
+    assert_int_equal(kt_db_limit_get(r, machine, "mem_bw_gbs", &v), KT_OK);
+    assert_true(v == 2.0);
+    assert_int_equal(kt_db_limit_put(w, machine, "mem_bw_gbs", 3.0), KT_OK);
+    assert_int_equal(kt_db_limit_get(r, machine, "mem_bw_gbs", &v), KT_OK);
+    assert_true(v == 3.0);
+    assert_int_equal(kt_db_close(r), KT_OK);
+    assert_int_equal(kt_db_close(w), KT_OK);
+}
+
+static void reader_reads_while_a_child_process_holds_the_write_lock(void **state)
+{
+    fixture *f = *state;
+    fill_choices(f->db);
+    int locked[2], go[2];
+    assert_int_equal(pipe(locked), 0);
+    assert_int_equal(pipe(go), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(locked[0]);
+        close(go[1]);
+        sqlite3 *db = NULL;
+        char c = 0;
+        if (sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+            sqlite3_exec(db, "BEGIN IMMEDIATE; DELETE FROM choices WHERE rank = 2;", NULL,
+                         NULL, NULL) != SQLITE_OK)
+            _exit(1);
+        if (write(locked[1], "L", 1) != 1 || read(go[0], &c, 1) != 1)
+            _exit(2);
+        _exit(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK &&
+                      sqlite3_close(db) == SQLITE_OK ? 0 : 3);
+    }
+    close(locked[1]);
+    close(go[0]);
+    char c;
+    assert_int_equal(read(locked[0], &c, 1), 1);
+
+    kt_db *r, *w;
+    kt_db_choice *got;
+    size_t n;
+    assert_int_equal(kt_db_open_read(f->db, &r), KT_OK);
+    assert_int_equal(kt_db_choices_load(r, FP, OP, &got, &n), KT_OK);
+    assert_int_equal(n, 2);
+    free(got);
+    /* Opening for writing needs no lock when nothing is to be upgraded... */
+    const kt_db_options wopt = {1, 100, NULL};
+    assert_int_equal(kt_db_open(f->db, &wopt, &w), KT_OK);
+    /* ...writing waits for the lock, then gives up cleanly. */
+    kt_db_choice one = {0, 8, 0, 1, "scalar", 1, 1e-8, NAN};
+    assert_int_equal(kt_db_choices_replace(w, 1, OP, 0, &one, 1), KT_EDB);
+    assert_error_contains("locked");
+
+    assert_int_equal(write(go[1], "G", 1), 1);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    close(locked[0]);
+    close(go[1]);
+
+    assert_int_equal(kt_db_choices_load(r, FP, OP, &got, &n), KT_OK);
+    assert_int_equal(n, 1);
+    free(got);
+    assert_int_equal(kt_db_choices_replace(w, 1, OP, 0, &one, 1), KT_OK);
+    assert_int_equal(kt_db_close(w), KT_OK);
+    assert_int_equal(kt_db_close(r), KT_OK);
+}
+
+static void writer_killed_mid_run_loses_nothing_committed(void **state)
+{
+    fixture *f = *state;
+    int64_t machine;
+    kt_db *db = make_db(f->db, &machine);
+    assert_int_equal(kt_db_close(db), KT_OK);
+
+    int acks[2];
+    assert_int_equal(pipe(acks), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(acks[0]);
+        int64_t run;
+        if (kt_db_open_write(f->db, &db) != KT_OK ||
+            kt_db_run_begin(db, machine, "--test", "0.1.0", &run) != KT_OK)
+            _exit(1);
+        for (int i = 0;; i++) {
+            kt_db_measurement me = meas(machine, (size_t)i + 1, i % 2 ? "avx2" : "scalar", 1,
+                                        1e-6 * (i + 1));
+            me.run = run;
+            if (kt_db_measurement_put(db, &me) != KT_OK)
+                _exit(2);
+            if (write(acks[1], &i, sizeof i) != (ssize_t)sizeof i)
+                _exit(3);
+        }
+    }
+    close(acks[1]);
+    int i, last = -1;
+    while (last < 150 && read(acks[0], &i, sizeof i) == (ssize_t)sizeof i)
+        last = i;
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFSIGNALED(status))
+        fail_msg("the writer exited early with status %d", WEXITSTATUS(status));
+    while (read(acks[0], &i, sizeof i) == (ssize_t)sizeof i)
+        last = i;
+    close(acks[0]);
+    assert_true(last >= 150);
+
+    assert_int_equal(kt_db_open_read(f->db, &db), KT_OK);
+    assert_int_equal(kt_db_check(db), KT_OK);
+    for (i = 0; i <= last; i++) {
+        kt_db_measurement me = meas(machine, (size_t)i + 1, i % 2 ? "avx2" : "scalar", 1, 0);
+        if (kt_db_measurement_get(db, &me) != KT_OK)
+            fail_msg("measurement %d of %d lost: %s", i, last, kt_last_error());
+        assert_true(me.median_s == 1e-6 * (i + 1));
+    }
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_true(raw_int(f->db, "SELECT count(*) FROM measurements") >= last + 1);
+
+    assert_int_equal(kt_db_open_write(f->db, &db), KT_OK);
+    assert_int_equal(kt_db_runs_reaped(db), 1);
+    assert_int_equal(kt_db_check(db), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    char s[32];
+    raw_text(f->db, "SELECT status FROM runs", s, sizeof s);
+    assert_string_equal(s, "interrupted");
+}
+
+/* ---- Paths and dimensions ----------------------------------------------- */
+
+static void set_env(const char *name, const char *value)
+{
+    if (value)
+        assert_int_equal(setenv(name, value, 1), 0);
+    else
+        assert_int_equal(unsetenv(name), 0);
+}
+
+static void default_path_follows_env_xdg_home_and_system(void **state)
+{
+    fixture *f = *state;
+    char *saved[4];
+    const char *names[4] = {"KTUNE_DB", "XDG_DATA_HOME", "HOME", "KTUNE_SYSTEM_DB"};
+    for (int i = 0; i < 4; i++)
+        saved[i] = getenv(names[i]) ? strdup(getenv(names[i])) : NULL;
+
+    char buf[1024], want[1024], home[700], xdg[700], sys[700];
+    path_in(f, "home", home, sizeof home);
+    path_in(f, "xdg", xdg, sizeof xdg);
+    path_in(f, "system.db", sys, sizeof sys);
+
+    set_env("KTUNE_DB", "/some/where.db");
+    set_env("XDG_DATA_HOME", xdg);
+    assert_int_equal(kt_db_default_path(buf, sizeof buf, 1), KT_OK);
+    assert_string_equal(buf, "/some/where.db");
+    assert_int_equal(kt_db_default_path(buf, 8, 0), KT_EINVAL);
+
+    set_env("KTUNE_DB", "");
+    set_env("KTUNE_SYSTEM_DB", sys);
+    snprintf(want, sizeof want, "%s/ktune/ktune.db", xdg);
+    assert_int_equal(kt_db_default_path(buf, sizeof buf, 0), KT_OK);
+    assert_string_equal(buf, want);
+    assert_false(exists(xdg)); /* reading creates nothing */
+    assert_int_equal(kt_db_default_path(buf, sizeof buf, 1), KT_OK);
+    assert_string_equal(buf, want);
+    struct stat st;
+    snprintf(want, sizeof want, "%s/ktune", xdg);
+    assert_int_equal(stat(want, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0700);
+
+    set_env("XDG_DATA_HOME", "relative/is/ignored");
+    set_env("HOME", home);
+    snprintf(want, sizeof want, "%s/.local/share/ktune/ktune.db", home);
+    assert_int_equal(kt_db_default_path(buf, sizeof buf, 0), KT_OK);
+    assert_string_equal(buf, want);
+
+    /* No user database, a system one: read it; write the user's. */
+    spill(sys, "", 0);
+    assert_int_equal(kt_db_default_path(buf, sizeof buf, 0), KT_OK);
+    assert_string_equal(buf, sys);
+    assert_int_equal(kt_db_default_path(buf, sizeof buf, 1), KT_OK);
+    assert_string_equal(buf, want);
+    spill(want, "", 0); /* the user's now exists: it wins */
+    assert_int_equal(kt_db_default_path(buf, sizeof buf, 0), KT_OK);
+    assert_string_equal(buf, want);
+    assert_int_equal(kt_db_default_path(NULL, 10, 0), KT_EINVAL);
+
+    /* No user directory at all (a system service): the system database, read-only. */
+    set_env("XDG_DATA_HOME", NULL);
+    set_env("HOME", NULL);
+    assert_int_equal(kt_db_default_path(buf, sizeof buf, 0), KT_OK);
+    assert_string_equal(buf, sys);
+    assert_int_equal(kt_db_default_path(buf, sizeof buf, 1), KT_EDB);
+    assert_error_contains("HOME");
+    assert_int_equal(unlink(sys), 0);
+    assert_int_equal(kt_db_default_path(buf, sizeof buf, 0), KT_EDB);
+
+    for (int i = 0; i < 4; i++) {
+        set_env(names[i], saved[i]);
+        free(saved[i]);
+    }
+}
+
+static void dims_pack_and_unpack(void **state)
+{
+    (void)state;
+    size_t mnk[3], dims[3];
+    kt_db_dims_pack(1, (const size_t[3]){1000, 7, 7}, mnk);
+    assert_true(mnk[0] == 0 && mnk[1] == 1000 && mnk[2] == 0);
+    kt_db_dims_unpack(1, mnk, dims);
+    assert_true(dims[0] == 1000 && dims[1] == 0 && dims[2] == 0);
+    kt_db_dims_pack(2, (const size_t[3]){3, 4, 7}, mnk);
+    assert_true(mnk[0] == 3 && mnk[1] == 4 && mnk[2] == 0);
+    kt_db_dims_pack(3, (const size_t[3]){3, 4, 5}, mnk);
+    assert_true(mnk[0] == 3 && mnk[1] == 4 && mnk[2] == 5);
+    kt_db_dims_unpack(3, mnk, dims);
+    assert_true(dims[0] == 3 && dims[1] == 4 && dims[2] == 5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TEST(create_sets_wal_version_and_application_id),
+        TEST(foreign_keys_are_enforced),
+        TEST(missing_file_is_not_created_by_readers),
+        TEST(empty_file_reads_as_no_tuning_and_is_created_into),
+        TEST(corrupt_file_is_refused_and_left_alone),
+        TEST(truncated_file_is_refused),
+        TEST(damaged_page_is_found_and_never_written),
+        TEST(foreign_sqlite_file_is_refused_and_left_alone),
+        TEST(not_a_regular_file_is_refused),
+        TEST(read_only_file_reads_and_refuses_writes),
+        TEST(read_only_directory_reads_wal_file_as_immutable),
+        TEST(newer_schema_is_read_if_compatible_never_written),
+        TEST(migration_upgrades_older_files_once),
+        TEST(migration_of_a_fresh_file_applies_every_step),
+        TEST(failed_migration_step_changes_nothing),
+        TEST(measurements_upsert_get_and_list),
+        TEST(choices_round_trip_and_views),
+        TEST(limits_put_get),
+        TEST(runs_and_stale_runs),
+        TEST(reader_reads_while_a_connection_holds_the_write_lock),
+        TEST(reader_reads_while_a_child_process_holds_the_write_lock),
+        TEST(writer_killed_mid_run_loses_nothing_committed),
+        TEST(default_path_follows_env_xdg_home_and_system),
+        TEST(dims_pack_and_unpack),
+    };
+    cmocka_set_message_output(CM_OUTPUT_TAP);
+    return cmocka_run_group_tests_name("db", tests, NULL, NULL);
+}

@@ -1,0 +1,145 @@
+/* `ktune tune`: measure this machine and store the winners. */
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kt_cli.h"
+#include "kt_db.h"
+#include "kt_tune.h"
+
+static const char tune_help[] =
+    "usage: ktune tune [--ops LIST] [--sizes SPEC] [--variants LIST] [--quick]\n"
+    "                  [--budget SECONDS] [--db PATH] [--force] [--json]\n\n"
+    "Measures every variant available here of each operation over a size sweep,\n"
+    "validates each against a reference first, stores every measurement in the\n"
+    "tuning database as it is made, locates crossovers by bisection, and records\n"
+    "the winners the library dispatches to.  Measurements already stored for the\n"
+    "current version of a variant are reused: an interrupted run resumes, and a\n"
+    "new variant is measured alone.\n\n"
+    "  --ops LIST       operations, comma-separated (default: all)\n"
+    "  --sizes SPEC     sizes instead of the default sweep (1 to 2^27 by 4x),\n"
+    "                   e.g. 1000,1e6 or 1:2^20:4\n"
+    "  --variants LIST  only these variants (names as in ktune list)\n"
+    "  --quick          shorter samples, sweep 1 to 2^25 by 8x (under a minute)\n"
+    "  --budget SEC     stop after SEC seconds (what is measured is kept)\n"
+    "  --db PATH        the database (default: KTUNE_DB, else\n"
+    "                   $XDG_DATA_HOME/ktune/ktune.db or ~/.local/share/ktune/ktune.db)\n"
+    "  --force          measure again what is already stored\n"
+    "  --json           print a JSON summary\n"
+    "Ctrl-C stops cleanly; everything measured so far is kept.\n"
+    "Exit status: 0 done, 1 failure, 2 bad command line, 130 interrupted.\n";
+
+static volatile sig_atomic_t kt_stop;
+static void on_signal(int sig) {
+    (void)sig;
+    kt_stop = 1;
+}
+
+int kt_cmd_tune(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"ops", required_argument, NULL, 'o'},      {"sizes", required_argument, NULL, 's'},
+        {"variants", required_argument, NULL, 'v'}, {"quick", no_argument, NULL, 'q'},
+        {"budget", required_argument, NULL, 'b'},   {"db", required_argument, NULL, 'd'},
+        {"force", no_argument, NULL, 'f'},          {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    kt_tune_opts o = {0};
+    const char *ops = "all", *sizes = NULL, *bad;
+    char dbpath[4096] = "";
+    int json = 0, c;
+    size_t *sz = NULL;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': ops = optarg; break;
+        case 's': sizes = optarg; break;
+        case 'v': o.variants = optarg; break;
+        case 'q': o.quick = 1; break;
+        case 'b': {
+            char *end;
+            o.budget_s = strtod(optarg, &end);
+            if (*end || !(o.budget_s > 0))
+                return kt_cli_error(KT_EXIT_USAGE, "tune", "--budget needs seconds > 0, not '%s'",
+                                    optarg);
+            break;
+        }
+        case 'd': snprintf(dbpath, sizeof dbpath, "%s", optarg); break;
+        case 'f': o.force = 1; break;
+        case 'j': json = 1; break;
+        case 'h': fputs(tune_help, stdout); return KT_EXIT_OK;
+        default:
+            return kt_cli_error(KT_EXIT_USAGE, "tune", "bad option '%s' (see --help)",
+                                argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return kt_cli_error(KT_EXIT_USAGE, "tune", "unexpected argument '%s'", argv[optind]);
+    if (kt_ops_parse(ops, o.ops, &bad))
+        return kt_cli_error(KT_EXIT_USAGE, "tune", "unknown operation '%s' (see ktune list)", bad);
+    if (sizes && kt_sizes_parse(sizes, &sz, &o.nsizes))
+        return kt_cli_error(KT_EXIT_USAGE, "tune", "malformed --sizes '%s'", sizes);
+    o.sizes = sz;
+    if (o.variants) {
+        /* every named variant must exist for at least one selected op */
+        char *copy = strdup(o.variants), *save = NULL;
+        for (char *v = strtok_r(copy, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
+            int found = 0;
+            for (int op = 0; op < KT_OP_COUNT; op++)
+                found |= o.ops[op] && kt_variant_lookup((kt_op_id)op, v) != NULL;
+            if (!found) {
+                kt_cli_error(KT_EXIT_USAGE, "tune", "no selected operation has a variant '%s'", v);
+                free(copy), free(sz);
+                return KT_EXIT_USAGE;
+            }
+        }
+        free(copy);
+    }
+    if (!dbpath[0] && kt_db_default_path(dbpath, sizeof dbpath, 1) != KT_OK) {
+        free(sz);
+        return kt_cli_error(KT_EXIT_FAIL, "tune", "%s", kt_last_error());
+    }
+    o.db_path = dbpath;
+    o.progress = json ? 0 : isatty(2) ? 2 : 1;
+    o.stop = &kt_stop;
+    char invocation[1024] = "ktune";
+    for (int i = 0; i < argc; i++) {
+        size_t l = strlen(invocation);
+        snprintf(invocation + l, sizeof invocation - l, " %s", argv[i]);
+    }
+    o.invocation = invocation;
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    kt_log_level_set(kt_log_level_get() > KT_LOG_WARN ? kt_log_level_get() : KT_LOG_WARN);
+    kt_init();
+    kt_tune_report rep;
+    kt_status s = kt_tune_run(&o, &rep);
+    free(sz);
+    if (s != KT_OK) return kt_cli_error(KT_EXIT_FAIL, "tune", "%s", kt_last_error());
+    if (json) {
+        kt_cli_json_out(json_pack("{s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:i, s:f, s:s}", "db",
+                                  dbpath, "fingerprint", kt_fingerprint(), "run",
+                                  (json_int_t)rep.run, "measured", rep.measured, "reused",
+                                  rep.reused, "invalid", rep.invalid, "points", rep.points,
+                                  "crossovers", rep.crossovers, "elapsed_s", rep.elapsed_s,
+                                  "status", rep.stopped == 1   ? "interrupted"
+                                            : rep.stopped == 2 ? "budget spent"
+                                                               : "complete"));
+    } else {
+        printf("tuned %d sizes in %.1f s: %d measurements made, %d reused, %d variants failed "
+               "validation, %d crossovers located\ndatabase: %s\n",
+               rep.points, rep.elapsed_s, rep.measured, rep.reused, rep.invalid, rep.crossovers,
+               dbpath);
+        if (rep.stopped == 2) printf("budget spent: the next ktune tune continues from here\n");
+    }
+    if (rep.stopped == 1) {
+        fprintf(stderr, "ktune tune: interrupted; measurements so far are kept, rerun to resume\n");
+        return 130;
+    }
+    return KT_EXIT_OK;
+}

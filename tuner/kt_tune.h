@@ -1,0 +1,45 @@
+/*
+ * The tuner: measures every usable variant of the selected ops over a size
+ * sweep, stores every measurement in the database as soon as it is made,
+ * locates crossovers by bisection, and recomputes the choices dispatch
+ * reads.  Used by `ktune tune` and by the tests (in-process).
+ */
+#ifndef KT_TUNE_H
+#define KT_TUNE_H
+
+#include <signal.h>
+
+#include "kt_internal.h"
+
+typedef struct kt_tune_opts {
+    int ops[KT_OP_COUNT];       /* selected ops */
+    const size_t *sizes;        /* NULL: the default sweep of each op */
+    size_t nsizes;
+    const char *variants;       /* NULL, or only these variant names ("a,b") */
+    int quick;                  /* shorter samples, coarser sweep */
+    int force;                  /* re-measure what is already stored */
+    double budget_s;            /* stop after this long (0: none) */
+    const char *db_path;
+    int progress;               /* 0: quiet, 1: a line per size, 2: a progress bar */
+    volatile sig_atomic_t *stop; /* set by a signal handler: stop cleanly */
+    const char *invocation;     /* recorded with the run */
+} kt_tune_opts;
+
+typedef struct kt_tune_report {
+    int measured;               /* measurements made */
+    int reused;                 /* current measurements found in the database */
+    int invalid;                /* variants that failed validation */
+    int points;                 /* sizes with choices */
+    int crossovers;             /* winner changes located */
+    double elapsed_s;
+    int stopped;                /* 0 finished, 1 by signal, 2 budget spent */
+    long long run;              /* the run's id */
+} kt_tune_report;
+
+/* Runs a tuning pass.  Returns KT_OK (also when stopped early: see rep->stopped). */
+kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep);
+
+/* The default size sweep of op (quick: coarser, smaller); malloc'ed. */
+size_t kt_tune_default_sizes(kt_op_id op, int quick, size_t **out);
+
+#endif
