@@ -115,8 +115,8 @@ int kt_cmd_tune(int argc, char **argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    kt_init(); /* the library's own database does not matter here: --db is what we write */
     kt_log_level_set(kt_log_level_get() > KT_LOG_WARN ? kt_log_level_get() : KT_LOG_WARN);
-    kt_init();
     kt_tune_report rep;
     kt_status s = kt_tune_run(&o, &rep);
     free(sz);

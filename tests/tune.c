@@ -1,0 +1,400 @@
+/*
+ * The tuner and dispatch from the database: a planted crossover found on
+ * both sides and placed within 25%; dispatch reading only its own
+ * fingerprint's rows; every bad-database case falling back to defaults
+ * with one warning; reading while the tuner writes; SIGKILL in mid-run,
+ * then resume.
+ */
+#define _GNU_SOURCE
+#include "kt_test.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kt_db.h"
+#include "kt_dispatch.h"
+#include "kt_tune.h"
+#include "kt_variants.h"
+
+static char dir[256], dbpath[512];
+
+/* ---- the planted variants ----------------------------------------------------
+ * test:fixed costs 40 us whatever n; test:linear costs 2 ns per element: the
+ * crossover is at n = 20000.  Both compute axpy correctly (they must pass
+ * validation), spinning on the monotonic clock for their planted cost. */
+#define PLANTED_N 20000.0
+static void spin(double s) {
+    double end = kt_now() + s;
+    while (kt_now() < end) {
+    }
+}
+static kt_status planted_fixed(const kt_variant *v, size_t n, float a, const float *x,
+                               ptrdiff_t ix, float *y, ptrdiff_t iy) {
+    spin(40e-6);
+    return kt_axpy_f32_scalar(v, n, a, x, ix, y, iy);
+}
+static kt_status planted_linear(const kt_variant *v, size_t n, float a, const float *x,
+                                ptrdiff_t ix, float *y, ptrdiff_t iy) {
+    spin(2e-9 * (double)n);
+    return kt_axpy_f32_scalar(v, n, a, x, ix, y, iy);
+}
+static const kt_variant planted[] = {
+    {"test:fixed", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 5, (kt_fnptr)planted_fixed},
+    {"test:linear", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 5, (kt_fnptr)planted_linear},
+};
+
+static kt_status tune(const char *path, const char *ops, const char *variants, const char *sizes,
+                      kt_tune_report *rep) {
+    kt_tune_opts o = {.db_path = path, .variants = variants, .quick = 1};
+    for (int i = 0; i < KT_OP_COUNT; i++) o.ops[i] = strstr(ops, kt_ops[i].name) != NULL;
+    size_t sz[64], n = 0;
+    for (const char *p = sizes; p && *p && n < 64;) {
+        char *end;
+        sz[n++] = strtoull(p, &end, 10);
+        p = *end ? end + 1 : end;
+    }
+    o.sizes = sizes ? sz : NULL;
+    o.nsizes = n;
+    return kt_tune_run(&o, rep);
+}
+
+static void test_planted_crossover(void **state) {
+    (void)state;
+    kt_tune_report rep;
+    kt_status s = tune(dbpath, "axpy_f32", "test:fixed,test:linear",
+                       "256,1024,4096,16384,65536,262144,1048576", &rep);
+    if (s != KT_OK) fail_msg("tune: %s", kt_last_error());
+    assert_int_equal(rep.invalid, 0);
+    assert_true(rep.crossovers >= 1);
+    assert_int_equal(kt_reload(), KT_OK);
+    /* both sides, well away from the crossover */
+    static const size_t below[] = {256, 1000, 5000, 12000}, above[] = {40000, 300000, 5000000};
+    for (size_t i = 0; i < 4; i++) {
+        size_t d[3] = {below[i], 0, 0};
+        kt_dispatch_info di;
+        assert_int_equal(kt_dispatch_explain("axpy_f32", d, &di), KT_OK);
+        if (strcmp(di.variant, "test:linear")) fail_msg("n=%zu: %s, expected test:linear", below[i], di.variant);
+        assert_string_equal(di.source, "tuned");
+    }
+    for (size_t i = 0; i < 3; i++) {
+        size_t d[3] = {above[i], 0, 0};
+        kt_dispatch_info di;
+        assert_int_equal(kt_dispatch_explain("axpy_f32", d, &di), KT_OK);
+        if (strcmp(di.variant, "test:fixed")) fail_msg("n=%zu: %s, expected test:fixed", above[i], di.variant);
+    }
+    /* the crossover: between the last tuned size won by linear and the first won by fixed */
+    kt_db *db;
+    assert_int_equal(kt_db_open_read(dbpath, &db), KT_OK);
+    kt_db_choice *ch;
+    size_t n;
+    assert_int_equal(kt_db_choices_load(db, kt_fingerprint(), "axpy_f32", &ch, &n), KT_OK);
+    size_t lo = 0, hi = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (ch[i].rank != 1) continue;
+        if (!strcmp(ch[i].variant, "test:linear") && ch[i].n > lo) lo = ch[i].n;
+        if (!strcmp(ch[i].variant, "test:fixed") && ch[i].n < hi) hi = ch[i].n;
+    }
+    free(ch);
+    kt_db_close(db);
+    assert_true(lo < hi && hi != SIZE_MAX);
+    double at = sqrt((double)lo * (double)hi);
+    print_message("planted crossover at %.0f, located between %zu and %zu (%.0f)\n", PLANTED_N,
+                  lo, hi, at);
+    if (fabs(at / PLANTED_N - 1) > 0.25)
+        fail_msg("crossover placed at %.0f, planted at %.0f", at, PLANTED_N);
+    /* a second run measures nothing again */
+    s = tune(dbpath, "axpy_f32", "test:fixed,test:linear", "256,1024,4096", &rep);
+    assert_int_equal(s, KT_OK);
+    assert_int_equal(rep.measured, 0);
+    assert_true(rep.reused >= 6);
+}
+
+/* Another machine's rows in the same file never reach this machine's dispatch. */
+static void test_own_fingerprint(void **state) {
+    (void)state;
+    kt_db *db;
+    assert_int_equal(kt_db_open_write(dbpath, &db), KT_OK);
+    int64_t other;
+    assert_int_equal(kt_db_machine_put(db, "other-machine-0123", "{}", &other), KT_OK);
+    assert_int_equal(kt_db_variant_put(db, "axpy_f64", "scalar", 1, "scalar", ""), KT_OK);
+    kt_db_choice c[2] = {{.n = 1000, .rank = 1, .variant = "scalar", .version = 1, .median_s = 1e-6},
+                         {.n = 100000, .rank = 1, .variant = "scalar", .version = 1, .median_s = 1e-4}};
+    assert_int_equal(kt_db_choices_replace(db, other, "axpy_f64", 0, c, 2), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_int_equal(kt_reload(), KT_OK);
+    size_t d[3] = {1000, 0, 0};
+    kt_dispatch_info di;
+    assert_int_equal(kt_dispatch_explain("axpy_f64", d, &di), KT_OK);
+    assert_string_equal(di.source, "default");
+    assert_string_not_equal(di.variant, "scalar");
+}
+
+/* ---- bad databases: a child per case, KTUNE_DB set before its first call ---------- */
+
+static int child_status;
+static kt_status child_expect;
+static int child_check(void) {
+    kt_status s = kt_init();
+    if (s != child_expect) {
+        fprintf(stderr, "init status %d (%s), expected %d\n", s, kt_last_error(), child_expect);
+        return 1;
+    }
+    double x[100], y[100];
+    for (int i = 0; i < 100; i++) x[i] = i, y[i] = 1;
+    if (kt_axpy_f64(100, 2.0, x, 1, y, 1) != KT_OK || y[99] != 199.0) return 2;
+    return 0;
+}
+
+/*
+ * Children run this program again (exec, never a bare fork: the library's
+ * environment is read once per process, and OpenMP's thread pool does not
+ * survive fork) with argv "--child MODE ...".
+ */
+static pid_t spawn(char *const argv[], const char *db, int errfd) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (errfd >= 0) dup2(errfd, 2);
+        if (db) setenv("KTUNE_DB", db, 1);
+        setenv("KTUNE_LOG", "warn", 1);
+        execv("/proc/self/exe", argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Runs child_check with KTUNE_DB=path KTUNE_LOG=warn; returns its stderr's line count. */
+static int run_case(const char *path, kt_status expect, char *err, size_t len) {
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    char ex[16];
+    snprintf(ex, sizeof ex, "%d", (int)expect);
+    char *argv[] = {"tune", "--child", "check", ex, NULL};
+    pid_t pid = spawn(argv, path, fd[1]);
+    close(fd[1]);
+    size_t used = 0;
+    ssize_t got;
+    while ((got = read(fd[0], err + used, len - 1 - used)) > 0) used += (size_t)got;
+    err[used] = '\0';
+    close(fd[0]);
+    waitpid(pid, &child_status, 0);
+    int lines = 0;
+    for (char *p = err; *p; p++) lines += *p == '\n';
+    return lines;
+}
+
+static void write_file(const char *path, const void *data, size_t n) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    if (n) assert_int_equal(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+static void *read_file(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    rewind(f);
+    void *p = malloc(*n ? *n : 1);
+    if (*n) assert_int_equal(fread(p, 1, *n, f), *n);
+    fclose(f);
+    return p;
+}
+
+static void test_bad_databases(void **state) {
+    (void)state;
+    char p[600], err[8192];
+    size_t n;
+    /* a checkpointed copy of the tuned database to damage */
+    kt_db *db;
+    assert_int_equal(kt_db_open_write(dbpath, &db), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    unsigned char *good = read_file(dbpath, &n);
+    assert_non_null(good);
+    assert_true(n > 4096);
+    struct {
+        const char *name, *what;
+        kt_status expect;
+        int warnings;
+    } cases[] = {
+        {"missing.db", "no tuning database", KT_EDB, 1},
+        {"empty.db", NULL, KT_OK, 0},
+        {"random.db", "not a ktune database", KT_EDB, 1},
+        {"truncated.db", "", KT_EDB, 1},
+        {"readonly.db", NULL, KT_OK, 0},
+        {"future.db", "newer", KT_EDB, 1},
+        {"locked.db", NULL, KT_OK, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, cases[i].name);
+        const char *nm = cases[i].name;
+        sqlite3 *lock = NULL;
+        if (!strcmp(nm, "empty.db")) write_file(p, "", 0);
+        if (!strcmp(nm, "random.db")) {
+            unsigned char junk[8192];
+            kt_rng r;
+            kt_rng_seed(&r, 42);
+            for (size_t j = 0; j < sizeof junk; j++) junk[j] = (unsigned char)kt_rng_next(&r);
+            write_file(p, junk, sizeof junk);
+        }
+        if (!strcmp(nm, "truncated.db")) write_file(p, good, n / 2);
+        if (!strcmp(nm, "readonly.db")) {
+            write_file(p, good, n);
+            chmod(p, 0444);
+        }
+        if (!strcmp(nm, "future.db") || !strcmp(nm, "locked.db")) {
+            write_file(p, good, n);
+            assert_int_equal(sqlite3_open(p, &lock), SQLITE_OK);
+            if (!strcmp(nm, "future.db")) {
+                assert_int_equal(sqlite3_exec(lock, "PRAGMA user_version = 99; UPDATE meta SET "
+                                              "value = '99' WHERE key = 'compat_version';",
+                                              NULL, NULL, NULL), SQLITE_OK);
+                sqlite3_close(lock);
+                lock = NULL;
+            } else {
+                assert_int_equal(sqlite3_exec(lock, "PRAGMA journal_mode=WAL; BEGIN EXCLUSIVE; "
+                                              "DELETE FROM choices;", NULL, NULL, NULL), SQLITE_OK);
+            }
+        }
+        size_t before_n = 0;
+        void *before = read_file(p, &before_n);
+        int lines = run_case(p, cases[i].expect, err, sizeof err);
+        if (lock) sqlite3_close(lock);
+        if (!WIFEXITED(child_status) || WEXITSTATUS(child_status) != 0)
+            fail_msg("%s: the library did not keep working (status %d): %s", nm, child_status, err);
+        if (lines != cases[i].warnings)
+            fail_msg("%s: %d warning lines, expected %d: '%s'", nm, lines, cases[i].warnings, err);
+        if (cases[i].what && !strstr(err, cases[i].what))
+            fail_msg("%s: warning lacks '%s': '%s'", nm, cases[i].what, err);
+        size_t after_n = 0;
+        void *after = read_file(p, &after_n);
+        if (before && (after_n != before_n || memcmp(before, after, before_n)))
+            fail_msg("%s: the library changed the file", nm);
+        free(before), free(after);
+        chmod(p, 0644);
+    }
+    free(good);
+}
+
+/* A program keeps reading (kt_reload + calls) while a tuner writes the same file. */
+static void test_read_during_tune(void **state) {
+    (void)state;
+    char p[600];
+    snprintf(p, sizeof p, "%s/concurrent.db", dir);
+    kt_tune_report rep;
+    assert_int_equal(tune(p, "add_scalar_f64", NULL, "1000", &rep), KT_OK); /* file exists */
+    char *argv[] = {"tune", "--child", "tune", p, "add_scalar_f32,add_scalar_f64",
+                    "1,10,100,1000,10000,100000,1000000", NULL};
+    pid_t pid = spawn(argv, NULL, -1);
+    int fails = 0, reads = 0, status;
+    double y[1000] = {0};
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        kt_db *db;
+        kt_status s = kt_db_open_read(p, &db);
+        if (s == KT_OK) {
+            kt_db_choice *ch = NULL;
+            size_t n;
+            if (kt_db_choices_load(db, kt_fingerprint(), "add_scalar_f32", &ch, &n) != KT_OK) {
+                print_message("# read failed: %s\n", kt_last_error());
+                fails++;
+            }
+            free(ch);
+            kt_db_close(db);
+        } else {
+            print_message("# open failed: %s\n", kt_last_error());
+            fails++;
+        }
+        if (kt_add_scalar_f64(1000, 1.0, y) != KT_OK) fails++;
+        reads++;
+        usleep(2000);
+    }
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    print_message("%d reads during the tuning run\n", reads);
+    assert_true(reads > 5);
+    assert_int_equal(fails, 0);
+    assert_true(y[999] == (double)reads);
+}
+
+static size_t count_measurements(const char *p) {
+    sqlite3 *s;
+    sqlite3_stmt *st;
+    size_t n = 0;
+    if (sqlite3_open_v2(p, &s, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return 0;
+    if (sqlite3_prepare_v2(s, "SELECT count(*) FROM measurements", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(s);
+    return n;
+}
+
+/* SIGKILL in mid-run: the file is sound, committed rows stay, the next run resumes. */
+static void test_kill_and_resume(void **state) {
+    (void)state;
+    char p[600];
+    snprintf(p, sizeof p, "%s/killed.db", dir);
+    const char *sizes = "1,4,16,64,256,1024,4096,16384,65536,262144,1048576,4194304";
+    char *argv[] = {"tune", "--child", "tune", p, "add_scalar_i64,add_scalar_f32,add_scalar_f64",
+                    (char *)sizes, NULL};
+    pid_t pid = spawn(argv, NULL, -1);
+    double t0 = kt_now();
+    while (count_measurements(p) < 25 && kt_now() - t0 < 60) usleep(5000);
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(WIFSIGNALED(status));
+    size_t kept = count_measurements(p);
+    print_message("killed after %zu measurements\n", kept);
+    assert_true(kept >= 25);
+    kt_db *db;
+    assert_int_equal(kt_db_open_write(p, &db), KT_OK);
+    assert_int_equal(kt_db_runs_reaped(db), 1); /* the killed run is marked interrupted */
+    assert_int_equal(kt_db_check(db), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    kt_tune_report rep;
+    assert_int_equal(tune(p, "add_scalar_i64,add_scalar_f32,add_scalar_f64", NULL, sizes, &rep),
+                     KT_OK);
+    print_message("resumed: %d reused, %d measured\n", rep.reused, rep.measured);
+    assert_true((size_t)rep.reused >= kept);
+    assert_true(rep.measured > 0);
+    assert_int_equal(rep.stopped, 0);
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 4 && !strcmp(argv[1], "--child") && !strcmp(argv[2], "check")) {
+        child_expect = (kt_status)atoi(argv[3]);
+        return child_check();
+    }
+    if (argc >= 6 && !strcmp(argv[1], "--child") && !strcmp(argv[2], "tune")) {
+        kt_tune_report rep;
+        kt_status s = tune(argv[3], argv[4], NULL, argv[5], &rep);
+        if (s != KT_OK) fprintf(stderr, "child tune: %s\n", kt_last_error());
+        return s == KT_OK ? 0 : 1;
+    }
+    snprintf(dir, sizeof dir, "/tmp/kt-tune-XXXXXX");
+    if (!mkdtemp(dir)) return 1;
+    snprintf(dbpath, sizeof dbpath, "%s/tuned.db", dir);
+    setenv("KTUNE_DB", dbpath, 1); /* this process's dispatch reads the test database */
+    kt_registry_plant(planted, sizeof planted / sizeof planted[0]);
+    kt_tests ts = {0};
+    kt_tests_add(&ts, test_planted_crossover, NULL,
+                 "planted crossover: chosen on both sides, placed within 25%%");
+    kt_tests_add(&ts, test_own_fingerprint, NULL, "dispatch reads its own fingerprint's rows only");
+    kt_tests_add(&ts, test_bad_databases, NULL,
+                 "missing/empty/corrupt/truncated/read-only/locked/future db: defaults, one warning");
+    kt_tests_add(&ts, test_read_during_tune, NULL, "reading while the tuner writes never fails");
+    kt_tests_add(&ts, test_kill_and_resume, NULL, "SIGKILL mid-run keeps the file; the next run resumes");
+    int rc = kt_tests_run(&ts, "tuner");
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) rc++;
+    return rc;
+}
