@@ -29,6 +29,7 @@ static const char bench_help[] =
     "  --quick        fewer, shorter samples\n"
     "  --db PATH      the tuning database dispatch reads (default: KTUNE_DB or XDG)\n"
     "  --json         machine-readable output\n"
+    "  --overhead     measure dispatch overhead (entry point vs direct call) and exit\n"
     "Exit status: 0 success, 1 failure, 2 bad command line.\n";
 
 /* Default sweep: powers of 4 and the geometric midpoints between them (untuned sizes). */
@@ -43,6 +44,43 @@ static size_t default_sizes(size_t **out) {
     return n;
 }
 
+static int cmp_dbl(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/*
+ * Dispatch overhead: the public entry point against a direct call of the
+ * variant it dispatches to (through a function pointer, as dispatch does),
+ * on the same data, interleaved 15 times; the median difference per call.
+ */
+static double overhead_ns(size_t n, double *entry_ns, const char **variant) {
+    enum { CALLS = 2000000, ROUNDS = 15 };
+    static float x[4096], y[4096];
+    for (size_t i = 0; i < n; i++) x[i] = 1.0f, y[i] = 0.0f;
+    size_t dims[3] = {n, 0, 0};
+    kt_dispatch_info di;
+    kt_dispatch_explain("axpy_f32", dims, &di);
+    const kt_variant *v = kt_variant_lookup(KT_OP_AXPY_F32, di.variant);
+    kt_axpy_f32_fn volatile f = (kt_axpy_f32_fn)v->fn;
+    double d[ROUNDS], e[ROUNDS];
+    for (int r = 0; r < ROUNDS; r++) {
+        double t0 = kt_now();
+        for (int i = 0; i < CALLS; i++) kt_axpy_f32(n, 1e-7f, x, 1, y, 1);
+        double t1 = kt_now();
+        kt_axpy_f32_fn g = f;
+        for (int i = 0; i < CALLS; i++) g(v, n, 1e-7f, x, 1, y, 1);
+        double t2 = kt_now();
+        d[r] = ((t1 - t0) - (t2 - t1)) / CALLS * 1e9;
+        e[r] = (t1 - t0) / CALLS * 1e9;
+    }
+    qsort(d, ROUNDS, sizeof *d, cmp_dbl);
+    qsort(e, ROUNDS, sizeof *e, cmp_dbl);
+    *entry_ns = e[ROUNDS / 2];
+    *variant = v->name;
+    return d[ROUNDS / 2];
+}
+
 /* Bytes one problem needs (inputs and output), to stay well inside RAM. */
 static double problem_bytes(kt_op_id op, const size_t dims[3]) { return kt_ops[op].bytes(dims); }
 
@@ -51,7 +89,8 @@ int kt_cmd_bench(int argc, char **argv) {
         {"ops", required_argument, NULL, 'o'}, {"sizes", required_argument, NULL, 's'},
         {"variants", no_argument, NULL, 'v'},  {"quick", no_argument, NULL, 'q'},
         {"db", required_argument, NULL, 'd'},  {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
+        {"overhead", no_argument, NULL, 'O'},  {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     int selected[KT_OP_COUNT], json = 0, quick = 0, show_variants = 0, c;
     const char *ops = "all", *sizes_spec = NULL, *bad;
     size_t *sizes = NULL, nsizes = 0;
@@ -62,6 +101,19 @@ int kt_cmd_bench(int argc, char **argv) {
         case 'o': ops = optarg; break;
         case 's': sizes_spec = optarg; break;
         case 'v': show_variants = 1; break;
+        case 'O': {
+            kt_init();
+            static const size_t ns[] = {1, 16, 1000};
+            printf("dispatch overhead: kt_axpy_f32 against a direct call of its variant\n");
+            for (size_t i = 0; i < 3; i++) {
+                double entry;
+                const char *var;
+                double ov = overhead_ns(ns[i], &entry, &var);
+                printf("  n=%-5zu %-12s call %7.2f ns, of which dispatch %5.2f ns\n", ns[i], var,
+                       entry, ov);
+            }
+            return KT_EXIT_OK;
+        }
         case 'q': quick = 1; break;
         case 'd': setenv("KTUNE_DB", optarg, 1); break;
         case 'j': json = 1; break;
