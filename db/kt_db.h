@@ -247,6 +247,158 @@ kt_status kt_db_limit_put(kt_db *db, int64_t machine, const char *name, double v
 /* Reads the limit name of machine into *value, or returns KT_ENOTFOUND. */
 kt_status kt_db_limit_get(kt_db *db, int64_t machine, const char *name, double *value);
 
+/* ---- Inspection and exchange (ktune show, explain, report, export, import, merge) -- */
+
+#define KT_DB_FP_MAX 256       /* fingerprints, NUL included */
+#define KT_DB_TIME_MAX 32      /* ISO 8601 times, NUL included ("" for NULL) */
+
+/* One row of machines. */
+typedef struct kt_db_machine_row {
+    int64_t id;
+    char fingerprint[KT_DB_FP_MAX];
+    char *details;                  /* JSON text, malloc'ed (owned by the dump) */
+    char first_seen[KT_DB_TIME_MAX], last_seen[KT_DB_TIME_MAX];
+} kt_db_machine_row;
+
+/* One row of runs. */
+typedef struct kt_db_run_row {
+    int64_t id, machine;
+    char started[KT_DB_TIME_MAX];
+    char ended[KT_DB_TIME_MAX];     /* "" while running */
+    char *options;                  /* malloc'ed (owned by the dump) */
+    char status[16];                /* 'running', 'complete', 'interrupted', 'failed' */
+    char ktune_version[KT_DB_NAME_MAX];
+    int64_t pid;
+    char host[KT_DB_FP_MAX];
+} kt_db_run_row;
+
+/* One row of variants. */
+typedef struct kt_db_variant_row {
+    char op[KT_DB_NAME_MAX], name[KT_DB_NAME_MAX];
+    unsigned version;
+    char backend[KT_DB_NAME_MAX], params[KT_DB_NAME_MAX];
+} kt_db_variant_row;
+
+/* One row of choices, with its machine, op and run (0: none). */
+typedef struct kt_db_choice_row {
+    int64_t machine, run;
+    char op[KT_DB_NAME_MAX];
+    kt_db_choice c;
+} kt_db_choice_row;
+
+/* One row of limits. */
+typedef struct kt_db_limit_row {
+    int64_t machine;
+    char name[KT_DB_NAME_MAX];
+    double value;
+    char measured_at[KT_DB_TIME_MAX];
+} kt_db_limit_row;
+
+/* One row of profiled_calls. */
+typedef struct kt_db_profile_row {
+    int64_t machine;
+    char op[KT_DB_NAME_MAX];
+    size_t m, n, k;
+    int64_t calls;
+    double total_s;
+    char updated[KT_DB_TIME_MAX];
+} kt_db_profile_row;
+
+/*
+ * A copy of (part of) a database in memory: what export writes, import and merge read.
+ * Ids (machine, run) refer to rows of the same dump, not to any file.  Orders:
+ * machines by fingerprint; runs by machine, started, host, pid; variants by op, name,
+ * version; the rest by machine, then their key (measurements: op, m, n, k, variant,
+ * version; choices: op, m, n, k, rank; limits: name; profiles: op, m, n, k).
+ */
+typedef struct kt_db_dump {
+    kt_db_machine_row *machines;
+    size_t nmachines;
+    kt_db_run_row *runs;
+    size_t nruns;
+    kt_db_variant_row *variants;
+    size_t nvariants;
+    kt_db_measurement *measurements;
+    size_t nmeasurements;
+    kt_db_choice_row *choices;
+    size_t nchoices;
+    kt_db_limit_row *limits;
+    size_t nlimits;
+    kt_db_profile_row *profiles;
+    size_t nprofiles;
+} kt_db_dump;
+
+/* What kt_db_dump_read() reads (machines always). */
+enum {
+    KT_DB_DUMP_RUNS = 1u << 0,
+    KT_DB_DUMP_VARIANTS = 1u << 1,
+    KT_DB_DUMP_MEASUREMENTS = 1u << 2,
+    KT_DB_DUMP_CHOICES = 1u << 3,
+    KT_DB_DUMP_LIMITS = 1u << 4,
+    KT_DB_DUMP_PROFILES = 1u << 5,
+    KT_DB_DUMP_ALL = 0x3f
+};
+
+/*
+ * Reads the rows of the machine with this fingerprint (NULL: of every machine) into *out,
+ * in one read transaction (a consistent snapshot), the tables named by what
+ * (KT_DB_DUMP_*; machines always).  With a fingerprint, variants are those its
+ * measurements and choices name.  An empty database or an unknown fingerprint gives
+ * KT_OK and an empty dump.  Free it with kt_db_dump_free().
+ */
+kt_status kt_db_dump_read(kt_db *db, const char *fingerprint, unsigned what, kt_db_dump *out);
+
+/* Frees what a dump owns and zeroes it (a zeroed dump is fine). */
+void kt_db_dump_free(kt_db_dump *d);
+
+/* Appends a zeroed row to the array of a dump being built; NULL when out of memory. */
+void *kt_db_dump_grow(void **array, size_t *count, size_t elem);
+
+/* Reads run id into *out (its options are malloc'ed: free them).  KT_ENOTFOUND if none. */
+kt_status kt_db_run_get(kt_db *db, int64_t id, kt_db_run_row *out);
+
+/* Rows of one table that kt_db_merge() looked at. */
+typedef struct kt_db_merge_count {
+    int added;      /* new here */
+    int identical;  /* already here, the same */
+    int replaced;   /* here, different: the incoming row won and replaced it */
+    int kept;       /* here, different: the existing row won and stays */
+} kt_db_merge_count;
+
+/* One conflict: the same key in both, with different values. */
+typedef struct kt_db_conflict {
+    char table[16];          /* "measurements", "choices", ... */
+    char key[320];           /* the row's key, for people */
+    int incoming_won;        /* 1: replaced by the incoming row; 0: the existing row kept */
+    char why[192];           /* the deciding rule, for people */
+} kt_db_conflict;
+
+typedef struct kt_db_merge_report {
+    kt_db_merge_count machines, runs, variants, measurements, choices, limits, profiles;
+    kt_db_conflict *conflicts;  /* malloc'ed; free with kt_db_merge_report_free() */
+    size_t nconflicts;
+} kt_db_merge_report;
+
+/*
+ * Merges the dump in into db (open for writing), in one transaction: either all of it
+ * lands or nothing does.  Nothing in db is deleted except a row that a conflicting
+ * incoming row replaces.  Rows are matched by their natural keys (machines by
+ * fingerprint; runs by machine, started, host and pid; the other tables by their
+ * primary keys, per machine); a choice set is the unit for choices (all ranks of one
+ * machine and op).  When a key holds different values, the row from the newest
+ * complete run wins: a complete run beats any other status, then the later start,
+ * then the later measured_at (updated for profiles), then a total order on the values,
+ * so that the result does not depend on the order in which files are merged.  Machines
+ * keep the earliest first_seen, the latest last_seen and the details of the latest;
+ * one run seen twice keeps its most final status (complete, interrupted, failed,
+ * running).  dry_run: everything is checked and counted, then rolled back.  *rep gets
+ * the counts and the conflicts (also on failure: free it).  KT_EINVAL when the dump
+ * is inconsistent (a row naming a missing machine, run or variant).
+ */
+kt_status kt_db_merge(kt_db *db, const kt_db_dump *in, int dry_run, kt_db_merge_report *rep);
+
+void kt_db_merge_report_free(kt_db_merge_report *rep);
+
 #ifdef __cplusplus
 }
 #endif
