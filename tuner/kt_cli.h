@@ -14,6 +14,12 @@ int kt_cmd_info(int argc, char **argv);
 int kt_cmd_list(int argc, char **argv);
 int kt_cmd_bench(int argc, char **argv);
 int kt_cmd_tune(int argc, char **argv);
+int kt_cmd_show(int argc, char **argv);
+int kt_cmd_explain(int argc, char **argv);
+int kt_cmd_report(int argc, char **argv);
+int kt_cmd_export(int argc, char **argv);
+int kt_cmd_import(int argc, char **argv);
+int kt_cmd_merge(int argc, char **argv);
 
 /* Parses a size list or range ("1e3,1e6", "1:2^27:4"); sorted, unique; -1 if malformed. */
 int kt_sizes_parse(const char *spec, size_t **out, size_t *n);

@@ -20,6 +20,12 @@ static const struct {
     {"list", kt_cmd_list, "operations and their variants, available here or not and why"},
     {"tune", kt_cmd_tune, "measure every variant here and store the winners"},
     {"bench", kt_cmd_bench, "time dispatch against every variant, side by side"},
+    {"show", kt_cmd_show, "what the tuning database holds: machines, choices, margins"},
+    {"explain", kt_cmd_explain, "what a call of an op at a size runs here, and why"},
+    {"report", kt_cmd_report, "an HTML report (or SVG plots) of every variant's speed"},
+    {"export", kt_cmd_export, "write the tuning of one or all machines as JSON or CSV"},
+    {"import", kt_cmd_import, "merge a JSON export into the database"},
+    {"merge", kt_cmd_merge, "merge another ktune database into this one"},
 };
 
 static void usage(FILE *f) {

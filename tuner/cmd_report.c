@@ -1,0 +1,563 @@
+/*
+ * `ktune report`: one self-contained HTML file (inline CSS and SVG, no scripts, nothing
+ * fetched) with, per machine and op, a log-log plot of every variant's throughput
+ * against size, the chosen variant highlighted (a band along the winners, filled
+ * markers where a variant wins), the crossovers marked, and the machine's measured
+ * limit drawn as a line (memory bandwidth for streaming ops, peak FLOP/s for
+ * compute-bound ones); under each plot the table of ranges `ktune show` prints.
+ * --svg DIR writes the plots alone, one file per op.  Files are written to a
+ * temporary name and renamed: an error leaves nothing half-written.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kt_inspect.h"
+#include "kt_plot.h"
+
+static const char report_help[] =
+    "usage: ktune report (--html FILE | --svg DIR) [--db PATH] [--machine FP|all]\n"
+    "                    [--op LIST]\n\n"
+    "Writes a self-contained HTML report (no network, no scripts): per operation a\n"
+    "log-log plot of every variant's throughput against size, the chosen variant\n"
+    "highlighted, crossovers marked, the machine's measured limit as a line (memory\n"
+    "bandwidth, or peak FLOP/s), and the table of size ranges of ktune show.\n\n"
+    "  --html FILE       write the report to FILE\n"
+    "  --svg DIR         write the plots alone to DIR/OP.svg (DIR is created;\n"
+    "                    with several machines, DIR/FINGERPRINT-OP.svg)\n"
+    "  --db PATH         the database (default: KTUNE_DB, else\n"
+    "                    $XDG_DATA_HOME/ktune/ktune.db or ~/.local/share/ktune/ktune.db)\n"
+    "  --machine FP|all  the machines to report (default: this machine when the\n"
+    "                    file has it, else all)\n"
+    "  --op LIST         only these operations, comma-separated\n"
+    "Exit status: 0 success, 1 failure (database, writing), 2 bad command line.\n";
+
+/* An output file written under a temporary name, renamed into place on success. */
+typedef struct outfile {
+    char path[4096], tmp[4200];
+    FILE *f;
+} outfile;
+
+static int out_open(outfile *o, const char *path) {
+    snprintf(o->path, sizeof o->path, "%s", path);
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmp-XXXXXX", path);
+    int fd = mkstemp(o->tmp);
+    if (fd < 0) return -1;
+    o->f = fdopen(fd, "w");
+    if (!o->f) {
+        close(fd);
+        unlink(o->tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* Closes and renames (ok) or removes (!ok) the file; 0 on success. */
+static int out_close(outfile *o, int ok) {
+    if (!o->f) return -1;
+    int bad = ferror(o->f);
+    bad |= fclose(o->f) != 0;
+    o->f = NULL;
+    if (ok && !bad) {
+        if (chmod(o->tmp, 0644) == 0 && rename(o->tmp, o->path) == 0) return 0;
+    }
+    unlink(o->tmp);
+    return -1;
+}
+
+static void esc(FILE *f, const char *s) { kt_plot_escape(f, s); }
+
+/* The throughput of a measurement in the op's unit: stored, else from the cost model. */
+static double ms_tp(const kt_ins_op *o, const kt_db_measurement *me) {
+    double v = !strcmp(o->unit, "GFLOP/s") ? me->gflops : me->gbs;
+    if (isfinite(v)) return v;
+    size_t d[3];
+    kt_ins_unpack(o->id, me->m, me->n, me->k, d);
+    return kt_ins_throughput(o->id, d, me->median_s);
+}
+
+/* The winner's variant name at stored dims (m, n, k), or NULL. */
+static const char *winner_at(const kt_ins_op *o, size_t m, size_t n, size_t k) {
+    for (size_t i = 0; i < o->npts; i++) {
+        const kt_db_choice *c = &o->pts[i].win->c;
+        if (c->m == m && c->n == n && c->k == k) return c->variant;
+    }
+    return NULL;
+}
+
+/* The limit of machine `machine` named name, or NAN. */
+static double limit_of(const kt_db_dump *d, int64_t machine, const char *name) {
+    for (size_t i = 0; i < d->nlimits; i++)
+        if (d->limits[i].machine == machine && !strcmp(d->limits[i].name, name))
+            return d->limits[i].value;
+    return NAN;
+}
+
+/* The dtype suffix of an op name ("f64" of "gemm_f64"), or "". */
+static const char *dtype_of(const char *op) {
+    const char *u = strrchr(op, '_');
+    return u ? u + 1 : "";
+}
+
+/* The distinct variant names measured (valid) for op, in registry order, then others. */
+static size_t variant_names(const kt_db_dump *d, const kt_ins_op *o, const char **names,
+                            size_t max) {
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < d->nmeasurements && n < max; i++) {
+            const kt_db_measurement *me = &d->measurements[i];
+            if (!me->valid || strcmp(me->op, o->op)) continue;
+            int known = o->id != KT_OP_COUNT && kt_variant_lookup(o->id, me->variant);
+            if (known != !pass) continue;
+            int dup = 0;
+            for (size_t k = 0; k < n && !dup; k++) dup = !strcmp(names[k], me->variant);
+            if (!dup) names[n++] = me->variant;
+        }
+        if (pass == 0 && o->id != KT_OP_COUNT) {
+            /* registry order */
+            size_t w = 0;
+            for (size_t r = 0, nr = kt_variants_len(); r < nr; r++) {
+                const kt_variant *v = kt_variant_at(r);
+                if (v->op != o->id) continue;
+                for (size_t k = w; k < n; k++)
+                    if (!strcmp(names[k], v->name)) {
+                        const char *t = names[w];
+                        names[w++] = names[k];
+                        names[k] = t;
+                        break;
+                    }
+            }
+        }
+    }
+    return n;
+}
+
+/*
+ * The version of variant name whose measurements to plot: this build's when it has
+ * measurements of it, else the newest measured.
+ */
+static unsigned plot_version(const kt_db_dump *d, const kt_ins_op *o, const char *name) {
+    const kt_variant *v = o->id != KT_OP_COUNT ? kt_variant_lookup(o->id, name) : NULL;
+    unsigned best = 0;
+    for (size_t i = 0; i < d->nmeasurements; i++) {
+        const kt_db_measurement *me = &d->measurements[i];
+        if (!me->valid || strcmp(me->op, o->op) || strcmp(me->variant, name)) continue;
+        if (v && me->version == v->version) return v->version;
+        if (me->version > best) best = me->version;
+    }
+    return best;
+}
+
+/* Builds the plot of op o of the machine whose rows are in d.  NULL without data. */
+static kt_plot *build_plot(const kt_db_dump *d, int64_t machine, const kt_ins_op *o,
+                           const char *id) {
+    char title[160], ylabel[64], xlabel[96];
+    snprintf(title, sizeof title, "%s: throughput against size", o->op);
+    snprintf(ylabel, sizeof ylabel, "throughput (%s)", *o->unit ? o->unit : "GB/s");
+    const char *dn = o->id != KT_OP_COUNT ? kt_ops[o->id].dim_names : "m,n,k";
+    if (strchr(dn, ','))
+        snprintf(xlabel, sizeof xlabel, "size %.*s (%s, all equal as tuned)",
+                 (int)(strchr(dn, ',') - dn), dn, dn);
+    else
+        snprintf(xlabel, sizeof xlabel, "size %s (elements)", dn);
+    kt_plot *p = kt_plot_new(id, title, 860, 440);
+    if (!p) return NULL;
+    char xname[16];
+    snprintf(xname, sizeof xname, "%.*s", (int)strcspn(dn, ","), dn);
+    kt_plot_axis(p, KT_PLOT_X, xlabel, xname, KT_PLOT_LOG);
+    kt_plot_axis(p, KT_PLOT_Y, ylabel, *o->unit ? o->unit : "GB/s", KT_PLOT_LOG);
+
+    /* the band along the winners */
+    size_t n = o->npts;
+    double *x = malloc((n ? n : 1) * sizeof *x), *y = malloc((n ? n : 1) * sizeof *y);
+    if (!x || !y) goto fail;
+    for (size_t i = 0; i < n; i++) x[i] = (double)o->pts[i].dims[0], y[i] = o->pts[i].tp;
+    if (n && kt_plot_series(p, "chosen (dispatched)", x, y, n, KT_PLOT_BAND, NULL) < 0) goto fail;
+    free(x), free(y);
+    x = y = NULL;
+
+    /* one series per variant */
+    const char *names[256];
+    size_t nn = variant_names(d, o, names, 256);
+    for (size_t k = 0; k < nn; k++) {
+        unsigned ver = plot_version(d, o, names[k]);
+        size_t cnt = 0, cap = 16;
+        x = malloc(cap * sizeof *x), y = malloc(cap * sizeof *y);
+        unsigned char *em = malloc(cap);
+        if (!x || !y || !em) {
+            free(em);
+            goto fail;
+        }
+        for (size_t i = 0; i < d->nmeasurements; i++) {
+            const kt_db_measurement *me = &d->measurements[i];
+            if (me->machine != machine || !me->valid || me->version != ver ||
+                strcmp(me->op, o->op) || strcmp(me->variant, names[k]))
+                continue;
+            if (cnt == cap) {
+                cap *= 2;
+                double *nx = realloc(x, cap * sizeof *x), *ny = NULL;
+                if (nx) x = nx;
+                if (nx) ny = realloc(y, cap * sizeof *y);
+                if (ny) y = ny;
+                unsigned char *ne = ny ? realloc(em, cap) : NULL;
+                if (!ne) {
+                    free(em);
+                    goto fail;
+                }
+                em = ne;
+            }
+            size_t dd[3];
+            kt_ins_unpack(o->id, me->m, me->n, me->k, dd);
+            x[cnt] = (double)dd[0];
+            y[cnt] = ms_tp(o, me);
+            const char *w = winner_at(o, me->m, me->n, me->k);
+            em[cnt++] = w && !strcmp(w, names[k]);
+        }
+        char label[96];
+        snprintf(label, sizeof label, "%s", names[k]);
+        if (o->id != KT_OP_COUNT) {
+            const kt_variant *v = kt_variant_lookup(o->id, names[k]);
+            if (!v || v->version != ver)
+                snprintf(label, sizeof label, "%s (v%u)", names[k], ver);
+        }
+        int s = cnt ? kt_plot_series(p, label, x, y, cnt, KT_PLOT_LINE | KT_PLOT_MARKERS, NULL)
+                    : 0;
+        for (size_t i = 0; s >= 0 && i < cnt; i++)
+            if (em[i]) kt_plot_emphasize(p, s, i);
+        free(x), free(y), free(em);
+        x = y = NULL;
+        if (s < 0) goto fail;
+    }
+
+    /* crossovers: where dispatch switches from one winner to the next */
+    for (size_t i = 1; i < o->nranges; i++) {
+        char tip[200];
+        snprintf(tip, sizeof tip, "crossover at %s=%zu: %s below, %s from here", xname,
+                 o->ranges[i].from, o->ranges[i - 1].win->c.variant, o->ranges[i].win->c.variant);
+        if (kt_plot_vline(p, (double)o->ranges[i].from, NULL, tip) < 0) goto fail;
+    }
+    /* the machine's limit */
+    char lim[128], num[32];
+    if (!strcmp(o->unit, "GFLOP/s")) {
+        char name[64];
+        snprintf(name, sizeof name, "peak_gflops_%s", dtype_of(o->op));
+        double v = limit_of(d, machine, name);
+        snprintf(lim, sizeof lim, "peak %s GFLOP/s (%s)", kt_ins_num(v, num, sizeof num),
+                 dtype_of(o->op));
+        if (isfinite(v) && kt_plot_hline(p, v, lim) < 0) goto fail;
+    } else {
+        double v = limit_of(d, machine, "mem_bw_gbs");
+        snprintf(lim, sizeof lim, "memory bandwidth %s GB/s", kt_ins_num(v, num, sizeof num));
+        if (isfinite(v) && kt_plot_hline(p, v, lim) < 0) goto fail;
+    }
+    return p;
+fail:
+    free(x), free(y);
+    kt_plot_free(p);
+    return NULL;
+}
+
+static const char css[] =
+    "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;margin:24px auto;"
+    "max-width:900px;color:#222;background:#fff}"
+    "h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;"
+    "margin-top:32px}h3{font-size:15px;margin-top:28px}"
+    "dl{display:grid;grid-template-columns:130px 1fr;gap:2px 12px;font-size:13px}"
+    "dt{color:#666}dd{margin:0}code{font-size:12px}"
+    "table{border-collapse:collapse;font-size:12px;margin:8px 0}"
+    "th,td{padding:2px 10px;text-align:right;border-bottom:1px solid #eee}"
+    "th{background:#f4f4f4}td.v,th.v{text-align:left}"
+    "figure{margin:8px 0}figcaption,p.note{font-size:12px;color:#555}"
+    "p.meta{font-size:12px;color:#666}";
+
+/* The table of ranges of op o (as `ktune show` prints it). */
+static void write_ranges(FILE *f, const kt_ins_op *o) {
+    const char *dn = o->id != KT_OP_COUNT ? kt_ops[o->id].dim_names : "m,n,k";
+    fprintf(f, "<table class=\"kt-ranges\"><tr><th>%.*s from</th><th>to</th>"
+               "<th class=\"v\">variant</th><th>%s</th><th>margin</th>"
+               "<th class=\"v\">runner-up</th></tr>\n",
+            (int)strcspn(dn, ","), dn, *o->unit ? o->unit : "median");
+    for (size_t i = 0; i < o->nranges; i++) {
+        const kt_ins_range *r = &o->ranges[i];
+        char a[32], b[32], pct[16], to[32];
+        if (r->to == SIZE_MAX)
+            snprintf(to, sizeof to, "and up");
+        else
+            snprintf(to, sizeof to, "%zu", r->to);
+        kt_ins_num(r->tp_min, a, sizeof a);
+        kt_ins_num(r->tp_max, b, sizeof b);
+        fprintf(f, "<tr><td>%zu</td><td>%s</td><td class=\"v\">", r->from, to);
+        esc(f, r->win->c.variant);
+        fprintf(f, "</td><td>%s%s%s</td><td>%s</td><td class=\"v\">", a, strcmp(a, b) ? "&#8211;" : "",
+                strcmp(a, b) ? b : "", kt_ins_pct(r->margin_min, pct, sizeof pct));
+        esc(f, r->runner_up ? r->runner_up : "-");
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
+/* A file name part from a fingerprint or op: [A-Za-z0-9._-], others become '_'. */
+static void safe_name(const char *s, char *buf, size_t len) {
+    size_t o = 0;
+    for (; *s && o + 1 < len; s++)
+        buf[o++] = (strchr("._-", *s) || (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
+                    (*s >= 'A' && *s <= 'Z'))
+                       ? *s
+                       : '_';
+    buf[o] = '\0';
+}
+
+typedef struct report_ctx {
+    kt_db *db;
+    FILE *html;            /* NULL: no HTML */
+    const char *svgdir;    /* NULL: no SVG files */
+    int multi;             /* several machines reported */
+    const int *ops_sel;    /* NULL: all */
+    int plots;             /* plots written */
+} report_ctx;
+
+/* Reports one machine: its header, then per op the plot and the table. */
+static int report_machine(report_ctx *rc, const kt_db_machine_row *ma, int mindex) {
+    kt_db_dump d;
+    if (kt_db_dump_read(rc->db, ma->fingerprint,
+                        KT_DB_DUMP_RUNS | KT_DB_DUMP_MEASUREMENTS | KT_DB_DUMP_CHOICES |
+                            KT_DB_DUMP_LIMITS,
+                        &d) != KT_OK)
+        return kt_cli_error(KT_EXIT_FAIL, "report", "%s", kt_last_error());
+    if (d.nmachines != 1) {
+        kt_db_dump_free(&d);
+        return kt_cli_error(KT_EXIT_FAIL, "report", "machine %s vanished", ma->fingerprint);
+    }
+    int64_t mid = d.machines[0].id;
+    kt_ins_op *ops;
+    size_t nops;
+    if (kt_ins_ops(&d, mid, &ops, &nops) != KT_OK) {
+        kt_db_dump_free(&d);
+        return kt_cli_error(KT_EXIT_FAIL, "report", "%s", kt_last_error());
+    }
+    FILE *f = rc->html;
+    int here = !strcmp(ma->fingerprint, kt_fingerprint());
+    if (f) {
+        char summary[256], when[32];
+        const kt_db_run_row *last = kt_ins_last_run(&d, mid, 0);
+        fprintf(f, "<section class=\"kt-machine\" data-fingerprint=\"");
+        esc(f, ma->fingerprint);
+        fputs("\">\n<h2>", f);
+        esc(f, ma->fingerprint);
+        fprintf(f, "%s</h2>\n<dl><dt>machine</dt><dd>", here ? " (this machine)" : "");
+        esc(f, kt_ins_machine_summary(ma->details, summary, sizeof summary));
+        fputs("</dd><dt>last tuned</dt><dd>", f);
+        if (last) {
+            esc(f, kt_ins_when(last->started, when, sizeof when));
+            fputs(" by ktune ", f);
+            esc(f, last->ktune_version);
+            fputs(", ", f);
+            esc(f, last->status);
+        } else {
+            fputs("never", f);
+        }
+        fputs("</dd><dt>limits</dt><dd>", f);
+        for (size_t i = 0; i < d.nlimits; i++) {
+            char num[32];
+            esc(f, d.limits[i].name);
+            fprintf(f, " = %s%s", kt_ins_num(d.limits[i].value, num, sizeof num),
+                    i + 1 < d.nlimits ? ", " : "");
+        }
+        if (!d.nlimits) fputs("none measured", f);
+        fputs("</dd></dl>\n", f);
+    }
+    int rc_out = KT_EXIT_OK;
+    for (size_t i = 0; i < nops && rc_out == KT_EXIT_OK; i++) {
+        const kt_ins_op *o = &ops[i];
+        if (rc->ops_sel && (o->id == KT_OP_COUNT || !rc->ops_sel[o->id])) continue;
+        char id[96], opname[64];
+        safe_name(o->op, opname, sizeof opname);
+        snprintf(id, sizeof id, "kt-m%d-%s", mindex, opname);
+        kt_plot *p = build_plot(&d, mid, o, id);
+        if (!p) {
+            rc_out = kt_cli_error(KT_EXIT_FAIL, "report", "out of memory");
+            break;
+        }
+        if (f) {
+            fprintf(f, "<section class=\"kt-op\" data-op=\"");
+            esc(f, o->op);
+            fputs("\">\n<h3>", f);
+            esc(f, o->op);
+            fprintf(f, "</h3>\n<figure>\n");
+            if (kt_plot_write(p, f, 0) != 0) fputs("<p class=\"note\">no data to plot</p>\n", f);
+            fputs("<figcaption>Median throughput of each variant at each tuned size "
+                  "(log-log). The grey band follows the variant chosen at each size; "
+                  "filled markers are winners; dotted verticals are crossovers; the red "
+                  "dashed line is the machine's measured limit.", f);
+            if (!strcmp(o->unit, "GFLOP/s")) {
+                char name[64];
+                snprintf(name, sizeof name, "peak_gflops_%s", dtype_of(o->op));
+                if (!isfinite(limit_of(&d, mid, name))) {
+                    fputs(" (Peak FLOP/s was not measured for this machine: no limit line.)",
+                          f);
+                }
+            } else if (!isfinite(limit_of(&d, mid, "mem_bw_gbs"))) {
+                fputs(" (Memory bandwidth was not measured for this machine: no limit line.)",
+                      f);
+            }
+            fputs("</figcaption>\n</figure>\n", f);
+            write_ranges(f, o);
+            /* variants that failed validation here */
+            int any = 0;
+            for (size_t k = 0; k < d.nmeasurements; k++) {
+                const kt_db_measurement *me = &d.measurements[k];
+                if (me->valid || strcmp(me->op, o->op)) continue;
+                int dup = 0;
+                for (size_t q = 0; q < k && !dup; q++)
+                    dup = !d.measurements[q].valid && !strcmp(d.measurements[q].op, o->op) &&
+                          !strcmp(d.measurements[q].variant, me->variant);
+                if (dup) continue;
+                fputs(any ? "; " : "<p class=\"note\">Excluded (failed): ", f);
+                esc(f, me->variant);
+                fputs(": ", f);
+                esc(f, me->error);
+                any = 1;
+            }
+            if (any) fputs("</p>\n", f);
+            fputs("</section>\n", f);
+        }
+        if (rc->svgdir) {
+            char fp[96], path[4096];
+            safe_name(ma->fingerprint, fp, sizeof fp);
+            if (rc->multi)
+                snprintf(path, sizeof path, "%s/%s-%s.svg", rc->svgdir, fp, opname);
+            else
+                snprintf(path, sizeof path, "%s/%s.svg", rc->svgdir, opname);
+            outfile of;
+            if (out_open(&of, path) != 0) {
+                rc_out = kt_cli_error(KT_EXIT_FAIL, "report", "cannot write %s: %s", path,
+                                      strerror(errno));
+            } else {
+                int ok = kt_plot_write(p, of.f, 1) == 0;
+                if (out_close(&of, ok) != 0)
+                    rc_out = kt_cli_error(KT_EXIT_FAIL, "report", "cannot write %s", path);
+            }
+        }
+        rc->plots++;
+        kt_plot_free(p);
+    }
+    if (f && !nops) fputs("<p class=\"note\">No tuned operations.</p>\n", f);
+    if (f) fputs("</section>\n", f);
+    kt_ins_ops_free(ops, nops);
+    kt_db_dump_free(&d);
+    return rc_out;
+}
+
+int kt_cmd_report(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"html", required_argument, NULL, 'H'}, {"svg", required_argument, NULL, 'S'},
+        {"db", required_argument, NULL, 'd'},   {"machine", required_argument, NULL, 'm'},
+        {"op", required_argument, NULL, 'o'},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *html = NULL, *svg = NULL, *dbpath = NULL, *machine = NULL, *oplist = NULL, *bad;
+    int c, sel[KT_OP_COUNT];
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'H': html = optarg; break;
+        case 'S': svg = optarg; break;
+        case 'd': dbpath = optarg; break;
+        case 'm': machine = optarg; break;
+        case 'o': oplist = optarg; break;
+        case 'h': fputs(report_help, stdout); return KT_EXIT_OK;
+        default:
+            return kt_cli_error(KT_EXIT_USAGE, "report", "bad option '%s' (see --help)",
+                                argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return kt_cli_error(KT_EXIT_USAGE, "report", "unexpected argument '%s'", argv[optind]);
+    if (!html && !svg)
+        return kt_cli_error(KT_EXIT_USAGE, "report", "say where: --html FILE or --svg DIR");
+    if ((html && !*html) || (svg && !*svg))
+        return kt_cli_error(KT_EXIT_USAGE, "report", "empty file or directory name");
+    if (oplist && kt_ops_parse(oplist, sel, &bad))
+        return kt_cli_error(KT_EXIT_USAGE, "report", "unknown operation '%s' (see ktune list)",
+                            bad);
+    kt_db *db;
+    int rc = kt_ins_open("report", dbpath, &db);
+    if (rc != KT_EXIT_OK) return rc;
+    kt_db_dump all;
+    if (kt_db_dump_read(db, NULL, 0, &all) != KT_OK) {
+        rc = kt_cli_error(KT_EXIT_FAIL, "report", "%s", kt_last_error());
+        kt_db_close(db);
+        return rc;
+    }
+    /* the machines: as ktune show picks them */
+    char *pick = calloc(all.nmachines ? all.nmachines : 1, 1);
+    size_t npick = 0;
+    const char *fp = kt_fingerprint();
+    for (size_t i = 0; pick && i < all.nmachines; i++) {
+        const char *f = all.machines[i].fingerprint;
+        pick[i] = machine ? (!strcmp(machine, "all") || kt_ins_fp_match(f, machine))
+                          : !strcmp(f, fp);
+        npick += pick[i];
+    }
+    if (pick && !machine && !npick)
+        for (size_t i = 0; i < all.nmachines; i++) pick[i] = 1, npick++;
+    if (!pick || (machine && !npick) || (machine && strcmp(machine, "all") && npick > 1)) {
+        rc = kt_cli_error(KT_EXIT_FAIL, "report", "%s machine '%s' in %s",
+                          !pick ? "out of memory:" : npick ? "more than one" : "no",
+                          machine ? machine : "", kt_db_path(db));
+        goto out;
+    }
+    if (!npick) {
+        rc = kt_cli_error(KT_EXIT_FAIL, "report", "%s has no tuning to report (ktune tune)",
+                          kt_db_path(db));
+        goto out;
+    }
+    if (svg && mkdir(svg, 0777) != 0 && errno != EEXIST) {
+        rc = kt_cli_error(KT_EXIT_FAIL, "report", "cannot create %s: %s", svg, strerror(errno));
+        goto out;
+    }
+    outfile of = {0};
+    if (html && out_open(&of, html) != 0) {
+        rc = kt_cli_error(KT_EXIT_FAIL, "report", "cannot write %s: %s", html, strerror(errno));
+        goto out;
+    }
+    report_ctx ctx = {db, html ? of.f : NULL, svg, npick > 1, oplist ? sel : NULL, 0};
+    if (ctx.html) {
+        char now[32];
+        time_t t = time(NULL);
+        strftime(now, sizeof now, "%Y-%m-%d %H:%MZ", gmtime(&t));
+        fprintf(of.f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                      "<meta name=\"viewport\" content=\"width=device-width\">\n"
+                      "<title>ktune report</title>\n<style>%s</style>\n</head>\n<body>\n"
+                      "<h1>ktune report</h1>\n<p class=\"meta\">Database <code>",
+                css);
+        esc(of.f, kt_db_path(db));
+        fprintf(of.f, "</code> (schema %d), %zu machine%s; made %s by ktune %s.</p>\n",
+                kt_db_version(db), npick, npick == 1 ? "" : "s", now, kt_version());
+    }
+    int mi = 0;
+    for (size_t i = 0; i < all.nmachines && rc == KT_EXIT_OK; i++)
+        if (pick[i]) rc = report_machine(&ctx, &all.machines[i], mi++);
+    if (ctx.html) {
+        fputs("</body>\n</html>\n", of.f);
+        if (out_close(&of, rc == KT_EXIT_OK) != 0 && rc == KT_EXIT_OK)
+            rc = kt_cli_error(KT_EXIT_FAIL, "report", "cannot write %s", html);
+    }
+    if (rc == KT_EXIT_OK)
+        fprintf(stderr, "ktune report: %d plot%s of %zu machine%s written%s%s%s%s\n", ctx.plots,
+                ctx.plots == 1 ? "" : "s", npick, npick == 1 ? "" : "s", html ? " to " : "",
+                html ? html : "", svg ? " and SVG files to " : "", svg ? svg : "");
+out:
+    free(pick);
+    kt_db_dump_free(&all);
+    kt_db_close(db);
+    return rc;
+}
