@@ -20,8 +20,10 @@ pc=$(find "$tmp/root" -name ktune.pc | head -n 1)
     fail 1 "make install DESTDIR installs the library, header, pkg-config file and tool"
 echo "ok 1 - make install DESTDIR installs libktune.a/.so, ktune.h, ktune.pc, ktune"
 
-flags=$(PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$tmp/root" \
-    pkg-config --cflags --libs --static ktune) || fail 2 "pkg-config --static ktune"
+# the staged install lives under DESTDIR: point the .pc's prefix there
+prefix=$(sed -n 's/^prefix=//p' "$pc")
+flags=$(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --define-variable=prefix="$tmp/root$prefix" \
+    --cflags --libs --static ktune) || fail 2 "pkg-config --static ktune"
 echo "# flags: $flags"
 # shellcheck disable=SC2086
 ${CC:-cc} "$top_srcdir/tests/app.c" $flags -o "$tmp/app" >"$tmp/log" 2>&1 ||
