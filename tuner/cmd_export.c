@@ -52,7 +52,8 @@ static const char export_help[] =
     "  --machine FP|all   one machine (fingerprint, unique prefix or hash suffix)\n"
     "                     or all (default)\n"
     "  --db PATH          the database (default: KTUNE_DB, else\n"
-    "                     $XDG_DATA_HOME/ktune/ktune.db or ~/.local/share/ktune/ktune.db)\n"
+    "                     $XDG_DATA_HOME/ktune/ktune.db,\n"
+    "                     else ~/.local/share/ktune/ktune.db)\n"
     "  --output FILE      write to FILE instead of standard output\n"
     "Exit status: 0 success, 1 failure (database, writing), 2 bad command line.\n";
 
@@ -757,7 +758,10 @@ static kt_status read_export(const char *path, kt_db_dump *d) {
 
 static void print_report(const char *cmd, const char *from, const char *into, int dry,
                          const kt_db_merge_report *r) {
-    printf("ktune %s: %s into %s%s\n", cmd, from, into, dry ? " (dry run: nothing changed)" : "");
+    char lead[32], text[8400];
+    snprintf(lead, sizeof lead, "ktune %s:", cmd);
+    snprintf(text, sizeof text, "%s into %s%s", from, into, dry ? " (dry run: nothing changed)" : "");
+    kt_ins_wrap(lead, (int)strlen(lead) + 1, text);
     printf("  %-16s %8s %10s %9s %6s\n", "", "added", "identical", "replaced", "kept");
     const struct {
         const char *name;
@@ -778,7 +782,6 @@ static void print_report(const char *cmd, const char *from, const char *into, in
     size_t shown = r->nconflicts > 20 ? 20 : r->nconflicts;
     for (size_t i = 0; i < shown; i++) {
         const kt_db_conflict *c = &r->conflicts[i];
-        char lead[32], text[600];
         snprintf(lead, sizeof lead, "  %s", c->table);
         snprintf(text, sizeof text, "%s: %s (%s)", c->key,
                  c->incoming_won ? "incoming row won" : "existing row kept", c->why);

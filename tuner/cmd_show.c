@@ -25,7 +25,8 @@ static const char show_help[] =
     "variant chosen there, its throughput (GB/s or GFLOP/s) and its margin over the\n"
     "runner-up (the smallest in the range: how close the race was).\n\n"
     "  --db PATH         the database (default: KTUNE_DB, else\n"
-    "                    $XDG_DATA_HOME/ktune/ktune.db or ~/.local/share/ktune/ktune.db)\n"
+    "                    $XDG_DATA_HOME/ktune/ktune.db,\n"
+    "                    else ~/.local/share/ktune/ktune.db)\n"
     "  --machine FP|all  the machines to detail: a fingerprint, a unique prefix or\n"
     "                    hash suffix of one, or all (default: this machine when the\n"
     "                    file has it, else all)\n"
@@ -292,7 +293,7 @@ static void print_op(json_t *o) {
     snprintf(dimname, sizeof dimname, "%s", jstr(o, "dims"));
     char *comma = strchr(dimname, ',');
     if (comma) *comma = '\0';
-    printf("    %-10s %-10s %-16s %-14s %7s  %s\n", dimname, "to", "variant",
+    printf("    %-9s %-9s %-16s %-13s %7s  %s\n", dimname, "to", "variant",
            *unit ? unit : "median", "margin", "runner-up");
     size_t i;
     json_t *r;
@@ -315,7 +316,7 @@ static void print_op(json_t *o) {
         unusable |= bad;
         snprintf(var, sizeof var, "%s%s", jstr(r, "variant"), bad ? " !" : "");
         json_t *ru = json_object_get(r, "runner_up");
-        printf("    %-10s %-10s %-16.16s %-14s %7s  %.16s\n", from, to, var, tp,
+        printf("    %-9s %-9s %-16.16s %-13s %7s  %.15s\n", from, to, var, tp,
                kt_ins_pct(jnum(r, "margin_min"), pct, sizeof pct),
                json_is_string(ru) ? json_string_value(ru) : "-");
     }

@@ -4,3 +4,15 @@
 ktune_SOURCES += tuner/kt_inspect.c tuner/kt_inspect.h tuner/cmd_show.c \
 	tuner/cmd_explain.c tuner/cmd_report.c tuner/kt_plot.c tuner/kt_plot.h \
 	tuner/cmd_export.c
+
+# tests/tools: golden-structure tests of the commands' JSON on databases the test
+# builds (known measurements, two machines), export/import/merge round trips, bad input.
+KT_TESTS += tests/tools
+tests_tools_SOURCES = tests/tools.c
+tests_tools_CFLAGS = $(KT_TEST_CFLAGS) $(JANSSON_CFLAGS) $(SQLITE_CFLAGS)
+tests_tools_LDADD = $(KT_TEST_LDADD) $(JANSSON_LIBS) $(SQLITE_LIBS)
+tests_tools_LDFLAGS = -static
+
+# tests/report.sh renders the HTML report in headless Chromium (skips without one).
+TESTS += tests/report.sh
+EXTRA_DIST += tests/report.sh
