@@ -71,8 +71,15 @@ static const kt_variant *best_threads(kt_op_id op) {
     return best;
 }
 
-/* Size above which the defaults use threads: when the op moves >= 2 MiB. */
+/*
+ * Size above which the defaults use threads: vector ops when they move
+ * >= 2 MiB; gemv likewise for its m*n; gemm from m*n*k >= 128^3 (~4 MFLOP,
+ * where a fork/join costs under a percent).
+ */
 static size_t default_threshold(kt_op_id op) {
+    size_t es = kt_ops[op].dtype == KT_F32 ? 4 : 8;
+    if (kt_ops[op].ndims == 3) return (size_t)128 * 128 * 128;
+    if (kt_ops[op].ndims == 2) return ((size_t)2 << 20) / es;
     size_t d[3] = {1, 1, 1};
     double per = kt_ops[op].bytes(d);
     return per > 0 ? (size_t)ceil((2.0 * 1048576.0) / per) : SIZE_MAX;
@@ -129,6 +136,16 @@ static int build_tuned(kt_optab *t, kt_op_id op, const kt_tuned_point *pts, size
         memcpy(iv->matched, pts[i].dims, sizeof iv->matched);
     }
     t->nint = used;
+    if (kt_ops[op].ndims > 1) {
+        /* matrix ops: nearest tuned point in log space (kt_lookup) */
+        t->lg = calloc(used ? used : 1, sizeof *t->lg);
+        if (!t->lg) return 0;
+        for (size_t i = 0; i < used; i++) {
+            t->iv[i].bound = SIZE_MAX;
+            for (int d = 0; d < kt_ops[op].ndims; d++) t->lg[i][d] = kt_flog2(t->iv[i].matched[d]);
+        }
+        return used > 0;
+    }
     for (size_t i = 0; i < used; i++) {
         if (i + 1 == used) {
             t->iv[i].bound = SIZE_MAX;
@@ -149,7 +166,7 @@ void kt_tuned_set_free(kt_tuned_set *set) {
 
 static void table_free(kt_table *tab) {
     if (!tab) return;
-    for (int op = 0; op < KT_OP_COUNT; op++) free(tab->ops[op].iv);
+    for (int op = 0; op < KT_OP_COUNT; op++) free(tab->ops[op].iv), free(tab->ops[op].lg);
     free(tab);
 }
 
@@ -170,6 +187,7 @@ static kt_table *table_build(kt_status *status) {
     for (int i = 0; i < KT_OP_COUNT; i++) {
         kt_op_id op = (kt_op_id)i;
         kt_optab *t = &tab->ops[op];
+        t->ndims = kt_ops[op].ndims;
         t->best_serial = best_simd(op);
         t->strided = kt_variant_lookup(op, "scalar");
         const kt_variant *forced = kt_api_force[op];
@@ -199,8 +217,9 @@ static kt_table *table_build(kt_status *status) {
         }
         if (tuned && tuned->npoints[op] && build_tuned(t, op, tuned->points[op], tuned->npoints[op]))
             continue;
-        free(t->iv);
+        free(t->iv), free(t->lg);
         t->iv = NULL;
+        t->lg = NULL;
         build_defaults(t, op);
     }
     if (tuned) kt_tuned_set_free(tuned);
@@ -375,8 +394,13 @@ kt_status kt_dispatch_explain(const char *op, const size_t dims[3], kt_dispatch_
         snprintf(out->why, sizeof out->why, "forced to %s", iv->pick->name);
         break;
     case KT_SRC_TUNED:
-        snprintf(out->why, sizeof out->why, "tuned: nearest tuned size n=%zu (log scale) ran %s "
-                 "fastest among the variants usable here", iv->matched[0], iv->pick->name);
+        if (t->ndims == 1)
+            snprintf(out->why, sizeof out->why, "tuned: nearest tuned size n=%zu (log scale) ran "
+                     "%s fastest among the variants usable here", iv->matched[0], iv->pick->name);
+        else
+            snprintf(out->why, sizeof out->why, "tuned: nearest tuned shape %zux%zux%zu (log "
+                     "space) ran %s fastest among the variants usable here", iv->matched[0],
+                     iv->matched[1], iv->matched[2], iv->pick->name);
         break;
     default:
         snprintf(out->why, sizeof out->why, "built-in default: %s%s", iv->pick->name,

@@ -20,6 +20,8 @@ typedef struct kt_interval {
 } kt_interval;
 
 typedef struct kt_optab {
+    int ndims;                     /* 1: {n}; 2: {m, n}; 3: {m, n, k} */
+    double (*lg)[3];               /* ndims > 1 and tuned: log2 of each interval's dims */
     size_t nint;
     kt_interval *iv;               /* nint intervals, the last bound is SIZE_MAX */
     const kt_variant *strided;     /* for non-unit increments */
@@ -59,10 +61,41 @@ static inline const kt_table *kt_table_get(void) {
     return t ? t : kt_table_slow();
 }
 
-/* The interval holding size dims[0]: a linear scan, the tables are short. */
+/* log2(x) for x >= 1, to within 0.09: the exponent plus the linear mantissa. */
+static inline double kt_flog2(size_t x) {
+    union {
+        double d;
+        uint64_t u;
+    } v = {(double)(x ? x : 1)};
+    return (double)((int)((v.u >> 52) & 0x7ff) - 1023) +
+           (double)(v.u & ((1ull << 52) - 1)) * (1.0 / 4503599627370496.0);
+}
+
+/*
+ * The interval for a call of size dims.  Vector ops: a linear scan of the
+ * bounds (the tables are short).  Matrix ops with tuned points: the point
+ * nearest in log space (each dimension's log2, squared distances summed),
+ * which generalises "nearest tuned size in log scale" to (m, n[, k]).
+ * Matrix ops without tuning: the bounds apply to the product of the dims.
+ */
 static inline const kt_interval *kt_lookup(const kt_optab *t, const size_t dims[3]) {
-    size_t i = 0, n = dims[0];
-    while (n >= t->iv[i].bound) i++;
+    size_t i = 0;
+    if (t->ndims == 1) {
+        while (dims[0] >= t->iv[i].bound) i++;
+        return &t->iv[i];
+    }
+    if (t->lg) {
+        double q[3] = {kt_flog2(dims[0]), kt_flog2(dims[1]), t->ndims == 3 ? kt_flog2(dims[2]) : 0};
+        double best = 1e300;
+        for (size_t j = 0; j < t->nint; j++) {
+            double d0 = q[0] - t->lg[j][0], d1 = q[1] - t->lg[j][1], d2 = q[2] - t->lg[j][2];
+            double d = d0 * d0 + d1 * d1 + d2 * d2;
+            if (d < best) best = d, i = j;
+        }
+        return &t->iv[i];
+    }
+    size_t key = dims[0] * dims[1] * (t->ndims == 3 ? dims[2] : 1);
+    while (key >= t->iv[i].bound) i++;
     return &t->iv[i];
 }
 

@@ -31,6 +31,12 @@ typedef enum kt_op_id {
     KT_OP_ADD_SCALAR_F64,
     KT_OP_AXPY_F32,
     KT_OP_AXPY_F64,
+    KT_OP_DOT_F32,
+    KT_OP_DOT_F64,
+    KT_OP_GEMV_F32,
+    KT_OP_GEMV_F64,
+    KT_OP_GEMM_F32,
+    KT_OP_GEMM_F64,
     KT_OP_COUNT
 } kt_op_id;
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kt_blas.h"
 #include "kt_internal.h"
 
 /* ---- random numbers ------------------------------------------------------ */
@@ -249,6 +250,17 @@ VEC_NEW(KT_OP_ADD_SCALAR_F64)
 VEC_NEW(KT_OP_AXPY_F32)
 VEC_NEW(KT_OP_AXPY_F64)
 
+#define BLAS_NEW(op)                                                                       \
+    static kt_status op##_new(const size_t d[3], uint64_t seed, int ref, kt_problem **o) { \
+        return kt_blas_problem_new(op, d, seed, ref, o);                                   \
+    }
+BLAS_NEW(KT_OP_DOT_F32)
+BLAS_NEW(KT_OP_DOT_F64)
+BLAS_NEW(KT_OP_GEMV_F32)
+BLAS_NEW(KT_OP_GEMV_F64)
+BLAS_NEW(KT_OP_GEMM_F32)
+BLAS_NEW(KT_OP_GEMM_F64)
+
 const kt_op kt_ops[KT_OP_COUNT] = {
     [KT_OP_ADD_SCALAR_I64] = {"add_scalar_i64", "add_scalar", KT_I64, 1, "n", "GB/s",
                               add_scalar_flops, add_scalar_i64_bytes, KT_OP_ADD_SCALAR_I64_new,
@@ -263,6 +275,18 @@ const kt_op kt_ops[KT_OP_COUNT] = {
                         KT_OP_AXPY_F32_new, vec_run, vec_validate},
     [KT_OP_AXPY_F64] = {"axpy_f64", "axpy", KT_F64, 1, "n", "GB/s", axpy_flops, axpy_f64_bytes,
                         KT_OP_AXPY_F64_new, vec_run, vec_validate},
+    [KT_OP_DOT_F32] = {"dot_f32", "dot", KT_F32, 1, "n", "GB/s", kt_dot_flops, kt_dot_f32_bytes,
+                       KT_OP_DOT_F32_new, kt_blas_run, kt_blas_validate},
+    [KT_OP_DOT_F64] = {"dot_f64", "dot", KT_F64, 1, "n", "GB/s", kt_dot_flops, kt_dot_f64_bytes,
+                       KT_OP_DOT_F64_new, kt_blas_run, kt_blas_validate},
+    [KT_OP_GEMV_F32] = {"gemv_f32", "gemv", KT_F32, 2, "m,n", "GB/s", kt_gemv_flops,
+                        kt_gemv_f32_bytes, KT_OP_GEMV_F32_new, kt_blas_run, kt_blas_validate},
+    [KT_OP_GEMV_F64] = {"gemv_f64", "gemv", KT_F64, 2, "m,n", "GB/s", kt_gemv_flops,
+                        kt_gemv_f64_bytes, KT_OP_GEMV_F64_new, kt_blas_run, kt_blas_validate},
+    [KT_OP_GEMM_F32] = {"gemm_f32", "gemm", KT_F32, 3, "m,n,k", "GFLOP/s", kt_gemm_flops,
+                        kt_gemm_f32_bytes, KT_OP_GEMM_F32_new, kt_blas_run, kt_blas_validate},
+    [KT_OP_GEMM_F64] = {"gemm_f64", "gemm", KT_F64, 3, "m,n,k", "GFLOP/s", kt_gemm_flops,
+                        kt_gemm_f64_bytes, KT_OP_GEMM_F64_new, kt_blas_run, kt_blas_validate},
 };
 
 kt_op_id kt_op_find(const char *name) {
@@ -294,7 +318,7 @@ kt_status kt_invoke(const kt_variant *v, kt_args *a) {
             return kt_fail(KT_EUNAVAIL, "%s/%s takes unit increments only (got %td, %td)", name,
                            v->name, a->incx, a->incy);
         break;
-    default: return kt_fail(KT_EINTERNAL, "kt_invoke: unknown op %d", (int)v->op);
+    default: return kt_blas_invoke(v, a);
     }
     kt_problem p = {.op = v->op, .args = *a};
     return vec_run(v, &p);

@@ -84,6 +84,39 @@ kt_status kt_axpy_f32(size_t n, float alpha, const float *x, ptrdiff_t incx, flo
 kt_status kt_axpy_f64(size_t n, double alpha, const double *x, ptrdiff_t incx, double *y,
                       ptrdiff_t incy);
 
+/* *result = sum over i of x_i * y_i (BLAS increments, as for axpy); 0 for n = 0. */
+kt_status kt_dot_f32(size_t n, const float *x, ptrdiff_t incx, const float *y, ptrdiff_t incy,
+                     float *result);
+kt_status kt_dot_f64(size_t n, const double *x, ptrdiff_t incx, const double *y,
+                     ptrdiff_t incy, double *result);
+
+/*
+ * y = alpha * op(A) * x + beta * y, A is m x n in `layout` with leading
+ * dimension lda (>= n for row-major, >= m for column-major, and >= 1);
+ * op(A) is A or its transpose, so x has n elements (m when transposed) and
+ * y has m (n).  beta = 0 never reads y (NaN there does not leak); alpha = 0
+ * only scales y.  Increments as for axpy, but must not be 0.
+ */
+kt_status kt_gemv_f32(kt_layout layout, kt_trans trans, size_t m, size_t n, float alpha,
+                      const float *a, size_t lda, const float *x, ptrdiff_t incx, float beta,
+                      float *y, ptrdiff_t incy);
+kt_status kt_gemv_f64(kt_layout layout, kt_trans trans, size_t m, size_t n, double alpha,
+                      const double *a, size_t lda, const double *x, ptrdiff_t incx, double beta,
+                      double *y, ptrdiff_t incy);
+
+/*
+ * C = alpha * op(A) * op(B) + beta * C, C is m x n, op(A) m x k, op(B) k x n,
+ * all in `layout` with leading dimensions (each >= the stored row length
+ * and >= 1).  beta = 0 never reads C; alpha = 0 or k = 0 does no multiply
+ * (C = beta * C); m = 0 or n = 0 does nothing.
+ */
+kt_status kt_gemm_f32(kt_layout layout, kt_trans transa, kt_trans transb, size_t m, size_t n,
+                      size_t k, float alpha, const float *a, size_t lda, const float *b,
+                      size_t ldb, float beta, float *c, size_t ldc);
+kt_status kt_gemm_f64(kt_layout layout, kt_trans transa, kt_trans transb, size_t m, size_t n,
+                      size_t k, double alpha, const double *a, size_t lda, const double *b,
+                      size_t ldb, double beta, double *c, size_t ldc);
+
 /* ---- Introspection ---------------------------------------------------- */
 
 /* Number of operations and the name of operation i ("axpy_f32"), or NULL. */

@@ -14,6 +14,7 @@
 
 #include "kt_cli.h"
 #include "kt_measure.h"
+#include "kt_tune.h"
 
 static const char bench_help[] =
     "usage: ktune bench [--ops LIST] [--sizes SPEC] [--variants] [--quick] [--db PATH]\n"
@@ -32,16 +33,31 @@ static const char bench_help[] =
     "  --overhead     measure dispatch overhead (entry point vs direct call) and exit\n"
     "Exit status: 0 success, 1 failure, 2 bad command line.\n";
 
-/* Default sweep: powers of 4 and the geometric midpoints between them (untuned sizes). */
-static size_t default_sizes(size_t **out) {
-    size_t cap = 64, n = 0, *v = malloc(cap * sizeof *v);
-    if (!v) return 0;
-    for (size_t s = 1; s <= ((size_t)1 << 26); s *= 4) {
-        v[n++] = s;
-        if (s * 4 <= ((size_t)1 << 26)) v[n++] = (size_t)(s * 2.0 + s / 3);
+/*
+ * Default sweep of op: the tuner's default shapes and, between consecutive
+ * shapes of one family, their geometric midpoints (sizes never tuned).
+ */
+static size_t default_shapes(kt_op_id op, kt_shape **out) {
+    kt_shape *g;
+    size_t n = kt_tune_default_grid(op, 0, &g);
+    kt_shape *v = malloc((2 * n + 1) * sizeof *v);
+    size_t m = 0;
+    if (!v) {
+        free(g);
+        return 0;
     }
+    for (size_t i = 0; i < n; i++) {
+        v[m++] = g[i];
+        if (i + 1 < n && g[i + 1].family == g[i].family) {
+            kt_shape mid = g[i];
+            for (int d = 0; d < 3; d++)
+                mid.d[d] = (size_t)llround(sqrt((double)g[i].d[d] * (double)g[i + 1].d[d]) * 1.1);
+            v[m++] = mid;
+        }
+    }
+    free(g);
     *out = v;
-    return n;
+    return m;
 }
 
 static int cmp_dbl(const void *a, const void *b) {
@@ -129,8 +145,6 @@ int kt_cmd_bench(int argc, char **argv) {
         return kt_cli_error(KT_EXIT_USAGE, "bench", "unknown operation '%s' (see ktune list)", bad);
     if (sizes_spec && kt_sizes_parse(sizes_spec, &sizes, &nsizes))
         return kt_cli_error(KT_EXIT_USAGE, "bench", "malformed --sizes '%s'", sizes_spec);
-    if (!sizes_spec && !(nsizes = default_sizes(&sizes)))
-        return kt_cli_error(KT_EXIT_FAIL, "bench", "out of memory");
     kt_init();
     kt_mopts mo = kt_mopts_default(quick);
     double ram = (double)kt_cpu_get()->ram;
@@ -155,22 +169,38 @@ int kt_cmd_bench(int argc, char **argv) {
             if ((int)v->op == op && !(v->flags & KT_VF_TEST) && kt_variant_usable(v, NULL, 0))
                 res[nv++].v = v;
         }
+        /* the shapes: --sizes (n, or squares for matrix ops), else the default sweep */
+        kt_shape *shp = NULL;
+        size_t nshp = 0;
+        if (sizes_spec) {
+            shp = malloc(nsizes * sizeof *shp);
+            for (size_t k = 0; shp && k < nsizes; k++)
+                shp[k] = (kt_shape){{sizes[k], sizes[k], sizes[k]}, 0};
+            nshp = shp ? nsizes : 0;
+        } else {
+            nshp = default_shapes((kt_op_id)op, &shp);
+        }
         json_t *jsizes = json_array();
         double ratio_log = 0, worst = 0;
-        size_t worst_n = 0, measured = 0;
+        size_t measured = 0;
+        char worst_at[48] = "";
         if (!json) {
             printf("%s: dispatched vs per-size best (%s)\n", d->name,
                    quick ? "quick" : "interleaved medians");
-            printf("%12s  %-16s %10s  %-16s %10s  %6s\n", d->dim_names, "dispatched to", "time",
+            printf("%14s  %-14s %10s  %-14s %10s  %6s\n", d->dim_names, "dispatched to", "time",
                    "best", "time", "ratio");
         }
-        for (size_t k = 0; k < nsizes; k++) {
-            size_t dims[3] = {sizes[k], sizes[k], sizes[k]};
+        for (size_t k = 0; k < nshp; k++) {
+            size_t *dims = shp[k].d;
+            char label[48];
+            if (d->ndims == 1) snprintf(label, sizeof label, "%zu", dims[0]);
+            else if (d->ndims == 2) snprintf(label, sizeof label, "%zux%zu", dims[0], dims[1]);
+            else snprintf(label, sizeof label, "%zux%zux%zu", dims[0], dims[1], dims[2]);
             if (problem_bytes((kt_op_id)op, dims) > ram / 4) continue;
             kt_dispatch_info di;
             kt_dispatch_explain(d->name, dims, &di);
             if (kt_measure((kt_op_id)op, dims, res, nv, &mo, 0x5eed + k) != KT_OK) {
-                rc = kt_cli_error(KT_EXIT_FAIL, "bench", "%s n=%zu: %s", d->name, sizes[k],
+                rc = kt_cli_error(KT_EXIT_FAIL, "bench", "%s %s: %s", d->name, label,
                                   kt_last_error());
                 continue;
             }
@@ -182,7 +212,7 @@ int kt_cmd_bench(int argc, char **argv) {
             double ratio = res[0].median_s / res[best].median_s;
             ratio_log += log(ratio);
             measured++;
-            if (ratio > worst) worst = ratio, worst_n = sizes[k];
+            if (ratio > worst) worst = ratio, snprintf(worst_at, sizeof worst_at, "%s", label);
             for (size_t i = 1; i < nv; i++)
                 if (res[i].status == KT_OK && res[i].samples) {
                     logsum[i] += log(res[i].median_s / res[0].median_s);
@@ -190,7 +220,7 @@ int kt_cmd_bench(int argc, char **argv) {
                 }
             char t1[24], t2[24];
             if (!json) {
-                printf("%12zu  %-16s %10s  %-16s %10s  %6.3f\n", sizes[k], di.variant,
+                printf("%14s  %-14s %10s  %-14s %10s  %6.3f\n", label, di.variant,
                        kt_cli_time(res[0].median_s, t1, sizeof t1),
                        best ? res[best].v->name : "dispatched",
                        kt_cli_time(res[best].median_s, t2, sizeof t2), ratio);
@@ -220,7 +250,7 @@ int kt_cmd_bench(int argc, char **argv) {
                                   res[i].samples, "raced_out", res[i].raced_out, "warmup_s",
                                   res[i].warmup_s));
             json_array_append_new(
-                jsizes, json_pack("{s:I, s:s, s:f, s:s, s:f, s:f, s:o}", "n", (json_int_t)sizes[k],
+                jsizes, json_pack("{s:s, s:s, s:f, s:s, s:f, s:f, s:o}", "shape", label,
                                   "dispatched_to", di.variant, "dispatched_s", res[0].median_s,
                                   "best", best ? res[best].v->name : "dispatched", "best_s",
                                   res[best].median_s, "ratio", ratio, "variants", jv));
@@ -228,8 +258,8 @@ int kt_cmd_bench(int argc, char **argv) {
         double geo = measured ? exp(ratio_log / (double)measured) : NAN;
         json_t *jfixed = json_object();
         if (!json && measured) {
-            printf("  dispatched/best: geometric mean %.3f, worst %.3f (n=%zu)\n", geo, worst,
-                   worst_n);
+            printf("  dispatched/best: geometric mean %.3f, worst %.3f (%s)\n", geo, worst,
+                   worst_at);
             printf("  each fixed variant over the sweep (time / dispatched, geometric mean):\n   ");
         }
         int col = 3;
@@ -246,11 +276,11 @@ int kt_cmd_bench(int argc, char **argv) {
             }
         }
         if (!json) printf("\n\n");
-        json_array_append_new(jops, json_pack("{s:s, s:o, s:f, s:f, s:I, s:o}", "op", d->name,
+        json_array_append_new(jops, json_pack("{s:s, s:o, s:f, s:f, s:s, s:o}", "op", d->name,
                                               "sizes", jsizes, "geomean_ratio", geo, "worst_ratio",
-                                              worst, "worst_n", (json_int_t)worst_n,
+                                              worst, "worst_at", worst_at,
                                               "fixed_vs_dispatched", jfixed));
-        free(res), free(logsum), free(cnt);
+        free(res), free(logsum), free(cnt), free(shp);
     }
     free(sizes);
     if (json) {

@@ -22,6 +22,25 @@ kt_status kt_run_dispatched(kt_problem *p) {
     case KT_OP_AXPY_F32:
         return kt_axpy_f32(a->n, (float)a->alpha, a->x, a->incx, a->y, a->incy);
     case KT_OP_AXPY_F64: return kt_axpy_f64(a->n, a->alpha, a->x, a->incx, a->y, a->incy);
+    case KT_OP_DOT_F32: {
+        float r;
+        kt_status s = kt_dot_f32(a->n, a->x, a->incx, a->y, a->incy, &r);
+        a->result = r;
+        return s;
+    }
+    case KT_OP_DOT_F64: return kt_dot_f64(a->n, a->x, a->incx, a->y, a->incy, &a->result);
+    case KT_OP_GEMV_F32:
+        return kt_gemv_f32(a->layout, a->transa, a->m, a->n, (float)a->alpha, a->a, a->lda, a->x,
+                           a->incx, (float)a->beta, a->y, a->incy);
+    case KT_OP_GEMV_F64:
+        return kt_gemv_f64(a->layout, a->transa, a->m, a->n, a->alpha, a->a, a->lda, a->x,
+                           a->incx, a->beta, a->y, a->incy);
+    case KT_OP_GEMM_F32:
+        return kt_gemm_f32(a->layout, a->transa, a->transb, a->m, a->n, a->k, (float)a->alpha,
+                           a->a, a->lda, a->b, a->ldb, (float)a->beta, a->c, a->ldc);
+    case KT_OP_GEMM_F64:
+        return kt_gemm_f64(a->layout, a->transa, a->transb, a->m, a->n, a->k, a->alpha, a->a,
+                           a->lda, a->b, a->ldb, a->beta, a->c, a->ldc);
     default: return kt_fail(KT_EINTERNAL, "no entry point for op %d", (int)p->op);
     }
 }
@@ -183,11 +202,14 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
 }
 
 kt_status kt_validate(const kt_variant *v, size_t max_dim, uint64_t seed, char *msg, size_t len) {
-    static const size_t sizes[] = {1, 3, 17, 63, 1001, 4099, 65537, 1000003};
+    static const size_t vec[] = {1, 3, 17, 63, 1001, 4099, 65537, 1000003, 0};
+    static const size_t mat[] = {1, 3, 17, 63, 301, 0}, cube[] = {1, 3, 17, 63, 130, 0};
     const kt_op *op = &kt_ops[v->op];
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    const size_t *sizes = op->ndims == 1 ? vec : op->ndims == 2 ? mat : cube;
+    for (size_t i = 0; sizes[i]; i++) {
         if (sizes[i] > max_dim && i > 0) break;
-        size_t dims[3] = {sizes[i], sizes[i], sizes[i]};
+        /* matrices are rectangular, so a swapped m, n or k shows */
+        size_t dims[3] = {sizes[i], sizes[i] + (op->ndims > 1), sizes[i] + 2 * (op->ndims > 2)};
         kt_problem *p;
         kt_status s = op->problem_new(dims, seed + i, 1, &p);
         if (s != KT_OK) {

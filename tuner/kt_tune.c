@@ -14,13 +14,38 @@
 
 #define KT_MAX_CAND 128
 
-size_t kt_tune_default_sizes(kt_op_id op, int quick, size_t **out) {
-    (void)op;
-    size_t cap = 40, n = 0, *v = malloc(cap * sizeof *v);
+static size_t add(kt_shape *v, size_t n, size_t m_, size_t n_, size_t k_, int fam) {
+    v[n] = (kt_shape){{m_, n_, k_}, fam};
+    return n + 1;
+}
+
+size_t kt_tune_default_grid(kt_op_id op, int quick, kt_shape **out) {
+    kt_shape *v = malloc(64 * sizeof *v);
+    size_t n = 0;
     if (!v) return 0;
-    /* vector ops: 1 to 2^27 elements by 4x (quick: to 2^25 by 8x) */
-    size_t top = quick ? (size_t)1 << 25 : (size_t)1 << 27, step = quick ? 8 : 4;
-    for (size_t s = 1; s <= top && n < cap; s *= step) v[n++] = s;
+    switch (kt_ops[op].ndims) {
+    case 1: {
+        size_t top = quick ? (size_t)1 << 25 : (size_t)1 << 27, step = quick ? 8 : 4;
+        for (size_t s = 1; s <= top; s *= step) n = add(v, n, s, s, s, 0);
+        break;
+    }
+    case 2:
+        for (size_t s = 4; s <= (quick ? 4096u : 16384u); s *= 4) n = add(v, n, s, s, 0, 0);
+        n = add(v, n, 16384, 256, 0, 1); /* tall */
+        if (!quick) n = add(v, n, 262144, 64, 0, 1);
+        n = add(v, n, 256, 16384, 0, 2); /* wide */
+        if (!quick) n = add(v, n, 64, 262144, 0, 2);
+        break;
+    default:
+        for (size_t s = 4; s <= (quick ? 512u : 2048u); s *= 2) n = add(v, n, s, s, s, 0);
+        n = add(v, n, 512, 512, 32, 1); /* skinny k: rank-32 update */
+        if (!quick) n = add(v, n, 2048, 2048, 32, 1);
+        n = add(v, n, 4096, 32, 256, 2); /* tall and skinny */
+        if (!quick) n = add(v, n, 16384, 32, 512, 2);
+        n = add(v, n, 24, 40, 64, 3); /* small rectangles */
+        n = add(v, n, 100, 7, 33, 3);
+        break;
+    }
     *out = v;
     return n;
 }
@@ -37,6 +62,7 @@ typedef struct tuner {
     const kt_variant *cand[KT_MAX_CAND];
     size_t ncand;
     char invalid[KT_MAX_CAND][KT_DB_ERROR_MAX]; /* validation failure per candidate */
+    int skip[KT_MAX_CAND];                       /* not measured at this shape (far behind) */
 } tuner;
 
 static int stopping(tuner *t) {
@@ -112,6 +138,7 @@ static int measure_point(tuner *t, kt_op_id op, const size_t dims[3], double *me
             t->rep->reused++;
             continue;
         }
+        if (t->skip[i]) continue;
         res[nm] = (kt_mresult){.v = t->cand[i]};
         idx[nm++] = i;
     }
@@ -262,19 +289,27 @@ static kt_status recompute_choices(tuner *t, kt_op_id op) {
     return s;
 }
 
-/* Bisects between sizes lo and hi (winners wlo != whi) until they are within 25%. */
-static kt_status bisect(tuner *t, kt_op_id op, size_t lo, int wlo, size_t hi, int whi) {
-    (void)whi;
-    while ((double)hi / (double)lo > 1.25 && hi - lo > 1 && !stopping(t)) {
-        size_t mid = (size_t)llround(sqrt((double)lo * (double)hi));
-        if (mid <= lo) mid = lo + 1;
-        if (mid >= hi) break;
-        size_t dims[3] = {mid, mid, mid};
+/*
+ * Bisects between shapes lo and hi of one family (winners wlo != whi) at
+ * geometric midpoints, dimension by dimension, until the work of the two
+ * differs by less than 25%: the crossover is then located within 25%.
+ */
+static kt_status bisect(tuner *t, kt_op_id op, kt_shape lo, int wlo, kt_shape hi) {
+    int nd = kt_ops[op].ndims;
+    while (!stopping(t)) {
+        double ratio = 1;
+        kt_shape mid = lo;
+        for (int j = 0; j < nd; j++) {
+            ratio *= (double)hi.d[j] / (double)lo.d[j];
+            mid.d[j] = (size_t)llround(sqrt((double)lo.d[j] * (double)hi.d[j]));
+        }
+        if (ratio <= 1.25 || !memcmp(mid.d, lo.d, sizeof mid.d) || !memcmp(mid.d, hi.d, sizeof mid.d))
+            break;
         kt_status err;
         double med[KT_MAX_CAND];
-        int w = measure_point(t, op, dims, med, &err);
+        int w = measure_point(t, op, mid.d, med, &err);
         if (err != KT_OK) return err;
-        progress(t, kt_ops[op].name, mid, w >= 0 ? t->cand[w]->name : NULL, 0);
+        progress(t, kt_ops[op].name, mid.d[0], w >= 0 ? t->cand[w]->name : NULL, 0);
         if (w == wlo)
             lo = mid;
         else
@@ -350,22 +385,23 @@ kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep) {
         s = kt_db_variant_put(t.db, kt_ops[v->op].name, v->name, v->version, v->backend, params);
     }
     /* the sweep of each op, and the total for the progress display */
-    size_t *grid[KT_OP_COUNT] = {0}, ngrid[KT_OP_COUNT] = {0};
+    kt_shape *grid[KT_OP_COUNT] = {0};
+    size_t ngrid[KT_OP_COUNT] = {0};
     for (int op = 0; op < KT_OP_COUNT && s == KT_OK; op++) {
         if (!o->ops[op]) continue;
         if (o->sizes) {
+            /* --sizes: n for vector ops, squares for matrix ops */
             grid[op] = malloc(o->nsizes * sizeof **grid);
-            if (grid[op]) memcpy(grid[op], o->sizes, o->nsizes * sizeof **grid);
+            for (size_t i = 0; grid[op] && i < o->nsizes; i++)
+                grid[op][i] = (kt_shape){{o->sizes[i], o->sizes[i], o->sizes[i]}, 0};
             ngrid[op] = grid[op] ? o->nsizes : 0;
         } else {
-            ngrid[op] = kt_tune_default_sizes((kt_op_id)op, o->quick, &grid[op]);
+            ngrid[op] = kt_tune_default_grid((kt_op_id)op, o->quick, &grid[op]);
         }
         /* never more memory than a quarter of RAM for one problem */
         size_t keep = 0;
-        for (size_t i = 0; i < ngrid[op]; i++) {
-            size_t d[3] = {grid[op][i], grid[op][i], grid[op][i]};
-            if (kt_ops[op].bytes(d) <= t.ram / 4) grid[op][keep++] = grid[op][i];
-        }
+        for (size_t i = 0; i < ngrid[op]; i++)
+            if (kt_ops[op].bytes(grid[op][i].d) <= t.ram / 4) grid[op][keep++] = grid[op][i];
         ngrid[op] = keep;
         t.steps_total += keep;
     }
@@ -383,13 +419,26 @@ kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep) {
         }
         size_t done = 0;
         for (size_t i = 0; i < ngrid[op] && s == KT_OK && !stopping(&t); i++) {
-            size_t dims[3] = {grid[op][i], grid[op][i], grid[op][i]};
-            win[i] = measure_point(&t, (kt_op_id)op, dims, med[i], &s);
+            /*
+             * A candidate more than 8x behind at the previous shape of the family, and
+             * predicted (by the work ratio) to take over 20 ms a call here, is not
+             * measured again: compute-bound losers stay losers as the size grows, and
+             * a scalar gemm at n = 2048 would take most of a minute per call.
+             */
+            memset(t.skip, 0, sizeof t.skip);
+            if (i > 0 && grid[op][i - 1].family == grid[op][i].family && win[i - 1] >= 0) {
+                double wr = kt_ops[op].flops(grid[op][i].d) / kt_ops[op].flops(grid[op][i - 1].d);
+                for (size_t c = 0; c < t.ncand; c++)
+                    t.skip[c] = med[i - 1][c] > 8 * med[i - 1][win[i - 1]] &&
+                                med[i - 1][c] * wr > 0.02;
+            }
+            win[i] = measure_point(&t, (kt_op_id)op, grid[op][i].d, med[i], &s);
             t.steps_done++;
             done = i + 1;
-            progress(&t, kt_ops[op].name, grid[op][i], win[i] >= 0 ? t.cand[win[i]]->name : NULL,
-                     0);
+            progress(&t, kt_ops[op].name, grid[op][i].d[0],
+                     win[i] >= 0 ? t.cand[win[i]]->name : NULL, 0);
         }
+        memset(t.skip, 0, sizeof t.skip);
         /*
          * Bisect where the winner changes for real: each end's winner beats the
          * other end's winner there by more than the noise (5%); near-ties are not
@@ -398,8 +447,9 @@ kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep) {
         for (size_t i = 0; i + 1 < done && s == KT_OK && !stopping(&t); i++) {
             int a = win[i], b = win[i + 1];
             if (a < 0 || b < 0 || a == b) continue;
+            if (grid[op][i].family != grid[op][i + 1].family) continue;
             if (med[i][b] < 1.05 * med[i][a] && med[i + 1][a] < 1.05 * med[i + 1][b]) continue;
-            s = bisect(&t, (kt_op_id)op, grid[op][i], a, grid[op][i + 1], b);
+            s = bisect(&t, (kt_op_id)op, grid[op][i], a, grid[op][i + 1]);
         }
         free(win), free(med);
         if (s == KT_OK) s = recompute_choices(&t, (kt_op_id)op);

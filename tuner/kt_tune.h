@@ -39,7 +39,17 @@ typedef struct kt_tune_report {
 /* Runs a tuning pass.  Returns KT_OK (also when stopped early: see rep->stopped). */
 kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep);
 
-/* The default size sweep of op (quick: coarser, smaller); malloc'ed. */
-size_t kt_tune_default_sizes(kt_op_id op, int quick, size_t **out);
+/* One problem shape of a sweep; consecutive shapes of one family may be bisected. */
+typedef struct kt_shape {
+    size_t d[3];
+    int family;
+} kt_shape;
+
+/*
+ * The default sweep of op (quick: coarser, smaller), malloc'ed: vector ops
+ * 1 to 2^27 by 4x; gemv squares plus tall and wide; gemm squares plus
+ * skinny-k and tall-skinny shapes.
+ */
+size_t kt_tune_default_grid(kt_op_id op, int quick, kt_shape **out);
 
 #endif
