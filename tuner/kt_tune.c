@@ -340,12 +340,16 @@ static char *machine_details(void) {
     return s;
 }
 
-/* Stores the best streaming throughput seen out of cache as the machine's bandwidth. */
+/*
+ * Stores the machine's measured limits: mem_bw_gbs, the best streaming
+ * throughput seen out of cache (problems of at least 4x L3), and
+ * peak_gflops_f32/f64, the best compute-bound throughput seen (gemm).
+ */
 static void store_limits(tuner *t) {
-    double best = 0;
+    double best = 0, peak[2] = {0, 0};
     size_t l3 = kt_cpu_get()->l3 ? kt_cpu_get()->l3 : ((size_t)32 << 20);
     for (int op = 0; op < KT_OP_COUNT; op++) {
-        if (strcmp(kt_ops[op].unit, "GB/s") != 0) continue;
+        int compute = strcmp(kt_ops[op].unit, "GB/s") != 0;
         kt_db_measurement *ms = NULL;
         size_t n = 0;
         keep_ctx k = {(kt_op_id)op};
@@ -355,11 +359,18 @@ static void store_limits(tuner *t) {
         for (size_t i = 0; i < n; i++) {
             size_t mnk[3] = {ms[i].m, ms[i].n, ms[i].k}, dims[3];
             kt_db_dims_unpack(kt_ops[op].ndims, mnk, dims);
-            if (kt_ops[op].bytes(dims) >= 4.0 * (double)l3 && ms[i].gbs > best) best = ms[i].gbs;
+            if (compute) {
+                int f64 = kt_ops[op].dtype == KT_F64;
+                if (ms[i].gflops > peak[f64]) peak[f64] = ms[i].gflops;
+            } else if (kt_ops[op].bytes(dims) >= 4.0 * (double)l3 && ms[i].gbs > best) {
+                best = ms[i].gbs;
+            }
         }
         free(ms);
     }
     if (best > 0) kt_db_limit_put(t->db, t->machine, "mem_bw_gbs", best);
+    if (peak[0] > 0) kt_db_limit_put(t->db, t->machine, "peak_gflops_f32", peak[0]);
+    if (peak[1] > 0) kt_db_limit_put(t->db, t->machine, "peak_gflops_f64", peak[1]);
 }
 
 kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep) {
