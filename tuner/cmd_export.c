@@ -328,9 +328,12 @@ int kt_cmd_export(int argc, char **argv) {
         return rc;
     }
     kt_db_close(db);
-    const char *fp;
-    rc = resolve_machine(&d, machine, "export", &fp);
-    if (rc == KT_EXIT_OK && fp) {
+    const char *found;
+    char fpbuf[KT_DB_FP_MAX], *fp = NULL;
+    rc = resolve_machine(&d, machine, "export", &found);
+    if (rc == KT_EXIT_OK && found) {
+        snprintf(fpbuf, sizeof fpbuf, "%s", found); /* d is replaced below */
+        fp = fpbuf;
         /* the variants of that machine only */
         kt_db_dump one;
         kt_db *again;
