@@ -175,6 +175,7 @@ static kt_plot *build_plot(const kt_db_dump *d, int64_t machine, const kt_ins_op
     snprintf(xname, sizeof xname, "%.*s", (int)strcspn(dn, ","), dn);
     kt_plot_axis(p, KT_PLOT_X, xlabel, xname, KT_PLOT_LOG);
     kt_plot_axis(p, KT_PLOT_Y, ylabel, *o->unit ? o->unit : "GB/s", KT_PLOT_LOG);
+    kt_plot_axis_span(p, KT_PLOT_Y, 5); /* far slower variants are cut off below */
 
     /* the band along the winners */
     size_t n = o->npts;
@@ -397,7 +398,8 @@ static int report_machine(report_ctx *rc, const kt_db_machine_row *ma, int minde
             fputs("<figcaption>Median throughput of each variant at each tuned size "
                   "(log-log). The grey band follows the variant chosen at each size; "
                   "filled markers are winners; dotted verticals are crossovers; the red "
-                  "dashed line is the machine's measured limit.", f);
+                  "dashed line is the machine's measured limit. Points more than five decades "
+                  "below the fastest are cut off at the bottom.", f);
             if (!strcmp(o->unit, "GFLOP/s")) {
                 char name[64];
                 snprintf(name, sizeof name, "peak_gflops_%s", dtype_of(o->op));

@@ -30,6 +30,7 @@ typedef struct refline {
 typedef struct axis {
     char *label, *name;
     kt_plot_scale scale;
+    double span;     /* most decades shown (log), 0: all */
     double lo, hi;   /* fitted range */
 } axis;
 
@@ -98,6 +99,12 @@ int kt_plot_axis(kt_plot *p, int which, const char *label, const char *name, kt_
     p->ax[which].label = l;
     p->ax[which].name = n;
     p->ax[which].scale = s;
+    return 0;
+}
+
+int kt_plot_axis_span(kt_plot *p, int which, double decades) {
+    if (!p || (which != KT_PLOT_X && which != KT_PLOT_Y) || !(decades >= 0)) return -1;
+    p->ax[which].span = decades;
     return 0;
 }
 
@@ -306,12 +313,17 @@ static void write_axis(const kt_plot *p, const frame *fr, int which, FILE *f) {
 /* One series: its path (split at gaps) and markers with tooltips. */
 static void write_series(const kt_plot *p, const frame *fr, size_t si, FILE *f) {
     const series *s = &p->s[si];
-    size_t valid = 0;
-    for (size_t i = 0; i < s->n; i++)
-        valid += usable(&p->ax[0], s->x[i]) && usable(&p->ax[1], s->y[i]);
+    size_t valid = 0, clipped = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        int ok = usable(&p->ax[0], s->x[i]) && usable(&p->ax[1], s->y[i]);
+        valid += ok;
+        clipped += ok && (s->y[i] < p->ax[1].lo * (1 - 1e-9) || s->x[i] < p->ax[0].lo * (1 - 1e-9));
+    }
     fprintf(f, "<g class=\"%s\" data-name=\"", (s->style & KT_PLOT_BAND) ? "kt-band" : "kt-series");
     kt_plot_escape(f, s->name);
-    fprintf(f, "\" data-points=\"%zu\">\n", valid);
+    fprintf(f, "\" data-points=\"%zu\"", valid);
+    if (clipped) fprintf(f, " data-clipped=\"%zu\"", clipped);
+    fputs(">\n", f);
     if (s->style & (KT_PLOT_LINE | KT_PLOT_BAND)) {
         fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-linejoin=\"round\" "
                    "stroke-linecap=\"round\" %s d=\"",
@@ -449,8 +461,19 @@ int kt_plot_write(const kt_plot *p, FILE *f, int standalone) {
     for (size_t i = 0; i < p->nhl; i++)
         if (usable(&p->ax[1], p->hl[i].v))
             lo[1] = fmin(lo[1], p->hl[i].v), hi[1] = fmax(hi[1], p->hl[i].v);
-    for (int a = 0; a < 2; a++)
+    for (int a = 0; a < 2; a++) {
+        const axis *ax = &p->ax[a];
+        if (ax->scale == KT_PLOT_LOG && ax->span > 0 && hi[a] / lo[a] > pow(10, ax->span)) {
+            double floor_v = hi[a] / pow(10, ax->span);
+            for (size_t i = 0; i < p->ns; i++) /* keep the band in view */
+                for (size_t k = 0; (p->s[i].style & KT_PLOT_BAND) && k < p->s[i].n; k++) {
+                    double v = a ? p->s[i].y[k] : p->s[i].x[k];
+                    if (usable(ax, v) && v < floor_v) floor_v = v;
+                }
+            lo[a] = floor_v;
+        }
         if (!fit(&fitted.ax[a], lo[a], hi[a])) return -1;
+    }
     const kt_plot *q = &fitted;
     frame fr = {M_LEFT, M_TOP, q->w - M_RIGHT, q->h - M_BOTTOM};
 

@@ -43,6 +43,14 @@ void kt_plot_free(kt_plot *p);
 int kt_plot_axis(kt_plot *p, int axis, const char *label, const char *name, kt_plot_scale s);
 
 /*
+ * Limits a log axis to at most `decades` decades below the largest value (0: no limit),
+ * though never so far that a band series' point falls outside: a variant a million
+ * times slower than the others does not flatten everything else.  Points beyond are
+ * cut off at the edge; their series get data-clipped="N".
+ */
+int kt_plot_axis_span(kt_plot *p, int which, double decades);
+
+/*
  * Adds a series of n points (copied); points whose coordinates are not finite, or not
  * positive on a log axis, are gaps.  color: a CSS color, or NULL for the next one of
  * the palette.  Returns the series' index, or -1 when out of memory.
