@@ -74,7 +74,7 @@ static const kt_db_choice *nearest(const kt_db_choice *ch, size_t n, kt_op_id id
 /* Evidence from the database: the matched point and its measurements. */
 typedef struct evidence {
     int have_db;                  /* a database was read */
-    char db_note[512];            /* why there is none, or its problem */
+    char db_note[4400];           /* why there is none, or its problem */
     int64_t machine;              /* 0: this machine is not in the file */
     int other_machines;
     kt_db_choice *choices;        /* this op, this machine */
