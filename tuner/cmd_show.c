@@ -70,10 +70,24 @@ static int measured_at(const kt_db_dump *d, int64_t machine, const char *op,
     return 0;
 }
 
+/* Whether op has any measurement of variant v (its current version) on machine. */
+static int measured_any(const kt_db_dump *d, int64_t machine, const char *op,
+                        const kt_variant *v) {
+    for (size_t i = 0; i < d->nmeasurements; i++) {
+        const kt_db_measurement *me = &d->measurements[i];
+        if (me->machine == machine && me->version == v->version && !strcmp(me->op, op) &&
+            !strcmp(me->variant, v->name))
+            return 1;
+    }
+    return 0;
+}
+
 /*
- * Coverage of one op on this machine: the variants usable here that were not measured
- * (current version) at every tuned size, and the chosen variants this build does not
- * run as stored (another version, or not in the build).  Adds issues to `issues`.
+ * Coverage of one op on this machine: the share of (tuned size, usable variant) pairs
+ * measured (the tuner skips variants far behind, so less than 100% is normal), the
+ * usable variants never measured with their current code (new or changed since the
+ * tuning: an issue), and the chosen variants this build does not run as stored
+ * (another version, or not in the build: an issue).  Adds issues to `issues`.
  */
 static json_t *coverage_json(const kt_db_dump *d, int64_t machine, const kt_ins_op *o,
                              json_t *issues) {
@@ -84,14 +98,10 @@ static json_t *coverage_json(const kt_db_dump *d, int64_t machine, const kt_ins_
         if (v->op != o->id || (v->flags & KT_VF_TEST) || !kt_variant_usable(v, NULL, 0))
             continue;
         usable++;
-        int all = 1;
-        for (size_t p = 0; p < o->npts; p++) {
-            int m = measured_at(d, machine, o->op, o->pts[p].win, v);
-            pairs++;
-            have += m;
-            all &= m;
-        }
-        if (!all) json_array_append_new(missing, json_string(v->name));
+        for (size_t p = 0; p < o->npts; p++, pairs++)
+            have += measured_at(d, machine, o->op, o->pts[p].win, v);
+        if (!measured_any(d, machine, o->op, v))
+            json_array_append_new(missing, json_string(v->name));
     }
     for (size_t p = 0; p < o->npts; p++) {
         const kt_db_choice *c = &o->pts[p].win->c;
@@ -103,18 +113,20 @@ static json_t *coverage_json(const kt_db_dump *d, int64_t machine, const kt_ins_
         if (!dup) json_array_append_new(stale, json_string(c->variant));
     }
     char msg[256];
-    if (json_array_size(missing)) {
-        snprintf(msg, sizeof msg, "%s: %zu usable variant(s) not measured at every tuned size",
-                 o->op, json_array_size(missing));
+    size_t nm = json_array_size(missing), ns = json_array_size(stale);
+    if (nm) {
+        snprintf(msg, sizeof msg, "%s: %s%s never measured (ktune tune measures %s)", o->op,
+                 json_string_value(json_array_get(missing, 0)),
+                 nm > 1 ? " and others" : "", nm > 1 ? "them" : "it");
         json_array_append_new(issues, json_string(msg));
     }
-    if (json_array_size(stale)) {
-        snprintf(msg, sizeof msg, "%s: %zu chosen variant(s) changed since tuning (ignored)",
-                 o->op, json_array_size(stale));
+    if (ns) {
+        snprintf(msg, sizeof msg, "%s: chosen %s%s changed since the tuning (ignored)", o->op,
+                 json_string_value(json_array_get(stale, 0)), ns > 1 ? " and others" : "");
         json_array_append_new(issues, json_string(msg));
     }
     return json_pack("{s:i, s:o, s:o, s:o}", "usable_variants", usable, "measured_pct",
-                     pairs ? json_real(100.0 * have / pairs) : json_null(), "not_measured",
+                     pairs ? json_real(100.0 * have / pairs) : json_null(), "never_measured",
                      missing, "stale", stale);
 }
 
@@ -357,18 +369,23 @@ static void print_machine(json_t *m) {
     json_array_foreach(issues, i, v) kt_ins_wrap("           -", 13, json_string_value(v));
     json_t *limits = json_object_get(m, "limits");
     const char *name;
-    printf("  limits  ");
-    if (!json_object_size(limits)) printf(" none measured");
-    int first = 1;
+    char text[512] = "none measured";
+    size_t used = 0;
     json_object_foreach(limits, name, v) {
-        char num[32];
-        const char *what = !strcmp(name, "mem_bw_gbs") ? "memory bandwidth" : name;
-        const char *unit = strstr(name, "gbs") ? " GB/s" : strstr(name, "gflops") ? " GFLOP/s" : "";
-        printf("%s %s %s%s", first ? "" : ",", what, kt_ins_num(json_number_value(v), num,
-               sizeof num), unit);
-        first = 0;
+        char num[32], what[80];
+        const char *unit = "";
+        if (!strcmp(name, "mem_bw_gbs"))
+            snprintf(what, sizeof what, "memory bandwidth"), unit = " GB/s";
+        else if (!strncmp(name, "peak_gflops_", 12))
+            snprintf(what, sizeof what, "peak %s", name + 12), unit = " GFLOP/s";
+        else
+            snprintf(what, sizeof what, "%s", name);
+        int w = snprintf(text + used, sizeof text - used, "%s%s %s%s", used ? ", " : "", what,
+                         kt_ins_num(json_number_value(v), num, sizeof num), unit);
+        if (w < 0 || (size_t)w >= sizeof text - used) break;
+        used += (size_t)w;
     }
-    printf("\n");
+    kt_ins_wrap("  limits", 11, text);
     json_t *ops = json_object_get(m, "ops");
     json_array_foreach(ops, i, v) print_op(v);
     if (!json_array_size(ops)) printf("\n  no tuned operations%s\n", "");
