@@ -229,7 +229,8 @@ static json_t *explain_json(kt_op_id id, const size_t dims[3], const kt_dispatch
                      "it again (ktune tune)", old->version, vi.version);
         } else if (!me && e->matched) {
             status = "excluded";
-            snprintf(why, sizeof why, "not measured at this size (ktune tune measures it)");
+            snprintf(why, sizeof why, "not measured at this size (the tuner skips variants "
+                     "far behind; a new one is measured by ktune tune)");
         } else if (!strcmp(info->source, "forced")) {
             status = "excluded";
             snprintf(why, sizeof why, "the op is forced to %s", info->variant);
@@ -400,10 +401,10 @@ static void join_names(const char **names, size_t n, char *buf, size_t len) {
 }
 
 static void print_text(json_t *doc, kt_op_id id) {
-    char dims[96], sfp[48], line[400];
+    char dims[96], sfp[68], line[400];
     dims_text(json_object_get(doc, "dims"), dims, sizeof dims);
-    printf("%s %s on this machine (%s)\n", jstr(doc, "op"), dims,
-           kt_ins_short_fp(jstr(doc, "fingerprint"), sfp, 40));
+    printf("%s %s on this machine\n", jstr(doc, "op"), dims);
+    printf("  machine    %s\n", kt_ins_short_fp(jstr(doc, "fingerprint"), sfp, sizeof sfp));
     json_t *d = json_object_get(doc, "dispatch");
     printf("  calls      %s (%s)\n", jstr(d, "variant"), jstr(d, "source"));
     json_t *m = json_object_get(doc, "matched");
@@ -452,7 +453,9 @@ static void print_text(json_t *doc, kt_op_id id) {
             v = json_array_get(vars, order[k]);
             char t[32], sp[16] = "-", tp[16], r[16] = "-", name[40];
             json_t *spread = json_object_get(v, "spread"), *vs = json_object_get(v, "vs_chosen");
-            if (json_is_number(spread)) snprintf(sp, sizeof sp, "+-%.1f%%", 100 * json_number_value(spread));
+            if (json_is_number(spread))
+                snprintf(sp, sizeof sp, json_number_value(spread) < 0.1 ? "+-%.1f%%" : "+-%.0f%%",
+                         100 * json_number_value(spread));
             if (json_is_number(vs))
                 snprintf(r, sizeof r, json_number_value(vs) < 100 ? "%.2fx" : "%.0fx",
                          json_number_value(vs));

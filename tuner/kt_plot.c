@@ -399,9 +399,10 @@ static void write_refs(const kt_plot *p, const frame *fr, FILE *f) {
                    "stroke-width=\"1.4\" stroke-dasharray=\"7 4\"><title>",
                 fr->x0, y, fr->x1, y);
         kt_plot_escape(f, r->tooltip);
+        /* the label above the line, or below it when the line runs along the top */
         fprintf(f, "</title></line><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" "
                    "fill=\"#c0392b\" text-anchor=\"end\">",
-                fr->x1 - 4, y - 4);
+                fr->x1 - 4, y - 4 < fr->y0 + 10 ? y + 13 : y - 4);
         kt_plot_escape(f, r->label);
         fputs("</text></g>\n", f);
     }

@@ -16,3 +16,4 @@ tests_tools_LDFLAGS = -static
 # tests/report.sh renders the HTML report in headless Chromium (skips without one).
 TESTS += tests/report.sh
 EXTRA_DIST += tests/report.sh
+EXTRA_DIST += docs/report.png
