@@ -1,60 +1,35 @@
 /*
- * dot, gemv and gemm through OpenBLAS's CBLAS interface (compiled with
- * OpenBLAS's cflags).  Rows "openblas" (1 thread) and "openblas:t=N" set
- * OpenBLAS's thread count to v->threads before each call; the last count
- * set is cached, so the library is only told when it changes.  OpenBLAS's
- * count is process-wide: two threads of the program calling rows with
- * different counts at the same moment may each run with the other's count
- * (the results stay right, only the speed changes).  The bodies are in
- * blas_body.h, instantiated for float and double.
+ * dot, gemv and gemm through OpenBLAS's Fortran interface (see
+ * kt_openblas.h for why not CBLAS; compiled with OpenBLAS's cflags).  Rows
+ * "openblas" (1 thread) and "openblas:t=N" set OpenBLAS's thread count to
+ * v->threads before each call (kt_openblas_use_threads).  The bodies are in
+ * blas_body.h, instantiated for float and double; problems arrive
+ * column-major, which is the Fortran interface's only layout.
  */
-#include <cblas.h>
-#include <limits.h>
-#include <stdatomic.h>
+#include "config.h"
+
 #include <stdint.h>
 
-#include "kt_internal.h"
+#include "kt_openblas.h"
 #include "../blas.h"
 
-/* OpenBLAS's thread count as last set by this file (0: not set yet). */
-static atomic_int threads_set;
+static void set_threads(const kt_variant *v) { kt_openblas_use_threads(v ? v->threads : 1); }
+#define fits kt_openblas_fits
+#define fits_inc kt_openblas_fits_inc
 
-/* Sets OpenBLAS's thread count to v->threads unless it already is. */
-static void set_threads(const kt_variant *v)
-{
-    int t = v && v->threads > 0 ? v->threads : 1;
-    if (atomic_load_explicit(&threads_set, memory_order_relaxed) != t) {
-        openblas_set_num_threads(t);
-        atomic_store_explicit(&threads_set, t, memory_order_relaxed);
-    }
-}
-
-/* Whether a size or an increment fits OpenBLAS's integer type (blasint). */
-static int fits(size_t n)
-{
-    return sizeof(blasint) >= sizeof(int64_t) ? n <= INT64_MAX : n <= INT_MAX;
-}
-
-static int fits_inc(ptrdiff_t inc)
-{
-    return sizeof(blasint) >= sizeof(int64_t) || (inc >= -INT_MAX && inc <= INT_MAX);
-}
-
-static enum CBLAS_TRANSPOSE cblas_trans(kt_trans t)
-{
-    return t == KT_TRANS ? CblasTrans : CblasNoTrans;
-}
+/* The Fortran transposition argument. */
+static char ftrans(kt_trans t) { return t == KT_TRANS ? 'T' : 'N'; }
 
 #define OT float
 #define OC(name) name##_f32
 #define ONAME "f32"
-#define OB(name) cblas_s##name
+#define OB(name) BLASFUNC(s##name)
 #include "blas_body.h"
 
 #define OT double
 #define OC(name) name##_f64
 #define ONAME "f64"
-#define OB(name) cblas_d##name
+#define OB(name) BLASFUNC(d##name)
 #include "blas_body.h"
 
 kt_status kt_dot_f32_openblas(const kt_variant *v, size_t n, const float *x, ptrdiff_t incx,

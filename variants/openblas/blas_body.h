@@ -2,7 +2,7 @@
  * variants/openblas/blas_body.h: the OpenBLAS dot, gemv and gemm, written
  * once for both element types.  Included by variants/openblas/blas.c once
  * per type after defining OT (float or double), OC(name) (name ## _f32),
- * ONAME ("f32") and OB(name) (cblas_s ## name / cblas_d ## name);
+ * ONAME ("f32") and OB(name) (the Fortran sdot_ / ddot_ ...);
  * undefines them at its end.
  */
 
@@ -14,7 +14,8 @@ static kt_status OC(dot)(const kt_variant *v, size_t n, const OT *x, ptrdiff_t i
         return kt_fail(KT_EUNAVAIL, "dot_%s/openblas: n or an increment exceeds OpenBLAS's "
                        "integer", ONAME);
     set_threads(v);
-    *result = OB(dot)((blasint)n, x, (blasint)incx, y, (blasint)incy);
+    blasint nn = (blasint)n, ix = (blasint)incx, iy = (blasint)incy;
+    *result = (OT)OB(dot)(&nn, (OT *)x, &ix, (OT *)y, &iy);
     return KT_OK;
 }
 
@@ -30,8 +31,10 @@ static kt_status OC(gemv)(const kt_variant *v, kt_trans trans, size_t m, size_t 
         return kt_fail(KT_EUNAVAIL, "gemv_%s/openblas: a size exceeds OpenBLAS's integer",
                        ONAME);
     set_threads(v);
-    OB(gemv)(CblasColMajor, cblas_trans(trans), (blasint)m, (blasint)n, alpha, a, (blasint)lda,
-             x, (blasint)incx, beta, y, (blasint)incy);
+    char t = ftrans(trans);
+    blasint mm = (blasint)m, nn = (blasint)n, la = (blasint)lda, ix = (blasint)incx,
+            iy = (blasint)incy;
+    OB(gemv)(&t, &mm, &nn, &alpha, (OT *)a, &la, (OT *)x, &ix, &beta, y, &iy);
     return KT_OK;
 }
 
@@ -44,8 +47,10 @@ static kt_status OC(gemm)(const kt_variant *v, kt_trans transa, kt_trans transb,
         return kt_fail(KT_EUNAVAIL, "gemm_%s/openblas: a size exceeds OpenBLAS's integer",
                        ONAME);
     set_threads(v);
-    OB(gemm)(CblasColMajor, cblas_trans(transa), cblas_trans(transb), (blasint)m, (blasint)n,
-             (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
+    char ta = ftrans(transa), tb = ftrans(transb);
+    blasint mm = (blasint)m, nn = (blasint)n, kk = (blasint)k, la = (blasint)lda,
+            lb = (blasint)ldb, lc = (blasint)ldc;
+    OB(gemm)(&ta, &tb, &mm, &nn, &kk, &alpha, (OT *)a, &la, (OT *)b, &lb, &beta, c, &lc);
     return KT_OK;
 }
 

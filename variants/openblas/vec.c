@@ -1,18 +1,23 @@
 /*
- * OpenBLAS variants.  OpenBLAS's thread count is process-wide: each call
- * sets it to the variant's count when it differs from the last one set.
+ * OpenBLAS variants of the vector ops, through OpenBLAS's Fortran interface
+ * (see kt_openblas.h).  OpenBLAS's thread count is process-wide: each call
+ * sets it to the variant's count when it differs from the last one set by
+ * any OpenBLAS variant (one cache for the whole backend).  Two program
+ * threads calling rows with different counts at once may each run with
+ * the other's count: results stay right, only the speed changes.
  */
 #include "config.h"
 
 #include <cblas.h>
 #include <stdatomic.h>
 
+#include "kt_openblas.h"
 #include "kt_variants.h"
 
 static atomic_int kt_openblas_threads;
 
-/* Makes OpenBLAS use t threads for the next call. */
-static inline void use_threads(int t) {
+void kt_openblas_use_threads(int t) {
+    if (t < 1) t = 1;
     if (atomic_load_explicit(&kt_openblas_threads, memory_order_relaxed) != t) {
         openblas_set_num_threads(t);
         atomic_store_explicit(&kt_openblas_threads, t, memory_order_relaxed);
@@ -37,22 +42,26 @@ static inline ptrdiff_t chunk_offset(size_t n, size_t lo, size_t hi, ptrdiff_t i
 
 kt_status kt_axpy_f32_openblas(const kt_variant *v, size_t n, float alpha, const float *x,
                                ptrdiff_t incx, float *y, ptrdiff_t incy) {
-    use_threads(v->threads);
+    kt_openblas_use_threads(v->threads);
+    blasint ix = (blasint)incx, iy = (blasint)incy;
     for (size_t lo = 0; lo < n; lo += KT_CHUNK) {
         size_t hi = n - lo > KT_CHUNK ? lo + KT_CHUNK : n;
-        cblas_saxpy((blasint)(hi - lo), alpha, x + chunk_offset(n, lo, hi, incx), (blasint)incx,
-                    y + chunk_offset(n, lo, hi, incy), (blasint)incy);
+        blasint len = (blasint)(hi - lo);
+        BLASFUNC(saxpy)(&len, &alpha, (float *)(x + chunk_offset(n, lo, hi, incx)), &ix,
+                        y + chunk_offset(n, lo, hi, incy), &iy);
     }
     return KT_OK;
 }
 
 kt_status kt_axpy_f64_openblas(const kt_variant *v, size_t n, double alpha, const double *x,
                                ptrdiff_t incx, double *y, ptrdiff_t incy) {
-    use_threads(v->threads);
+    kt_openblas_use_threads(v->threads);
+    blasint ix = (blasint)incx, iy = (blasint)incy;
     for (size_t lo = 0; lo < n; lo += KT_CHUNK) {
         size_t hi = n - lo > KT_CHUNK ? lo + KT_CHUNK : n;
-        cblas_daxpy((blasint)(hi - lo), alpha, x + chunk_offset(n, lo, hi, incx), (blasint)incx,
-                    y + chunk_offset(n, lo, hi, incy), (blasint)incy);
+        blasint len = (blasint)(hi - lo);
+        BLASFUNC(daxpy)(&len, &alpha, (double *)(x + chunk_offset(n, lo, hi, incx)), &ix,
+                        y + chunk_offset(n, lo, hi, incy), &iy);
     }
     return KT_OK;
 }
