@@ -179,8 +179,13 @@ static kt_table *table_build(kt_status *status) {
     kt_tuned_set *tuned = NULL;
     kt_status s = kt_tuned_load(&tuned);
     if (s != KT_OK) {
-        kt_log(KT_LOG_WARN, "tuning database not used (%s): built-in defaults in force",
-               kt_last_error());
+        /* one warning per distinct problem, not one per rebuild (kt_force, caps) */
+        static char said[512];
+        if (strcmp(said, kt_last_error()) != 0) {
+            snprintf(said, sizeof said, "%s", kt_last_error());
+            kt_log(KT_LOG_WARN, "tuning database not used (%s): built-in defaults in force",
+                   kt_last_error());
+        }
         *status = s;
         tuned = NULL;
     }
