@@ -157,10 +157,13 @@ int kt_cmd_bench(int argc, char **argv) {
         /* candidates: dispatched first, then every usable variant */
         size_t nv = 1;
         kt_mresult *res = calloc(kt_variants_len() + 1, sizeof *res);
+        kt_mresult *sub = calloc(kt_variants_len() + 1, sizeof *sub);
+        size_t *map = calloc(kt_variants_len() + 1, sizeof *map);
+        double *prev = calloc(kt_variants_len() + 1, sizeof *prev), prev_best = 0;
         double *logsum = calloc(kt_variants_len() + 1, sizeof *logsum);
         int *cnt = calloc(kt_variants_len() + 1, sizeof *cnt);
-        if (!res || !logsum || !cnt) {
-            free(res), free(logsum), free(cnt);
+        if (!res || !logsum || !cnt || !sub || !map || !prev) {
+            free(res), free(logsum), free(cnt), free(sub), free(map), free(prev);
             rc = kt_cli_error(KT_EXIT_FAIL, "bench", "out of memory");
             break;
         }
@@ -199,10 +202,40 @@ int kt_cmd_bench(int argc, char **argv) {
             if (problem_bytes((kt_op_id)op, dims) > ram / 4) continue;
             kt_dispatch_info di;
             kt_dispatch_explain(d->name, dims, &di);
-            if (kt_measure((kt_op_id)op, dims, res, nv, &mo, 0x5eed + k) != KT_OK) {
+            /*
+             * As in the tuner: a variant over 8x behind at the previous shape of the
+             * family, whose call would now take over 20 ms, is not timed again (a
+             * scalar gemm at n = 2048 would take minutes); it leaves the comparison
+             * from there on.
+             */
+            size_t nsub = 0;
+            for (size_t i = 0; i < nv; i++) {
+                int skip = 0;
+                if (i && k && shp[k - 1].family == shp[k].family && prev[i] > 0 && prev_best > 0) {
+                    double wr = d->flops(dims) / d->flops(shp[k - 1].d);
+                    skip = prev[i] > 8 * prev_best && prev[i] * wr > 0.02;
+                }
+                if (skip) {
+                    res[i].status = KT_EUNAVAIL;
+                    res[i].samples = 0;
+                    prev[i] = INFINITY;
+                    snprintf(res[i].error, sizeof res[i].error, "not timed: over 8x behind");
+                } else {
+                    sub[nsub] = res[i];
+                    map[nsub++] = i;
+                }
+            }
+            if (kt_measure((kt_op_id)op, dims, sub, nsub, &mo, 0x5eed + k) != KT_OK) {
                 rc = kt_cli_error(KT_EXIT_FAIL, "bench", "%s %s: %s", d->name, label,
                                   kt_last_error());
                 continue;
+            }
+            for (size_t j = 0; j < nsub; j++) res[map[j]] = sub[j];
+            prev_best = INFINITY;
+            for (size_t i = 0; i < nv; i++) {
+                if (res[i].status == KT_OK && res[i].samples) prev[i] = res[i].median_s;
+                if (i && res[i].status == KT_OK && res[i].samples && prev[i] < prev_best)
+                    prev_best = prev[i];
             }
             size_t best = 0;
             for (size_t i = 1; i < nv; i++)
@@ -280,7 +313,7 @@ int kt_cmd_bench(int argc, char **argv) {
                                               "sizes", jsizes, "geomean_ratio", geo, "worst_ratio",
                                               worst, "worst_at", worst_at,
                                               "fixed_vs_dispatched", jfixed));
-        free(res), free(logsum), free(cnt), free(shp);
+        free(res), free(logsum), free(cnt), free(shp), free(sub), free(map), free(prev);
     }
     free(sizes);
     if (json) {
