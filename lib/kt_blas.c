@@ -49,6 +49,31 @@ static int overlap(const void *a, size_t sa, const void *b, size_t sb) {
     return sa && sb && x < y + sb && y < x + sa;
 }
 
+/*
+ * The interval for a matrix op's shape, through a one-entry cache per thread
+ * and op: programs call the same shapes over and over, and the nearest-point
+ * search over the tuned shapes costs tens of nanoseconds, the cache two
+ * compares.  Tables are retired, never freed, while the process runs, so a
+ * cached pointer is only ever compared, and matches the current table only
+ * if it belongs to it.
+ */
+static inline const kt_interval *lookup_cached(kt_op_id op, const kt_optab *t,
+                                               const size_t d[3]) {
+    static _Thread_local struct {
+        const kt_optab *t;
+        size_t d[3];
+        const kt_interval *iv;
+    } cache[KT_OP_COUNT];
+    if (cache[op].t == t && cache[op].d[0] == d[0] && cache[op].d[1] == d[1] &&
+        cache[op].d[2] == d[2])
+        return cache[op].iv;
+    const kt_interval *iv = kt_lookup(t, d);
+    cache[op].t = t;
+    memcpy(cache[op].d, d, sizeof cache[op].d);
+    cache[op].iv = iv;
+    return iv;
+}
+
 /* ---- dot ----------------------------------------------------------------------- */
 
 /* Validates and runs dot; v NULL: dispatch.  The result goes to *out (as double). */
@@ -62,9 +87,10 @@ static kt_status dot_core(kt_op_id op, const kt_variant *v, size_t n, const void
     }
     if (!x || !y) return kt_fail(KT_EINVAL, "%s: %s is NULL with n = %zu", fn, x ? "y" : "x", n);
     size_t es = esz(op);
-    if (!vec_span(n, incx, es) || !vec_span(n, incy, es) ||
-        (size_t)(incx < 0 ? -incx : incx) > PTRDIFF_MAX / n / es ||
-        (size_t)(incy < 0 ? -incy : incy) > PTRDIFF_MAX / n / es)
+    /* unit increments (the common case) cannot overflow below this bound: no divisions */
+    if (!(incx == 1 && incy == 1 && n <= PTRDIFF_MAX / 8) &&
+        ((size_t)(incx < 0 ? -incx : incx) > PTRDIFF_MAX / n / es ||
+         (size_t)(incy < 0 ? -incy : incy) > PTRDIFF_MAX / n / es))
         return kt_fail(KT_EINVAL, "%s: n = %zu with increments %td, %td overflows", fn, n, incx,
                        incy);
     const kt_optab *t = &kt_table_get()->ops[op];
@@ -146,7 +172,7 @@ static kt_status gemv_core(kt_op_id op, const kt_variant *v, kt_layout layout, k
     const kt_optab *t = &kt_table_get()->ops[op];
     if (!v) {
         size_t d[3] = {cm, cn, 0};
-        const kt_interval *iv = kt_lookup(t, d);
+        const kt_interval *iv = lookup_cached(op, t, d);
         v = iv->pick;
         if ((v->flags & KT_VF_OPENMP) && kt_omp_in_parallel()) v = iv->serial;
         if ((v->flags & KT_VF_UNIT_STRIDE) && (incx != 1 || incy != 1)) v = t->strided;
@@ -236,7 +262,7 @@ static kt_status gemm_core(kt_op_id op, const kt_variant *v, kt_layout layout, k
     const kt_optab *t = &kt_table_get()->ops[op];
     if (!v) {
         size_t d[3] = {cm, cn, k};
-        const kt_interval *iv = kt_lookup(t, d);
+        const kt_interval *iv = lookup_cached(op, t, d);
         v = iv->pick;
         if ((v->flags & KT_VF_OPENMP) && kt_omp_in_parallel()) v = iv->serial;
     }

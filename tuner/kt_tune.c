@@ -216,6 +216,12 @@ static int keep_current(void *ctx, const kt_db_measurement *me) {
     return me->valid && v && v->version == me->version && !(v->flags & KT_VF_TEST);
 }
 
+/* The threads a variant uses, by name. */
+static int threads_of(kt_op_id op, const char *name) {
+    const kt_variant *v = kt_variant_lookup(op, name);
+    return v ? v->threads : 1;
+}
+
 /* The cost rank of a variant by name (ties go to the lower). */
 static int cost_of(kt_op_id op, const char *name) {
     const kt_variant *v = kt_variant_lookup(op, name);
@@ -265,11 +271,20 @@ static kt_status recompute_choices(tuner *t, kt_op_id op) {
                     if (!strcmp(ms[b].variant, c[a].variant) && ms[b].spread > noise && a == 0)
                         noise = ms[b].spread > 0.05 ? 0.05 : ms[b].spread;
             }
+            /*
+             * A variant needing more threads than a contender must win by 10% at
+             * least: on a shared machine its time depends on cores being free,
+             * which a serial variant does not.
+             */
             size_t pick = 0;
-            for (size_t a = 1; a < cnt; a++)
-                if (c[a].median_s <= c[0].median_s * (1 + noise) &&
+            int thr0 = threads_of(op, c[0].variant);
+            for (size_t a = 1; a < cnt; a++) {
+                double window = noise;
+                if (thr0 > threads_of(op, c[a].variant) && window < 0.10) window = 0.10;
+                if (c[a].median_s <= c[0].median_s * (1 + window) &&
                     cost_of(op, c[a].variant) < cost_of(op, c[pick].variant))
                     pick = a;
+            }
             if (pick) {
                 kt_db_choice w = c[pick];
                 memmove(c + 1, c, pick * sizeof *c);
