@@ -1150,6 +1150,30 @@ static kt_status measurement_read(const kt_db *db, sqlite3_stmt *st, kt_db_measu
     return s;
 }
 
+/*
+ * Binds the columns of a measurement row, parameters 1 to 17 of the
+ * measurement insert statements (put and import); returns the first
+ * failing SQLite code, or SQLITE_OK.
+ */
+static int bind_measurement(sqlite3_stmt *st, const kt_db_measurement *me)
+{
+    int rc = bind_i64(st, 1, me->machine, SQLITE_OK);
+    rc = bind_text(st, 2, me->op, rc);
+    rc = bind_dims(st, 3, me->m, me->n, me->k, rc);
+    rc = bind_text(st, 6, me->variant, rc);
+    rc = bind_i64(st, 7, me->version, rc);
+    rc = bind_id(st, 8, me->run, rc);
+    rc = bind_i64(st, 9, me->samples, rc);
+    rc = bind_real(st, 10, me->median_s, rc);
+    rc = bind_real(st, 11, me->spread, rc);
+    rc = bind_real(st, 12, me->min_s, rc);
+    rc = bind_real(st, 13, me->kernel_s, rc);
+    rc = bind_i64(st, 14, me->valid ? 1 : 0, rc);
+    rc = bind_text_opt(st, 15, me->error, rc);
+    rc = bind_real(st, 16, me->gflops, rc);
+    return bind_real(st, 17, me->gbs, rc);
+}
+
 /* Checks the key fields of *me (names, dims). */
 static kt_status measurement_check_key(const kt_db_measurement *me, const char *fn)
 {
@@ -1185,21 +1209,7 @@ kt_status kt_db_measurement_put(kt_db *db, const kt_db_measurement *me)
     s = stmt_get(db, ST_MEASUREMENT_PUT, &st);
     if (s != KT_OK)
         return s;
-    int rc = bind_i64(st, 1, me->machine, SQLITE_OK);
-    rc = bind_text(st, 2, me->op, rc);
-    rc = bind_dims(st, 3, me->m, me->n, me->k, rc);
-    rc = bind_text(st, 6, me->variant, rc);
-    rc = bind_i64(st, 7, me->version, rc);
-    rc = bind_id(st, 8, me->run, rc);
-    rc = bind_i64(st, 9, me->samples, rc);
-    rc = bind_real(st, 10, me->median_s, rc);
-    rc = bind_real(st, 11, me->spread, rc);
-    rc = bind_real(st, 12, me->min_s, rc);
-    rc = bind_real(st, 13, me->kernel_s, rc);
-    rc = bind_i64(st, 14, me->valid, rc);
-    rc = bind_text_opt(st, 15, me->error, rc);
-    rc = bind_real(st, 16, me->gflops, rc);
-    rc = bind_real(st, 17, me->gbs, rc);
+    int rc = bind_measurement(st, me);
     /* One statement in autocommit mode: its own transaction, durable on return. */
     return step_done(db, st, rc, "storing a measurement", NULL);
 }
@@ -2141,21 +2151,7 @@ static kt_status measurement_import(kt_db *db, const kt_db_measurement *me)
         s = stmt_get(db, ST_MEASUREMENT_IMPORT, &st);
     if (s != KT_OK)
         return s;
-    int rc = bind_i64(st, 1, me->machine, SQLITE_OK);
-    rc = bind_text(st, 2, me->op, rc);
-    rc = bind_dims(st, 3, me->m, me->n, me->k, rc);
-    rc = bind_text(st, 6, me->variant, rc);
-    rc = bind_i64(st, 7, me->version, rc);
-    rc = bind_id(st, 8, me->run, rc);
-    rc = bind_i64(st, 9, me->samples, rc);
-    rc = bind_real(st, 10, me->median_s, rc);
-    rc = bind_real(st, 11, me->spread, rc);
-    rc = bind_real(st, 12, me->min_s, rc);
-    rc = bind_real(st, 13, me->kernel_s, rc);
-    rc = bind_i64(st, 14, me->valid ? 1 : 0, rc);
-    rc = bind_text_opt(st, 15, me->error, rc);
-    rc = bind_real(st, 16, me->gflops, rc);
-    rc = bind_real(st, 17, me->gbs, rc);
+    int rc = bind_measurement(st, me);
     rc = bind_text(st, 18, me->measured_at, rc);
     return step_done(db, st, rc, "storing a measurement", NULL);
 }
