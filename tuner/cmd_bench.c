@@ -264,13 +264,18 @@ int kt_cmd_bench(int argc, char **argv) {
                         if (res[i].status != KT_OK)
                             printf("%14s%-16s failed: %.40s\n", "", i ? res[i].v->name : "dispatched",
                                    res[i].error);
-                        else
-                            printf("%14s%-16s %10s  +-%4.1f%%  %7.2f %-7s %5.2fx%s\n", "",
+                        else {
+                            char kern[32] = "";
+                            if (res[i].kernel_s == res[i].kernel_s) /* GPU: kernel alone */
+                                snprintf(kern, sizeof kern, " [kernel %s]",
+                                         kt_cli_time(res[i].kernel_s, t2, sizeof t2));
+                            printf("%14s%-16s %10s  +-%4.1f%%  %7.2f %-7s %5.2fx%s%s\n", "",
                                    i ? res[i].v->name : "(dispatched)",
                                    kt_cli_time(res[i].median_s, t1, sizeof t1),
                                    100 * res[i].spread, thr, d->unit,
                                    res[i].median_s / res[best].median_s,
-                                   res[i].raced_out ? " raced" : "");
+                                   res[i].raced_out ? " raced" : "", kern);
+                        }
                     }
                 }
             }
