@@ -8,7 +8,7 @@
 
 #include "kt_internal.h"
 
-#define KT_BLAS_DECLARE(isa)                                                                       \
+#define KT_BLAS_DECLARE(isa)                                                                      \
     kt_status kt_dot_f32_##isa(const kt_variant *v, size_t n, const float *x, ptrdiff_t incx,     \
                                const float *y, ptrdiff_t incy, float *result);                    \
     kt_status kt_dot_f64_##isa(const kt_variant *v, size_t n, const double *x, ptrdiff_t incx,    \

@@ -9,6 +9,8 @@
  *   BL_VLEN          elements per vector
  *   BL_MV, BL_NR     gemm micro-tile: MR = BL_MV * BL_VLEN rows by BL_NR columns
  *   BL_GV_COLS       gemv: columns streamed together (4 or 8)
+ *   BL_DIRECT_LEVEL  gemm: A up to this cache level skips packing (2: L2,
+ *                    1: twice L1); see BL(gemm)
  *   BL(name)         the file-local name of an instance (name ## _f64)
  *   BL_ISA           backend name for messages ("avx512")
  *   V_ZERO()  V_SET1(s)  V_LOAD(p)  V_STORE(p, v)  V_FMA(a, b, c) = a*b + c
@@ -16,6 +18,7 @@
  *   V_LOADN(p, n)    the first n (1 <= n <= BL_VLEN) elements, the others 0;
  *                    reads nothing past p[n-1]
  *   V_STOREN(p, v, n) stores the first n elements only
+ *   V_TRANSPOSE(r)   transposes the BL_VLEN x BL_VLEN block in BL_V r[BL_VLEN]
  *
  * and gets the static functions BL(dot), BL(gemv) and BL(gemm) with the
  * typed variant signatures of kt_internal.h.  This file undefines all the
@@ -25,10 +28,11 @@
  * (KC of the inner dimension: the packed KC x NC panel of B stays in L3), ic
  * (MC rows: the packed MC x KC block of A stays in L2), then jr/ir over
  * MR x NR micro-tiles whose B micro-panel stays in L1.  Packed panels are
- * zero-padded to whole micro-tiles, so the micro-kernel always runs full and
- * only its stores are masked.  Problems whose A fits in L2 skip packing (the
- * direct path: the same micro-kernel reads A and B where they are, masking
- * A's last rows and repeating B's last column at the edges).
+ * zero-padded (B to NR columns, A to whole vectors), so edge tiles only run
+ * fewer vectors and mask their stores.  Problems whose A fits in cache skip
+ * packing (the direct path: the same micro-kernel reads A and B where they
+ * are, masking A's last rows and running exact narrower tiles for C's last
+ * columns); transposed A is then packed whole with in-register transposes.
  */
 
 #ifndef KT_BLAS_IMPL_ONCE
@@ -98,11 +102,16 @@ static void *bl_scratch(size_t bytes)
     return p;
 }
 
-/* gemm: the largest A (bytes) the direct path takes, the per-core L2. */
-static size_t bl_direct_max(void)
+/*
+ * gemm: the largest A (bytes) the direct path takes: the per-core L2 when
+ * level is 2, twice L1 when it is 1 (BL_DIRECT_LEVEL of the instance).
+ */
+static size_t bl_direct_max(int level)
 {
-    size_t l2 = kt_cpu_get()->l2;
-    return l2 ? l2 : 512 * 1024;
+    const kt_cpu *cpu = kt_cpu_get();
+    if (level >= 2)
+        return cpu->l2 ? cpu->l2 : 512 * 1024;
+    return 2 * (cpu->l1d ? cpu->l1d : 32 * 1024);
 }
 
 /*
@@ -316,8 +325,12 @@ static kt_status BL(gemv)(const kt_variant *v, kt_trans trans, size_t m, size_t 
                     t[i] = ys[(ptrdiff_t)i * incy];
         }
         int mode = beta == 0 ? 1 : beta == 1 ? 0 : 2;
-        /* Row blocks of t small enough to stay in L1 while all columns stream by. */
-        size_t mb = 8192 / BL_ES;
+        /*
+         * Row blocks of t (32 KiB) stay in L1/L2 while all columns stream by;
+         * longer runs per column keep the prefetchers ahead (8 KiB blocks
+         * measured ~10% slower out of cache on Zen 4).
+         */
+        size_t mb = 32768 / BL_ES;
         for (size_t i0 = 0; i0 < m; i0 += mb)
             BL(gemv_n_block)(BL_MIN(mb, m - i0), n, alpha, a + i0, lda, xs, incx, t + i0, beta,
                              mode);
@@ -366,24 +379,29 @@ static kt_status BL(gemv)(const kt_variant *v, kt_trans trans, size_t m, size_t 
  * C(0:mr, 0:nr) = alpha * A * B + beta * C for one micro-tile, where
  * A(i, p) = a[i + p*a_ks] and B(p, j) = b[p*b_ks + j*b_js].  Compile-time
  * arguments: nv, the vectors of A used (nv*VLEN >= mr); a_tail, whether the
- * last of them is loaded masked to mr rows (unpadded A); clamp_b, whether
- * columns j >= nr read column nr-1 instead (unpadded B; their results are
- * dropped).  beta == 0: C is not read.
+ * last of them is loaded masked to mr rows (unpadded A); ncol (<= NR), the
+ * columns computed (nr <= ncol are stored; B must be readable, or padded,
+ * up to ncol).  beta == 0: C is not read.
  */
 BL_INLINE void BL(ukr_core)(size_t k, const BL_T *a, size_t a_ks, const BL_T *b, size_t b_ks,
                             size_t b_js, BL_T *c, size_t ldc, BL_T alpha, BL_T beta, size_t mr,
-                            size_t nr, const int nv, const int a_tail, const int clamp_b)
+                            size_t nr, const int nv, const int a_tail, const int ncol)
 {
     BL_V acc[BL_NR][BL_MV];
-    const BL_T *bj[BL_NR];
     size_t tail = mr - (size_t)(nv - 1) * BL_VLEN;
 #pragma GCC unroll 16
-    for (int j = 0; j < BL_NR; j++) {
-        bj[j] = b + (clamp_b && (size_t)j >= nr ? nr - 1 : (size_t)j) * b_js;
+    for (int j = 0; j < ncol; j++) {
 #pragma GCC unroll 8
         for (int u = 0; u < nv; u++)
             acc[j][u] = V_ZERO();
     }
+    /*
+     * B(p, j) is read from two bases (columns 0 and 4) at byte offsets 0,
+     * s, 2s and 3s (plus 8s past column 7): few address registers whatever
+     * the stride (one pointer per column spills on x86-64's 16 registers).
+     */
+    const char *b0 = (const char *)b, *b4 = (const char *)(b + 4 * b_js);
+    size_t s1 = b_js * sizeof(BL_T), s3 = 3 * s1, step = b_ks * sizeof(BL_T);
     for (size_t p = 0; p < k; p++) {
         BL_V av[BL_MV];
 #pragma GCC unroll 8
@@ -391,18 +409,22 @@ BL_INLINE void BL(ukr_core)(size_t k, const BL_T *a, size_t a_ks, const BL_T *b,
             av[u] = a_tail && u == nv - 1 ? V_LOADN(a + u * BL_VLEN, tail)
                                           : V_LOAD(a + u * BL_VLEN);
 #pragma GCC unroll 16
-        for (int j = 0; j < BL_NR; j++) {
-            BL_V bv = V_SET1(bj[j][p * b_ks]);
+        for (int j = 0; j < ncol; j++) {
+            const char *bq = j / 4 % 2 == 0 ? b0 : b4;
+            size_t off = j % 4 == 0 ? 0 : j % 4 == 1 ? s1 : j % 4 == 2 ? 2 * s1 : s3;
+            BL_V bv = V_SET1(*(const BL_T *)(bq + off + (size_t)(j / 8) * 8 * s1));
 #pragma GCC unroll 8
             for (int u = 0; u < nv; u++)
                 acc[j][u] = V_FMA(av[u], bv, acc[j][u]);
         }
         a += a_ks;
+        b0 += step;
+        b4 += step;
     }
     BL_V va = V_SET1(alpha), vb = V_SET1(beta);
-    if (mr == (size_t)nv * BL_VLEN && nr == BL_NR) {
+    if (mr == (size_t)nv * BL_VLEN && nr == (size_t)ncol) {
 #pragma GCC unroll 16
-        for (int j = 0; j < BL_NR; j++) {
+        for (int j = 0; j < ncol; j++) {
 #pragma GCC unroll 8
             for (int u = 0; u < nv; u++) {
                 BL_T *cp = c + (size_t)j * ldc + u * BL_VLEN;
@@ -414,8 +436,14 @@ BL_INLINE void BL(ukr_core)(size_t k, const BL_T *a, size_t a_ks, const BL_T *b,
         }
         return;
     }
+    /*
+     * Edge tile: all of C is read before any of it is written.  A masked
+     * store's full-vector footprint can overlap the next column (ldc < mr +
+     * VLEN), and a load overlapping a pending masked store waits for it to
+     * retire (no store forwarding): ~20 cycles per column on Zen 4.
+     */
 #pragma GCC unroll 16
-    for (int j = 0; j < BL_NR; j++) {
+    for (int j = 0; j < ncol; j++) {
         if ((size_t)j >= nr)
             break;
 #pragma GCC unroll 8
@@ -423,11 +451,22 @@ BL_INLINE void BL(ukr_core)(size_t k, const BL_T *a, size_t a_ks, const BL_T *b,
             if ((size_t)u * BL_VLEN >= mr)
                 break;
             size_t rows = BL_MIN(mr - (size_t)u * BL_VLEN, (size_t)BL_VLEN);
-            BL_T *cp = c + (size_t)j * ldc + u * BL_VLEN;
-            BL_V r = beta == 0   ? V_MUL(acc[j][u], va)
-                     : beta == 1 ? V_FMA(acc[j][u], va, V_LOADN(cp, rows))
-                                 : V_FMA(acc[j][u], va, V_MUL(vb, V_LOADN(cp, rows)));
-            V_STOREN(cp, r, rows);
+            const BL_T *cp = c + (size_t)j * ldc + u * BL_VLEN;
+            acc[j][u] = beta == 0   ? V_MUL(acc[j][u], va)
+                        : beta == 1 ? V_FMA(acc[j][u], va, V_LOADN(cp, rows))
+                                    : V_FMA(acc[j][u], va, V_MUL(vb, V_LOADN(cp, rows)));
+        }
+    }
+#pragma GCC unroll 16
+    for (int j = 0; j < ncol; j++) {
+        if ((size_t)j >= nr)
+            break;
+#pragma GCC unroll 8
+        for (int u = 0; u < nv; u++) {
+            if ((size_t)u * BL_VLEN >= mr)
+                break;
+            size_t rows = BL_MIN(mr - (size_t)u * BL_VLEN, (size_t)BL_VLEN);
+            V_STOREN(c + (size_t)j * ldc + u * BL_VLEN, acc[j][u], rows);
         }
     }
 }
@@ -443,78 +482,132 @@ static void BL(ukr_packed)(size_t k, const BL_T *a, const BL_T *b, BL_T *c, size
         __builtin_prefetch(c + j * ldc + mr - 1, 1);
     size_t nv = (mr + BL_VLEN - 1) / BL_VLEN;
     if (nv == BL_MV) {
-        BL(ukr_core)(k, a, BL_MR, b, BL_NR, 1, c, ldc, alpha, beta, mr, nr, BL_MV, 0, 0);
+        BL(ukr_core)(k, a, BL_MR, b, BL_NR, 1, c, ldc, alpha, beta, mr, nr, BL_MV, 0, BL_NR);
         return;
     }
 #pragma GCC unroll 8
     for (int u = 1; u < BL_MV; u++)
         if (nv == (size_t)u)
-            BL(ukr_core)(k, a, BL_MR, b, BL_NR, 1, c, ldc, alpha, beta, mr, nr, u, 0, 0);
+            BL(ukr_core)(k, a, BL_MR, b, BL_NR, 1, c, ldc, alpha, beta, mr, nr, u, 0, BL_NR);
 }
 
 /*
- * The direct micro-kernels, on unpacked B (column j of the tile at b + j*ldb
- * for op(B) = B, at b + j for op(B) = B^T) and A with a_ks between its
- * columns; nv vectors cover mr rows, the last one masked.
+ * The direct micro-kernel for mr rows (nv vectors, the last masked) and
+ * exactly ncol columns, on unpacked B: column j of the tile at b + j*ldb for
+ * op(B) = B (bt = 0), at b + j for op(B) = B^T (bt = 1).
  */
-static void BL(ukr_direct_bn)(size_t k, const BL_T *a, size_t a_ks, const BL_T *b, size_t ldb,
-                              BL_T *c, size_t ldc, BL_T alpha, BL_T beta, size_t mr, size_t nr)
+BL_INLINE void BL(ukr_direct_cols)(size_t k, const BL_T *a, size_t a_ks, const BL_T *b,
+                                   size_t ldb, int bt, BL_T *c, size_t ldc, BL_T alpha,
+                                   BL_T beta, size_t mr, const int ncol)
 {
     size_t nv = (mr + BL_VLEN - 1) / BL_VLEN;
 #pragma GCC unroll 8
-    for (int u = 1; u <= BL_MV; u++)
-        if (nv == (size_t)u)
-            BL(ukr_core)(k, a, a_ks, b, 1, ldb, c, ldc, alpha, beta, mr, nr, u, 1, 1);
+    for (int u = 1; u <= BL_MV; u++) {
+        if (nv != (size_t)u)
+            continue;
+        if (bt)
+            BL(ukr_core)(k, a, a_ks, b, ldb, 1, c, ldc, alpha, beta, mr, ncol, u, 1, ncol);
+        else
+            BL(ukr_core)(k, a, a_ks, b, 1, ldb, c, ldc, alpha, beta, mr, ncol, u, 1, ncol);
+    }
 }
 
-static void BL(ukr_direct_bt)(size_t k, const BL_T *a, size_t a_ks, const BL_T *b, size_t ldb,
-                              BL_T *c, size_t ldc, BL_T alpha, BL_T beta, size_t mr, size_t nr)
+/*
+ * A direct tile of mr x nr (nr <= NR): a full-width kernel, or for the last
+ * columns of C exact kernels of 4, 2 and 1 columns (no wasted columns).
+ */
+static void BL(ukr_direct)(size_t k, const BL_T *a, size_t a_ks, const BL_T *b, size_t ldb,
+                           int bt, BL_T *c, size_t ldc, BL_T alpha, BL_T beta, size_t mr,
+                           size_t nr)
 {
-    size_t nv = (mr + BL_VLEN - 1) / BL_VLEN;
-#pragma GCC unroll 8
-    for (int u = 1; u <= BL_MV; u++)
-        if (nv == (size_t)u)
-            BL(ukr_core)(k, a, a_ks, b, ldb, 1, c, ldc, alpha, beta, mr, nr, u, 1, 1);
+    if (nr == BL_NR) {
+        BL(ukr_direct_cols)(k, a, a_ks, b, ldb, bt, c, ldc, alpha, beta, mr, BL_NR);
+        return;
+    }
+    size_t bjs = bt ? 1 : ldb;
+    for (size_t j = 0; j < nr;) {
+        size_t left = nr - j;
+        const BL_T *bp = b + j * bjs;
+        BL_T *cp = c + j * ldc;
+        if (left >= 4) {
+            BL(ukr_direct_cols)(k, a, a_ks, bp, ldb, bt, cp, ldc, alpha, beta, mr, 4);
+            j += 4;
+        } else if (left >= 2) {
+            BL(ukr_direct_cols)(k, a, a_ks, bp, ldb, bt, cp, ldc, alpha, beta, mr, 2);
+            j += 2;
+        } else {
+            BL(ukr_direct_cols)(k, a, a_ks, bp, ldb, bt, cp, ldc, alpha, beta, mr, 1);
+            j += 1;
+        }
+    }
 }
 
 /* ---- gemm: packing ------------------------------------------------------ */
 
 /*
+ * Packs rows [0, mr) of op(A) = A^T (op(A)(i,p) = a[p + i*lda]) into one
+ * panel with `stride` elements between its columns (element (i, p) at
+ * [p*stride + i], stride a multiple of VLEN >= mr): VLEN x VLEN blocks are
+ * loaded along p, transposed in registers and stored along i.  Rows past mr
+ * up to the next multiple of VLEN are zero.
+ */
+static void BL(pack_a_t)(size_t mr, size_t kc, const BL_T *a, size_t lda, BL_T *dst,
+                         size_t stride)
+{
+    for (size_t r0 = 0; r0 < mr; r0 += BL_VLEN) {
+        size_t rows = BL_MIN((size_t)BL_VLEN, mr - r0);
+        const BL_T *src = a + r0 * lda;
+        for (size_t p = 0; p < kc; p += BL_VLEN) {
+            size_t cnt = BL_MIN((size_t)BL_VLEN, kc - p);
+            BL_V t[BL_VLEN];
+            if (rows == BL_VLEN && cnt == BL_VLEN) {
+#pragma GCC unroll 16
+                for (int r = 0; r < BL_VLEN; r++)
+                    t[r] = V_LOAD(src + (size_t)r * lda + p);
+            } else {
+#pragma GCC unroll 16
+                for (int r = 0; r < BL_VLEN; r++)
+                    t[r] = (size_t)r < rows ? V_LOADN(src + (size_t)r * lda + p, cnt) : V_ZERO();
+            }
+            V_TRANSPOSE(t);
+#pragma GCC unroll 16
+            for (int q = 0; q < BL_VLEN; q++)
+                if ((size_t)q < cnt)
+                    V_STORE(dst + (p + (size_t)q) * stride + r0, t[q]);
+        }
+    }
+}
+
+/*
  * Packs the mc x kc block of op(A) at a (op(A)(i,p) = a[i + p*lda], or
  * a[p + i*lda] when trans) into MR-row panels: panel q at dst + q*MR*kc,
- * element (i, p) of it at [p*MR + i]; rows past mc are zero.
+ * element (i, p) of it at [p*MR + i].  Rows past mc up to the next multiple
+ * of VLEN are zero; the micro-kernel reads no further.
  */
 static void BL(pack_a)(size_t mc, size_t kc, const BL_T *a, size_t lda, int trans, BL_T *dst)
 {
     for (size_t i0 = 0; i0 < mc; i0 += BL_MR, dst += BL_MR * kc) {
         size_t mr = BL_MIN((size_t)BL_MR, mc - i0);
-        if (!trans && mr == BL_MR) {
+        if (trans) {
+            BL(pack_a_t)(mr, kc, a + i0 * lda, lda, dst, BL_MR);
+        } else if (mr == BL_MR) {
             const BL_T *s = a + i0;
             for (size_t p = 0; p < kc; p++) {
 #pragma GCC unroll 8
                 for (int u = 0; u < BL_MV; u++)
                     V_STORE(dst + p * BL_MR + u * BL_VLEN, V_LOAD(s + p * lda + u * BL_VLEN));
             }
-        } else if (!trans) {
+        } else {
             const BL_T *s = a + i0;
             for (size_t p = 0; p < kc; p++) {
 #pragma GCC unroll 8
                 for (int u = 0; u < BL_MV; u++) {
                     size_t r = (size_t)u * BL_VLEN;
-                    BL_V x = r < mr ? V_LOADN(s + p * lda + r, BL_MIN(mr - r, (size_t)BL_VLEN))
-                                    : V_ZERO();
-                    V_STORE(dst + p * BL_MR + r, x);
+                    if (r < mr)
+                        V_STORE(dst + p * BL_MR + r,
+                                V_LOADN(s + p * lda + r, BL_MIN(mr - r, (size_t)BL_VLEN)));
                 }
             }
-        } else {
-            for (size_t i = 0; i < mr; i++) {
-                const BL_T *s = a + (i0 + i) * lda;
-                for (size_t p = 0; p < kc; p++)
-                    dst[p * BL_MR + i] = s[p];
-            }
-            for (size_t i = mr; i < BL_MR; i++)
-                for (size_t p = 0; p < kc; p++)
-                    dst[p * BL_MR + i] = 0;
         }
     }
 }
@@ -560,35 +653,36 @@ static void BL(pack_b)(size_t kc, size_t nc, const BL_T *b, size_t ldb, int tran
 /* ---- gemm: drivers ------------------------------------------------------ */
 
 /*
- * The direct path for small A: no packing of B, and none of A unless it is
- * transposed (then all of A is packed once).  Walks NR-column by MR-row tiles.
+ * The direct path, for A that fits in L2: no packing of B, and none of A
+ * unless it is transposed (then all of A is packed once, in panels only as
+ * tall as their vectors).  Walks NR-column by MR-row tiles.
  */
 static kt_status BL(gemm_direct)(kt_trans ta, kt_trans tb, size_t m, size_t n, size_t k,
                                  BL_T alpha, const BL_T *a, size_t lda, const BL_T *b,
                                  size_t ldb, BL_T beta, BL_T *c, size_t ldc)
 {
     const BL_T *ap = a;
-    size_t a_ks = lda, a_ps = 1; /* panel i0 of A starts at ap + i0*a_ps */
     if (ta == KT_TRANS) {
-        size_t mp = (m + BL_MR - 1) / BL_MR * BL_MR;
+        /* Panels of MR rows, the last one only as tall as its vectors. */
+        size_t mp = (m + BL_VLEN - 1) / BL_VLEN * BL_VLEN;
         BL_T *buf = bl_scratch(mp * k * BL_ES);
         if (!buf)
             return kt_fail(KT_ENOMEM, "gemm/%s: no memory to pack a %zu x %zu A", BL_ISA, m, k);
-        BL(pack_a)(m, k, a, lda, 1, buf);
+        for (size_t i = 0; i < m; i += BL_MR) {
+            size_t mr = BL_MIN((size_t)BL_MR, m - i);
+            BL(pack_a_t)(mr, k, a + i * lda, lda, buf + i * k,
+                         BL_MIN((size_t)BL_MR, mp - i));
+        }
         ap = buf;
-        a_ks = BL_MR;
-        a_ps = k;
     }
     for (size_t j = 0; j < n; j += BL_NR) {
         size_t nr = BL_MIN((size_t)BL_NR, n - j);
         for (size_t i = 0; i < m; i += BL_MR) {
             size_t mr = BL_MIN((size_t)BL_MR, m - i);
-            if (tb == KT_NOTRANS)
-                BL(ukr_direct_bn)(k, ap + i * a_ps, a_ks, b + j * ldb, ldb, c + i + j * ldc, ldc,
-                                  alpha, beta, mr, nr);
-            else
-                BL(ukr_direct_bt)(k, ap + i * a_ps, a_ks, b + j, ldb, c + i + j * ldc, ldc,
-                                  alpha, beta, mr, nr);
+            const BL_T *ai = ta == KT_TRANS ? ap + i * k : a + i;
+            size_t a_ks = ta == KT_TRANS ? (mr + BL_VLEN - 1) / BL_VLEN * BL_VLEN : lda;
+            BL(ukr_direct)(k, ai, a_ks, tb == KT_NOTRANS ? b + j * ldb : b + j, ldb,
+                           tb == KT_TRANS, c + i + j * ldc, ldc, alpha, beta, mr, nr);
         }
     }
     return KT_OK;
@@ -604,10 +698,11 @@ static kt_status BL(gemm)(const kt_variant *v, kt_trans ta, kt_trans tb, size_t 
 {
     const int tra = ta == KT_TRANS, trb = tb == KT_TRANS;
     /*
-     * A that fits in L2 is read in place for every NR columns of C (packing
-     * it would cost more than it saves: measured up to A = L2 on Zen 4).
+     * A small enough is read in place for every NR columns of C (packing it
+     * would cost more than it saves): up to L2 for tall AVX-512 tiles, up
+     * to 2 x L1 for AVX2's (measured on Zen 4, see BL_DIRECT_LEVEL).
      */
-    if (k == 0 || m * k * BL_ES <= bl_direct_max())
+    if (k == 0 || m * k * BL_ES <= bl_direct_max(BL_DIRECT_LEVEL))
         return BL(gemm_direct)(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
     size_t kc, mc, nc;
@@ -653,6 +748,7 @@ static kt_status BL(gemm)(const kt_variant *v, kt_trans ta, kt_trans tb, size_t 
 #undef BL_MV
 #undef BL_NR
 #undef BL_GV_COLS
+#undef BL_DIRECT_LEVEL
 #undef BL
 #undef BL_ISA
 #undef V_ZERO
@@ -665,3 +761,4 @@ static kt_status BL(gemm)(const kt_variant *v, kt_trans ta, kt_trans tb, size_t 
 #undef V_MUL
 #undef V_ADD
 #undef V_HSUM
+#undef V_TRANSPOSE

@@ -4,12 +4,67 @@
  * vectors of float and double; see there for the design.
  *
  * gemm micro-tiles: f32 48 x 8, f64 24 x 8 (3 vectors x 8 columns:
- * 24 accumulators, 3 loads and 8 broadcasts per 24 FMAs).
+ * 24 accumulators, 3 loads and 8 broadcasts per 24 FMAs; 100% of peak from
+ * L1 on Zen 4).  A up to the size of L2 is not packed (BL_DIRECT_LEVEL 2):
+ * reading its 3-line column segments in place beat packing up to A = L2.
  */
 #include <immintrin.h>
 
 #include "kt_internal.h"
 #include "../blas.h"
+
+/*
+ * In-register transposes of a VLEN x VLEN block (r[i] holds row i; after,
+ * r[j] holds column j), for packing transposed A: unpack pairs of rows,
+ * then pairs of pairs, then a 4 x 4 transpose of the 128-bit lanes.
+ */
+static inline void transpose16_ps(__m512 r[16])
+{
+    __m512 t[16], s[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* s[4i + c], lane l: rows 4i..4i+3 of column 4l + c */
+    for (int i = 0; i < 4; i++) {
+        __m512d a0 = _mm512_castps_pd(t[4 * i]), a1 = _mm512_castps_pd(t[4 * i + 1]);
+        __m512d a2 = _mm512_castps_pd(t[4 * i + 2]), a3 = _mm512_castps_pd(t[4 * i + 3]);
+        s[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+        s[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+        s[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+        s[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+    }
+    for (int c = 0; c < 4; c++) {
+        __m512 u0 = _mm512_shuffle_f32x4(s[c], s[4 + c], 0x88);
+        __m512 u1 = _mm512_shuffle_f32x4(s[c], s[4 + c], 0xdd);
+        __m512 u2 = _mm512_shuffle_f32x4(s[8 + c], s[12 + c], 0x88);
+        __m512 u3 = _mm512_shuffle_f32x4(s[8 + c], s[12 + c], 0xdd);
+        r[c] = _mm512_shuffle_f32x4(u0, u2, 0x88);
+        r[4 + c] = _mm512_shuffle_f32x4(u1, u3, 0x88);
+        r[8 + c] = _mm512_shuffle_f32x4(u0, u2, 0xdd);
+        r[12 + c] = _mm512_shuffle_f32x4(u1, u3, 0xdd);
+    }
+}
+
+static inline void transpose8_pd(__m512d r[8])
+{
+    __m512d s[8];
+    /* s[2i + c], lane l: rows 2i, 2i+1 of column 2l + c */
+    for (int i = 0; i < 4; i++) {
+        s[2 * i] = _mm512_unpacklo_pd(r[2 * i], r[2 * i + 1]);
+        s[2 * i + 1] = _mm512_unpackhi_pd(r[2 * i], r[2 * i + 1]);
+    }
+    for (int c = 0; c < 2; c++) {
+        __m512d u0 = _mm512_shuffle_f64x2(s[c], s[2 + c], 0x88);
+        __m512d u1 = _mm512_shuffle_f64x2(s[c], s[2 + c], 0xdd);
+        __m512d u2 = _mm512_shuffle_f64x2(s[4 + c], s[6 + c], 0x88);
+        __m512d u3 = _mm512_shuffle_f64x2(s[4 + c], s[6 + c], 0xdd);
+        r[c] = _mm512_shuffle_f64x2(u0, u2, 0x88);
+        r[2 + c] = _mm512_shuffle_f64x2(u1, u3, 0x88);
+        r[4 + c] = _mm512_shuffle_f64x2(u0, u2, 0xdd);
+        r[6 + c] = _mm512_shuffle_f64x2(u1, u3, 0xdd);
+    }
+}
 
 /* ---- float: 16 lanes ---------------------------------------------------- */
 
@@ -19,6 +74,7 @@
 #define BL_MV 3
 #define BL_NR 8
 #define BL_GV_COLS 8
+#define BL_DIRECT_LEVEL 2
 #define BL(name) name##_f32
 #define BL_ISA "avx512"
 #define V_ZERO() _mm512_setzero_ps()
@@ -31,6 +87,7 @@
 #define V_MUL(a, b) _mm512_mul_ps((a), (b))
 #define V_ADD(a, b) _mm512_add_ps((a), (b))
 #define V_HSUM(v) _mm512_reduce_add_ps(v)
+#define V_TRANSPOSE(r) transpose16_ps(r)
 #include "../blas_impl.h"
 
 /* ---- double: 8 lanes ---------------------------------------------------- */
@@ -41,6 +98,7 @@
 #define BL_MV 3
 #define BL_NR 8
 #define BL_GV_COLS 8
+#define BL_DIRECT_LEVEL 2
 #define BL(name) name##_f64
 #define BL_ISA "avx512"
 #define V_ZERO() _mm512_setzero_pd()
@@ -53,6 +111,7 @@
 #define V_MUL(a, b) _mm512_mul_pd((a), (b))
 #define V_ADD(a, b) _mm512_add_pd((a), (b))
 #define V_HSUM(v) _mm512_reduce_add_pd(v)
+#define V_TRANSPOSE(r) transpose8_pd(r)
 #include "../blas_impl.h"
 
 /* ---- The variants ------------------------------------------------------- */
