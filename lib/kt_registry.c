@@ -68,9 +68,9 @@
     CUDA(op, f, 64), CUDA(op, f, 128), CUDA(op, f, 256), CUDA(op, f, 512), CUDA(op, f, 1024)
 /* BLAS ops: SIMD variants take any increment (they gather strided vectors themselves) */
 #define SCALAR_B(op, f) {"scalar", "scalar", op, 1, 0, 0, 1, 0, 0, FN(f)}
-#define AVX2_B(op, f) {"avx2", "avx2", op, 1, KT_REQ_AVX2, 0, 1, 0, 1, AVX2_FN(f)}
-#define AVX512_B(op, f, name, kc) \
-    {name, "avx512", op, 1, KT_REQ_AVX512, 0, 1, kc, (kc) ? 3 : 2, AVX512_FN(f)}
+#define AVX2_B(op, f, ver) {"avx2", "avx2", op, ver, KT_REQ_AVX2, 0, 1, 0, 1, AVX2_FN(f)}
+#define AVX512_B(op, f, name, kc, ver) \
+    {name, "avx512", op, ver, KT_REQ_AVX512, 0, 1, kc, (kc) ? 3 : 2, AVX512_FN(f)}
 #define THREADS_B(op, f, t) {"threads:t=" #t, "threads", op, 1, 0, KT_VF_OPENMP, t, 0, 10 + t, OMP_FN(f)}
 #define THREADS_B_ALL(op, f) \
     THREADS_B(op, f, 2), THREADS_B(op, f, 4), THREADS_B(op, f, 8), THREADS_B(op, f, 16), \
@@ -78,11 +78,16 @@
 #define CUDA_TILE(op, f, t) {"cuda:tile=" #t, "cuda", op, 1, 0, US | KT_VF_GPU, 1, t, 100, CUDA_FN(f)}
 #define CUDA_TILE_ALL(op, f) \
     CUDA_TILE(op, f, 16), CUDA_TILE(op, f, 32), CUDA_TILE(op, f, 64), CUDA_TILE(op, f, 128)
-/* every variant of one BLAS op; gemm's AVX-512 kernel also comes with fixed KC blockings */
-#define BLAS_ROWS(op, name)                                                                        \
-    SCALAR_B(op, kt_##name##_scalar), AVX2_B(op, kt_##name##_avx2),                               \
-        AVX512_B(op, kt_##name##_avx512, "avx512", 0), THREADS_B_ALL(op, kt_##name##_threads),     \
-        OPENBLAS_ALL(op, kt_##name##_openblas), CUBLAS(op, kt_##name##_cublas)
+/*
+ * Every variant of one BLAS op; `ver` is the version of its SIMD kernels (gemv and gemm: 2,
+ * since the direct small-matrix path and the retuned blocking).  gemm's AVX-512 kernel also
+ * comes with fixed KC blockings.
+ */
+#define BLAS_ROWS(op, name, ver)                                                                   \
+    SCALAR_B(op, kt_##name##_scalar), AVX2_B(op, kt_##name##_avx2, ver),                          \
+        AVX512_B(op, kt_##name##_avx512, "avx512", 0, ver),                                        \
+        THREADS_B_ALL(op, kt_##name##_threads), OPENBLAS_ALL(op, kt_##name##_openblas),            \
+        CUBLAS(op, kt_##name##_cublas)
 
 #define CUBLAS(op, f) \
     {"cublas", "cublas", op, 1, 0, US | KT_VF_GPU | KT_VF_CUBLAS, 1, 0, 110, CUBLAS_FN(f)}
@@ -122,23 +127,23 @@ const kt_variant kt_registry[] = {
     CUDA_ALL(KT_OP_AXPY_F64, kt_axpy_f64_cuda),
     CUBLAS(KT_OP_AXPY_F64, kt_axpy_f64_cublas),
 
-    BLAS_ROWS(KT_OP_DOT_F32, dot_f32),
+    BLAS_ROWS(KT_OP_DOT_F32, dot_f32, 1),
     CUDA_ALL(KT_OP_DOT_F32, kt_dot_f32_cuda),
-    BLAS_ROWS(KT_OP_DOT_F64, dot_f64),
+    BLAS_ROWS(KT_OP_DOT_F64, dot_f64, 1),
     CUDA_ALL(KT_OP_DOT_F64, kt_dot_f64_cuda),
 
-    BLAS_ROWS(KT_OP_GEMV_F32, gemv_f32),
+    BLAS_ROWS(KT_OP_GEMV_F32, gemv_f32, 2),
     CUDA_ALL(KT_OP_GEMV_F32, kt_gemv_f32_cuda),
-    BLAS_ROWS(KT_OP_GEMV_F64, gemv_f64),
+    BLAS_ROWS(KT_OP_GEMV_F64, gemv_f64, 2),
     CUDA_ALL(KT_OP_GEMV_F64, kt_gemv_f64_cuda),
 
-    BLAS_ROWS(KT_OP_GEMM_F32, gemm_f32),
-    AVX512_B(KT_OP_GEMM_F32, kt_gemm_f32_avx512, "avx512:kc=128", 128),
-    AVX512_B(KT_OP_GEMM_F32, kt_gemm_f32_avx512, "avx512:kc=384", 384),
+    BLAS_ROWS(KT_OP_GEMM_F32, gemm_f32, 2),
+    AVX512_B(KT_OP_GEMM_F32, kt_gemm_f32_avx512, "avx512:kc=128", 128, 2),
+    AVX512_B(KT_OP_GEMM_F32, kt_gemm_f32_avx512, "avx512:kc=384", 384, 2),
     CUDA_TILE_ALL(KT_OP_GEMM_F32, kt_gemm_f32_cuda),
-    BLAS_ROWS(KT_OP_GEMM_F64, gemm_f64),
-    AVX512_B(KT_OP_GEMM_F64, kt_gemm_f64_avx512, "avx512:kc=128", 128),
-    AVX512_B(KT_OP_GEMM_F64, kt_gemm_f64_avx512, "avx512:kc=384", 384),
+    BLAS_ROWS(KT_OP_GEMM_F64, gemm_f64, 2),
+    AVX512_B(KT_OP_GEMM_F64, kt_gemm_f64_avx512, "avx512:kc=128", 128, 2),
+    AVX512_B(KT_OP_GEMM_F64, kt_gemm_f64_avx512, "avx512:kc=384", 384, 2),
     CUDA_TILE_ALL(KT_OP_GEMM_F64, kt_gemm_f64_cuda),
 };
 const size_t kt_registry_len = sizeof kt_registry / sizeof kt_registry[0];
