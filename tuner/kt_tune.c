@@ -444,15 +444,19 @@ kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep) {
             break;
         }
         size_t done = 0;
+        int compute_bound = strcmp(kt_ops[op].unit, "GFLOP/s") == 0;
         for (size_t i = 0; i < ngrid[op] && s == KT_OK && !stopping(&t); i++) {
             /*
-             * A candidate more than 8x behind at the previous shape of the family, and
-             * predicted (by the work ratio) to take over 20 ms a call here, is not
-             * measured again: compute-bound losers stay losers as the size grows, and
-             * a scalar gemm at n = 2048 would take most of a minute per call.
+             * Compute-bound ops only: a candidate more than 8x behind at the previous
+             * shape of the family, and predicted (by the work ratio) to take over 20 ms
+             * a call here, is not measured again.  Compute-bound losers stay losers as
+             * the size grows, and a scalar gemm at n = 2048 would take most of a minute
+             * per call.  Streaming ops are not skipped: a threaded variant that loses
+             * 1000x at small sizes (waking a thread) can win at large ones.
              */
             memset(t.skip, 0, sizeof t.skip);
-            if (i > 0 && grid[op][i - 1].family == grid[op][i].family && win[i - 1] >= 0) {
+            if (compute_bound && i > 0 && grid[op][i - 1].family == grid[op][i].family &&
+                win[i - 1] >= 0) {
                 double wr = kt_ops[op].flops(grid[op][i].d) / kt_ops[op].flops(grid[op][i - 1].d);
                 for (size_t c = 0; c < t.ncand; c++)
                     t.skip[c] = med[i - 1][c] > 8 * med[i - 1][win[i - 1]] &&
