@@ -117,8 +117,26 @@ static kt_status dot_core(kt_op_id op, const kt_variant *v, size_t n, const void
     }
 }
 
+/*
+ * The common call -- unit increments, valid pointers, a serial CPU variant
+ * chosen -- goes straight to the variant; everything else (checks that
+ * fail, strides, threads inside a parallel region, GPU fallback) through
+ * dot_core.
+ */
+#define KT_DOT_FAST(OP, FN)                                                              \
+    do {                                                                                       \
+        if (n && x && y && result && incx == 1 && incy == 1 && n <= PTRDIFF_MAX / 8) {          \
+            const kt_optab *t_ = &kt_table_get()->ops[OP];                                     \
+            size_t d_[3] = {n, 0, 0};                                                          \
+            const kt_variant *v_ = kt_lookup(t_, d_)->pick;                                    \
+            if (!(v_->flags & (KT_VF_OPENMP | KT_VF_GPU)))                                     \
+                return ((FN)v_->fn)(v_, n, x, 1, y, 1, result);                                \
+        }                                                                                      \
+    } while (0)
+
 kt_status kt_dot_f32(size_t n, const float *x, ptrdiff_t incx, const float *y, ptrdiff_t incy,
                      float *result) {
+    KT_DOT_FAST(KT_OP_DOT_F32, kt_dot_f32_fn);
     double r;
     kt_status s = dot_core(KT_OP_DOT_F32, NULL, n, x, incx, y, incy, result ? &r : NULL,
                            "kt_dot_f32");
@@ -128,6 +146,7 @@ kt_status kt_dot_f32(size_t n, const float *x, ptrdiff_t incx, const float *y, p
 
 kt_status kt_dot_f64(size_t n, const double *x, ptrdiff_t incx, const double *y,
                      ptrdiff_t incy, double *result) {
+    KT_DOT_FAST(KT_OP_DOT_F64, kt_dot_f64_fn);
     return dot_core(KT_OP_DOT_F64, NULL, n, x, incx, y, incy, result, "kt_dot_f64");
 }
 
