@@ -26,7 +26,9 @@ flags=$(PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --define-variable=prefix="
     --cflags --libs --static ktune) || fail 2 "pkg-config --static ktune"
 echo "# flags: $flags"
 # shellcheck disable=SC2086
-${CC:-cc} "$top_srcdir/tests/app.c" $flags -o "$tmp/app" >"$tmp/log" 2>&1 ||
+# the build's compiler and flags (a sanitizer build's objects need its runtime too)
+${KT_CC:-${CC:-cc}} ${KT_CFLAGS:-} "$top_srcdir/tests/app.c" $flags ${KT_LDFLAGS:-} -o "$tmp/app" \
+    >"$tmp/log" 2>&1 ||
     fail 2 "cc app.c \$(pkg-config --cflags --libs --static ktune) links"
 echo "ok 2 - cc app.c \$(pkg-config --cflags --libs --static ktune) links"
 

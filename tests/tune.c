@@ -332,7 +332,10 @@ static size_t count_measurements(const char *p) {
     sqlite3 *s;
     sqlite3_stmt *st;
     size_t n = 0;
-    if (sqlite3_open_v2(p, &s, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return 0;
+    if (sqlite3_open_v2(p, &s, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(s); /* a failed open still allocates the handle */
+        return 0;
+    }
     if (sqlite3_prepare_v2(s, "SELECT count(*) FROM measurements", -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
         n = (size_t)sqlite3_column_int64(st, 0);
