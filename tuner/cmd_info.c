@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kt_cli.h"
+#include "kt_dispatch.h"
 
 #ifndef KT_HAVE_AVX2
 #define KT_HAVE_AVX2 0
@@ -89,9 +90,16 @@ int kt_cmd_info(int argc, char **argv) {
     int rc = parse_simple(argc, argv, "info", info_help, &json, &first);
     if (rc >= 0) return rc;
     if (first < argc) return kt_cli_error(KT_EXIT_USAGE, "info", "unexpected argument '%s'", argv[first]);
-    kt_init();
+    kt_status st = kt_init();
     const kt_cpu *c = kt_cpu_get();
     const kt_gpu *g = kt_gpu_get();
+    /* the database the library reads here, and whether it is in use */
+    char dbpath[4096] = "", dbstate[512];
+    if (kt_tuned_db_path(dbpath, sizeof dbpath) != KT_OK) snprintf(dbpath, sizeof dbpath, "-");
+    if (st == KT_OK)
+        snprintf(dbstate, sizeof dbstate, "in use");
+    else
+        snprintf(dbstate, sizeof dbstate, "not used (%s): built-in defaults", kt_last_error());
     if (json) {
         json_t *backends = json_object();
         for (size_t i = 0; i < sizeof kt_build / sizeof kt_build[0]; i++)
@@ -102,9 +110,11 @@ int kt_cmd_info(int argc, char **argv) {
             snprintf(cc, sizeof cc, "%d.%d", g->cc_major, g->cc_minor);
             json_object_set_new(gpu, "compute_capability", json_string(cc));
         }
-        return kt_cli_json_out(json_pack("{s:s, s:s, s:o, s:o, s:o}", "version", kt_version(),
-                                         "fingerprint", kt_fingerprint(), "cpu", cpu_json(c),
-                                         "gpu", gpu, "backends", backends));
+        return kt_cli_json_out(json_pack("{s:s, s:s, s:o, s:o, s:o, s:{s:s, s:b, s:s}}",
+                                         "version", kt_version(), "fingerprint",
+                                         kt_fingerprint(), "cpu", cpu_json(c), "gpu", gpu,
+                                         "backends", backends, "database", "path", dbpath,
+                                         "in_use", st == KT_OK, "state", dbstate));
     }
     char feats[256], b1[32], b2[32], b3[32], b4[32];
     kt_cpu_features_str(c->features, feats, sizeof feats);
@@ -124,6 +134,16 @@ int kt_cmd_info(int argc, char **argv) {
         printf("GPU          none: %s\n", g->why_none);
     if (g->count) printf("cuBLAS       %s\n", g->cublas ? "loaded" : g->cublas_why);
     printf("fingerprint  %s\n", kt_fingerprint());
+    printf("database     %s\n", dbpath);
+    /* the state, folded to 80 columns */
+    for (const char *p = dbstate; *p;) {
+        size_t len = strlen(p), take = len > 67 ? 67 : len;
+        if (take < len)
+            while (take > 20 && p[take] != ' ') take--;
+        printf("             %.*s\n", (int)take, p);
+        p += take;
+        while (*p == ' ') p++;
+    }
     printf("backends    ");
     for (size_t i = 0; i < sizeof kt_build / sizeof kt_build[0]; i++)
         printf(" %s%s", kt_build[i].backend, kt_build[i].built ? "" : "(not built)");
