@@ -40,14 +40,6 @@ static inline void st(int f32, void *p, size_t i, double v) {
 static size_t mat_span(size_t rows, size_t cols, size_t ldm, size_t es) {
     return rows && cols ? ((cols - 1) * ldm + rows) * es : 0;
 }
-static size_t vec_span(size_t n, ptrdiff_t inc, size_t es) {
-    size_t step = (size_t)(inc < 0 ? -inc : inc);
-    return n ? ((n - 1) * step + 1) * es : 0;
-}
-static int overlap(const void *a, size_t sa, const void *b, size_t sb) {
-    const char *x = a, *y = b;
-    return sa && sb && x < y + sb && y < x + sa;
-}
 
 /*
  * The interval for a matrix op's shape, through a one-entry cache per thread
@@ -89,8 +81,7 @@ static kt_status dot_core(kt_op_id op, const kt_variant *v, size_t n, const void
     size_t es = esz(op);
     /* unit increments (the common case) cannot overflow below this bound: no divisions */
     if (!(incx == 1 && incy == 1 && n <= PTRDIFF_MAX / 8) &&
-        ((size_t)(incx < 0 ? -incx : incx) > PTRDIFF_MAX / n / es ||
-         (size_t)(incy < 0 ? -incy : incy) > PTRDIFF_MAX / n / es))
+        (!kt_span_bytes(n, es, incx) || !kt_span_bytes(n, es, incy)))
         return kt_fail(KT_EINVAL, "%s: n = %zu with increments %td, %td overflows", fn, n, incx,
                        incy);
     const kt_optab *t = &kt_table_get()->ops[op];
@@ -184,8 +175,12 @@ gemv_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans trans,
     size_t es = esz(op);
     if (!y) return kt_fail(KT_EINVAL, "%s: y is NULL", fn);
     if (alpha != 0 && (!a || !x)) return kt_fail(KT_EINVAL, "%s: %s is NULL", fn, a ? "x" : "A");
-    size_t sa = mat_span(cm, cn, lda, es), sx = vec_span(lx, incx, es), sy = vec_span(ly, incy, es);
-    if (overlap(y, sy, a, alpha != 0 ? sa : 0) || overlap(y, sy, x, alpha != 0 ? sx : 0))
+    size_t sa = mat_span(cm, cn, lda, es), sx = kt_span_bytes(lx, es, incx),
+           sy = kt_span_bytes(ly, es, incy);
+    if (!sx || !sy)
+        return kt_fail(KT_EINVAL, "%s: increments %td, %td overflow the address space", fn, incx,
+                       incy);
+    if (kt_overlap(y, sy, a, alpha != 0 ? sa : 0) || kt_overlap(y, sy, x, alpha != 0 ? sx : 0))
         return kt_fail(KT_EINVAL, "%s: y overlaps A or x", fn);
     if (alpha == 0) {
         /* y = beta y; beta = 0 writes zeros without reading */
@@ -275,7 +270,7 @@ gemm_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans ta,
     if (multiply) {
         size_t sa = mat_span(cta == KT_NOTRANS ? cm : k, cta == KT_NOTRANS ? k : cm, clda, es);
         size_t sb = mat_span(ctb == KT_NOTRANS ? k : cn, ctb == KT_NOTRANS ? cn : k, cldb, es);
-        if (overlap(c, sc, ca, sa) || overlap(c, sc, cb, sb))
+        if (kt_overlap(c, sc, ca, sa) || kt_overlap(c, sc, cb, sb))
             return kt_fail(KT_EINVAL, "%s: C overlaps A or B", fn);
     }
     if (!multiply) {

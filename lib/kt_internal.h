@@ -234,6 +234,14 @@ kt_op_id kt_op_find(const char *name);   /* KT_OP_COUNT when unknown */
 /* Validates args for op and calls variant v with them (kt_call's core). */
 kt_status kt_invoke(const kt_variant *v, kt_args *args);
 
+/*
+ * Bytes spanned by n elements of size elem at increment inc (BLAS: the
+ * first to the last element touched); 0 for n = 0 or when it would not fit
+ * in a ptrdiff_t.  kt_overlap: whether byte ranges [a, a+sa), [b, b+sb) meet.
+ */
+size_t kt_span_bytes(size_t n, size_t elem, ptrdiff_t inc);
+int kt_overlap(const void *a, size_t sa, const void *b, size_t sb);
+
 /* Argument checks shared by the entry points and kt_invoke (set kt_last_error). */
 kt_status kt_check_vector(const char *fn, size_t n, const void *a);
 kt_status kt_check_axpy(const char *fn, size_t n, size_t elem, const void *x, ptrdiff_t incx,

@@ -54,12 +54,16 @@ kt_status kt_check_vector(const char *fn, size_t n, const void *a) {
     return KT_OK;
 }
 
-/* Bytes spanned by n elements at increment inc; 0 on overflow. */
-static size_t span_bytes(size_t n, size_t elem, ptrdiff_t inc) {
+size_t kt_span_bytes(size_t n, size_t elem, ptrdiff_t inc) {
     size_t step = (size_t)(inc < 0 ? -inc : inc);
     if (n == 0) return 0;
-    if (step && n - 1 > (PTRDIFF_MAX / elem - 1) / step) return 0;
+    if (n - 1 > (PTRDIFF_MAX / elem - 1) / (step ? step : 1)) return 0;
     return ((n - 1) * step + 1) * elem;
+}
+
+int kt_overlap(const void *a, size_t sa, const void *b, size_t sb) {
+    const char *x = a, *y = b;
+    return sa && sb && x < y + sb && y < x + sa;
 }
 
 kt_status kt_check_axpy(const char *fn, size_t n, size_t elem, const void *x, ptrdiff_t incx,
@@ -67,13 +71,13 @@ kt_status kt_check_axpy(const char *fn, size_t n, size_t elem, const void *x, pt
     if (n == 0) return KT_OK;
     if (!x) return kt_fail(KT_EINVAL, "%s: x is NULL with n = %zu", fn, n);
     if (!y) return kt_fail(KT_EINVAL, "%s: y is NULL with n = %zu", fn, n);
-    size_t sx = span_bytes(n, elem, incx), sy = span_bytes(n, elem, incy);
+    size_t sx = kt_span_bytes(n, elem, incx), sy = kt_span_bytes(n, elem, incy);
     if (!sx || !sy)
         return kt_fail(KT_EINVAL, "%s: n = %zu with increments %td, %td overflows the address "
                                   "space", fn, n, incx, incy);
     const char *px = x, *py = y;
     int same = px == py && incx == incy;
-    if (!same && px < py + sy && py < px + sx)
+    if (!same && kt_overlap(px, sx, py, sy))
         return kt_fail(KT_EINVAL, "%s: x and y overlap (the result would depend on the order "
                                   "of evaluation)", fn);
     return KT_OK;
