@@ -57,7 +57,9 @@
 #define THREADS_ALL(op, f) \
     THREADS(op, f, 2), THREADS(op, f, 4), THREADS(op, f, 8), THREADS(op, f, 16), \
         THREADS(op, f, 32), THREADS(op, f, 64)
-#define OPENBLAS(op, f, t, name) {name, "openblas", op, 1, 0, 0, t, 0, 30 + t, OPENBLAS_FN(f)}
+/* cost: serial OpenBLAS ranks with the serial variants, threaded OpenBLAS after ktune's threads */
+#define OPENBLAS(op, f, t, name) \
+    {name, "openblas", op, 1, 0, 0, t, 0, (t) == 1 ? 4 : 30 + (t), OPENBLAS_FN(f)}
 #define OPENBLAS_ALL(op, f) \
     OPENBLAS(op, f, 1, "openblas"), OPENBLAS(op, f, 2, "openblas:t=2"), \
         OPENBLAS(op, f, 4, "openblas:t=4"), OPENBLAS(op, f, 8, "openblas:t=8"), \

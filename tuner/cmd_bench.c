@@ -31,6 +31,8 @@ static const char bench_help[] =
     "  --db PATH      the tuning database dispatch reads (default: KTUNE_DB or XDG)\n"
     "  --json         machine-readable output\n"
     "  --overhead     measure dispatch overhead (entry point vs direct call) and exit\n"
+    "  --switch       measure the cost of switching thread runtimes (OpenMP threads vs\n"
+    "                 OpenBLAS threads, each right after the other) and exit\n"
     "Exit status: 0 success, 1 failure, 2 bad command line.\n";
 
 /*
@@ -59,6 +61,8 @@ static size_t default_shapes(kt_op_id op, kt_shape **out) {
     *out = v;
     return m;
 }
+
+double kt_bench_switch(int rounds); /* tuner/bench_switch.c */
 
 static int cmp_dbl(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -106,6 +110,7 @@ int kt_cmd_bench(int argc, char **argv) {
         {"variants", no_argument, NULL, 'v'},  {"quick", no_argument, NULL, 'q'},
         {"db", required_argument, NULL, 'd'},  {"json", no_argument, NULL, 'j'},
         {"overhead", no_argument, NULL, 'O'},  {"help", no_argument, NULL, 'h'},
+        {"switch", no_argument, NULL, 'S'},
         {NULL, 0, NULL, 0}};
     int selected[KT_OP_COUNT], json = 0, quick = 0, show_variants = 0, c;
     const char *ops = "all", *sizes_spec = NULL, *bad;
@@ -130,6 +135,7 @@ int kt_cmd_bench(int argc, char **argv) {
             }
             return KT_EXIT_OK;
         }
+        case 'S': kt_init(); kt_bench_switch(21); return KT_EXIT_OK;
         case 'q': quick = 1; break;
         case 'd': setenv("KTUNE_DB", optarg, 1); break;
         case 'j': json = 1; break;

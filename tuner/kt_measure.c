@@ -6,11 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef KT_OPENBLAS_OPENMP
+#define KT_OPENBLAS_OPENMP 0 /* configure: OpenBLAS built on OpenMP */
+#endif
+
 #include "kt_measure.h"
+#include "kt_stats.h"
 
 kt_mopts kt_mopts_default(int quick) {
-    if (quick) return (kt_mopts){2e-4, 3, 7, 0.05, 1.25, 0.25};
-    return (kt_mopts){1e-3, 5, 21, 0.02, 1.4, 3.0};
+    /* sample_s, min, max rounds, race, max_s per size, tie, threads tie, decide */
+    if (quick) return (kt_mopts){2e-4, 5, 15, 1.25, 0.4, 0.02, 0.05, 1};
+    return (kt_mopts){1e-3, 7, KT_MEASURE_MAX_ROUNDS, 1.25, 3.0, 0.02, 0.05, 1};
 }
 
 kt_status kt_run_dispatched(kt_problem *p) {
@@ -62,15 +68,42 @@ static double quantile(const double *s, int n, double q) {
     return s[i] + (pos - i) * (s[i + 1] - s[i]);
 }
 
+int kt_rounds_summary(const float *rounds, int n, double *median, double *spread, double *min) {
+    double s[KT_MEASURE_MAX_ROUNDS];
+    int m = 0;
+    for (int i = 0; i < n && i < KT_MEASURE_MAX_ROUNDS; i++)
+        if (isfinite(rounds[i])) s[m++] = rounds[i];
+    *median = *spread = *min = NAN;
+    if (!m) return 0;
+    qsort(s, (size_t)m, sizeof *s, cmp_double);
+    *median = quantile(s, m, 0.5);
+    *min = s[0];
+    *spread = m >= 3 ? (quantile(s, m, 0.75) - quantile(s, m, 0.25)) / *median : 1.0;
+    return m;
+}
+
+/*
+ * The thread runtime a candidate runs on: 0 serial, 1 OpenMP (ktune's
+ * threads, and OpenBLAS's when it is built on OpenMP: one pool), 2
+ * OpenBLAS's own pthreads, 3 a GPU, -1 the dispatched call (any of them).
+ */
+static int runtime_of(const kt_variant *v) {
+    if (!v) return -1;
+    if (v->flags & KT_VF_GPU) return 3;
+    if (v->flags & KT_VF_OPENMP) return 1;
+    if (v->threads > 1 && !strcmp(v->backend, "openblas")) return KT_OPENBLAS_OPENMP ? 1 : 2;
+    return 0;
+}
+
 typedef struct cand {
     long reps;
-    double *t;       /* per-call times of each sample */
-    double *kern;    /* kernel-only per call (GPU) */
+    double *kern;    /* kernel-only per call (GPU), per round */
     int active;
+    int runtime;
 } cand;
 
 /* Runs `reps` calls and returns seconds per call (negative on failure). */
-static double sample(kt_mresult *r, cand *c, kt_problem *p) {
+static double sample(kt_mresult *r, cand *c, kt_problem *p, int round) {
     int gpu = r->v && (r->v->flags & KT_VF_GPU);
     double kern = 0;
     double t0 = kt_now();
@@ -84,26 +117,41 @@ static double sample(kt_mresult *r, cand *c, kt_problem *p) {
         if (gpu) kern += kt_gpu_timing_last()->kernel_s;
     }
     double per = (kt_now() - t0) / (double)c->reps;
-    if (gpu) c->kern[r->samples] = kern / (double)c->reps;
+    if (gpu) c->kern[round] = kern / (double)c->reps;
     return per;
 }
 
+/* Untimed calls of r for at least settle_s (at least one): its own runtime awake. */
+static void settle(kt_mresult *r, kt_problem *p, double settle_s) {
+    double end = kt_now() + settle_s;
+    do {
+        if (run_once(r, p) != KT_OK) return;
+    } while (kt_now() < end);
+}
+
 static void summarise(kt_mresult *r, cand *c) {
-    int n = r->samples;
-    if (n == 0) return;
-    double *s = malloc((size_t)n * sizeof *s);
-    if (!s) return;
-    memcpy(s, c->t, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    r->median_s = quantile(s, n, 0.5);
-    r->min_s = s[0];
-    r->spread = n >= 3 ? (quantile(s, n, 0.75) - quantile(s, n, 0.25)) / r->median_s : 1.0;
-    if (r->v && (r->v->flags & KT_VF_GPU)) {
-        memcpy(s, c->kern, (size_t)n * sizeof *s);
-        qsort(s, (size_t)n, sizeof *s, cmp_double);
-        r->kernel_s = quantile(s, n, 0.5);
+    r->samples = kt_rounds_summary(r->rounds, r->nrounds, &r->median_s, &r->spread, &r->min_s);
+    if (r->samples && r->v && (r->v->flags & KT_VF_GPU)) {
+        float k[KT_MEASURE_MAX_ROUNDS];
+        for (int i = 0; i < r->nrounds; i++) k[i] = isfinite(r->rounds[i]) ? c->kern[i] : NAN;
+        double sp, mn;
+        kt_rounds_summary(k, r->nrounds, &r->kernel_s, &sp, &mn);
     }
-    free(s);
+}
+
+void kt_mresult_dcands(const kt_mresult *res, size_t n, kt_dcand *out) {
+    for (size_t i = 0; i < n; i++) {
+        const kt_mresult *r = &res[i];
+        int ok = r->status == KT_OK && r->samples > 0;
+        out[i] = (kt_dcand){ok ? r->median_s : INFINITY, r->spread, r->v ? r->v->cost : 0,
+                            r->v ? r->v->threads : 1, 1, r->rounds, r->nrounds};
+    }
+}
+
+/* Calibrates the repetitions of one sample from the time of one call. */
+static long reps_for(double one, double sample_s) {
+    double reps = one > 0 ? sample_s / one : 1e6;
+    return reps < 1 ? 1 : reps > 1e7 ? 10000000 : (long)reps;
 }
 
 kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t n,
@@ -111,8 +159,12 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
     kt_problem *p;
     kt_status st = kt_ops[op].problem_new(dims, seed, 0, &p);
     if (st != KT_OK) return st;
+    int max_rounds = o->max_samples < KT_MEASURE_MAX_ROUNDS ? o->max_samples : KT_MEASURE_MAX_ROUNDS;
     cand *c = calloc(n, sizeof *c);
-    if (!c) {
+    size_t *order = calloc(n, sizeof *order);
+    kt_dcand *dc = calloc(n, sizeof *dc);
+    if (!c || !order || !dc) {
+        free(c), free(order), free(dc);
         kt_problem_free(p);
         return kt_fail(KT_ENOMEM, "measure: out of memory");
     }
@@ -121,13 +173,15 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
     for (size_t i = 0; i < n; i++) {
         kt_mresult *r = &res[i];
         r->samples = 0;
+        r->nrounds = 0;
+        r->median_s = r->spread = r->min_s = NAN;
         r->kernel_s = NAN;
         r->raced_out = 0;
         r->status = KT_OK;
         r->error[0] = '\0';
-        c[i].t = calloc((size_t)o->max_samples, sizeof(double));
-        c[i].kern = calloc((size_t)o->max_samples, sizeof(double));
-        if (!c[i].t || !c[i].kern) {
+        c[i].runtime = runtime_of(r->v);
+        c[i].kern = calloc(KT_MEASURE_MAX_ROUNDS, sizeof(double));
+        if (!c[i].kern) {
             r->status = kt_fail(KT_ENOMEM, "measure: out of memory");
             continue;
         }
@@ -135,68 +189,75 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
         double t0 = kt_now();
         kt_status s = run_once(r, p);
         r->warmup_s = kt_now() - t0;
+        if (s == KT_OK) {
+            t0 = kt_now();
+            s = run_once(r, p);
+            c[i].reps = reps_for(kt_now() - t0, o->sample_s);
+        }
         if (s != KT_OK) {
             r->status = s;
             snprintf(r->error, sizeof r->error, "%s", kt_last_error());
             continue;
         }
-        t0 = kt_now();
-        s = run_once(r, p);
-        double one = kt_now() - t0;
-        if (s != KT_OK) {
-            r->status = s;
-            snprintf(r->error, sizeof r->error, "%s", kt_last_error());
-            continue;
-        }
-        double reps = one > 0 ? o->sample_s / one : 1e6;
-        c[i].reps = reps < 1 ? 1 : reps > 1e7 ? 10000000 : (long)reps;
         c[i].active = 1;
     }
-    for (int round = 0; round < o->max_samples; round++) {
-        int any = 0;
+    kt_rng rng;
+    kt_rng_seed(&rng, seed ^ 0x5a3c96e1u);
+    int last_runtime = -2;
+    for (int round = 0; round < max_rounds; round++) {
+        /* this round's order: the active candidates, shuffled (Fisher-Yates) */
+        size_t na = 0;
         for (size_t i = 0; i < n; i++) {
-            if (!c[i].active) continue;
-            double t = sample(&res[i], &c[i], p);
+            res[i].rounds[round] = NAN;
+            if (c[i].active) order[na++] = i;
+        }
+        if (!na) break;
+        for (size_t j = na; j > 1; j--) {
+            size_t k = (size_t)(kt_rng_next(&rng) % j), tmp = order[j - 1];
+            order[j - 1] = order[k];
+            order[k] = tmp;
+        }
+        for (size_t j = 0; j < na; j++) {
+            size_t i = order[j];
+            if (c[i].runtime != last_runtime && (c[i].runtime != 0 || last_runtime > 0))
+                settle(&res[i], p, 0.5 * o->sample_s);
+            last_runtime = c[i].runtime;
+            double t = sample(&res[i], &c[i], p, round);
             if (t < 0) {
                 c[i].active = 0;
                 continue;
             }
-            c[i].t[res[i].samples++] = t;
-            any = 1;
+            res[i].rounds[round] = (float)t;
             /* recalibrate once from a real sample: warm caches change the cost */
-            if (round == 0 && t > 0) {
-                double reps = o->sample_s / t;
-                c[i].reps = reps < 1 ? 1 : reps > 1e7 ? 10000000 : (long)reps;
-            }
+            if (round == 0 && t > 0) c[i].reps = reps_for(t, o->sample_s);
         }
-        if (!any) break;
+        for (size_t i = 0; i < n; i++) res[i].nrounds = round + 1;
         if (round + 1 < o->min_samples) continue;
         /* leader, racing and stopping */
-        double best = INFINITY;
+        for (size_t i = 0; i < n; i++) summarise(&res[i], &c[i]);
+        kt_mresult_dcands(res, n, dc);
+        kt_decision d = kt_decide(dc, (int)n, o->tie, o->threads_tie);
+        if (d.leader < 0) break;
         for (size_t i = 0; i < n; i++) {
-            if (res[i].status != KT_OK || res[i].samples == 0) continue;
-            summarise(&res[i], &c[i]);
-            if (res[i].median_s < best) best = res[i].median_s;
-        }
-        int tight = 1;
-        for (size_t i = 0; i < n; i++) {
-            if (!c[i].active) continue;
-            if (res[i].min_s > o->race_factor * best) {
+            if (!c[i].active || (int)i == d.leader) continue;
+            double med, lo, hi;
+            kt_dcand_ratio(&dc[i], &dc[d.leader], &med, &lo, &hi);
+            double w = kt_tie_window(&dc[d.leader], &dc[i], o->tie, o->threads_tie);
+            if (lo > o->race_factor || res[i].min_s > o->race_factor * res[d.leader].median_s ||
+                (o->decide && dc[i].cost >= dc[d.leader].cost && lo > 1 + w)) {
                 c[i].active = 0;
                 res[i].raced_out = 1;
-                continue;
             }
-            if (res[i].spread > o->spread_ok) tight = 0;
         }
-        if (tight || kt_now() - start > o->max_s) break;
+        if (o->decide && d.undecided == 0) break;
+        if (kt_now() - start > o->max_s) break;
     }
     for (size_t i = 0; i < n; i++) {
         summarise(&res[i], &c[i]);
-        free(c[i].t);
         free(c[i].kern);
     }
     kt_gpu_timing_enable(0);
-    free(c);
+    free(c), free(order), free(dc);
     kt_problem_free(p);
     return KT_OK;
 }
@@ -220,5 +281,38 @@ kt_status kt_validate(const kt_variant *v, size_t max_dim, uint64_t seed, char *
         kt_problem_free(p);
         if (s != KT_OK) return s;
     }
+    return KT_OK;
+}
+
+kt_status kt_measure_switch(kt_op_id op, const size_t dims[3], const kt_variant *a,
+                            const kt_variant *b, int rounds, double *switch_s, double *repeat_s) {
+    char why[192];
+    *switch_s = *repeat_s = NAN;
+    if (!kt_variant_usable(a, why, sizeof why) || !kt_variant_usable(b, why, sizeof why))
+        return kt_fail(KT_EUNAVAIL, "%s", why);
+    if (rounds > KT_MEASURE_MAX_ROUNDS) rounds = KT_MEASURE_MAX_ROUNDS;
+    kt_problem *p;
+    kt_status s = kt_ops[op].problem_new(dims, 0x5717c4ull, 0, &p);
+    if (s != KT_OK) return s;
+    float sw[KT_MEASURE_MAX_ROUNDS], rep[KT_MEASURE_MAX_ROUNDS];
+    const kt_op *o = &kt_ops[op];
+    if ((s = o->run(a, p)) == KT_OK) s = o->run(b, p);
+    for (int r = 0; r < rounds && s == KT_OK; r++) {
+        /* b then a: the switch */
+        s = o->run(b, p);
+        double t0 = kt_now();
+        if (s == KT_OK) s = o->run(a, p);
+        sw[r] = (float)(kt_now() - t0);
+        /* a then a: repeated */
+        if (s == KT_OK) s = o->run(a, p);
+        t0 = kt_now();
+        if (s == KT_OK) s = o->run(a, p);
+        rep[r] = (float)(kt_now() - t0);
+    }
+    kt_problem_free(p);
+    if (s != KT_OK) return s;
+    double sp, mn;
+    kt_rounds_summary(sw, rounds, switch_s, &sp, &mn);
+    kt_rounds_summary(rep, rounds, repeat_s, &sp, &mn);
     return KT_OK;
 }

@@ -5,15 +5,21 @@
  *      module load, cuBLAS handle) is timed alone and reported apart;
  *   2. calibration: calls are repeated inside one sample until the sample
  *      lasts `sample_s`, so the monotonic clock's resolution is irrelevant;
- *   3. interleaving: samples of competing candidates alternate (round robin),
- *      so drift of a shared, noisy machine hits all of them alike;
- *   4. statistics: median per call, spread = interquartile range / median,
- *      and the minimum;
- *   5. racing: after `min_samples` rounds, a candidate whose fastest sample
- *      is slower than `race_factor` x the leader's median stops being
- *      measured at this size;
- *   6. stopping: when the leaders' spreads are below `spread_ok`, at
- *      `max_samples`, or when `max_s` is spent.
+ *   3. rounds: in each round every active candidate takes one sample, in a
+ *      shuffled order (seeded), so drift of a shared, noisy machine hits all
+ *      of them alike and samples of one round are paired; a threaded
+ *      candidate that follows one of another runtime first makes one untimed
+ *      call (the settle step), so it is timed in the state a program calling
+ *      it repeatedly sees (its own pool awake, no other pool spinning);
+ *   4. statistics: per candidate the median per call, spread = interquartile
+ *      range / median, the minimum; per pair the median of the per-round
+ *      ratios with its 95% interval (tuner/kt_stats.h);
+ *   5. racing: after `min_samples` rounds a candidate shown slower than the
+ *      leader by `race_factor` (the lower end of its interval), or one that
+ *      costs more and is shown slower beyond the tie window, stops;
+ *   6. stopping: when no cheaper candidate's interval straddles the tie
+ *      window (kt_decide's `undecided`), at `max_samples`, or when `max_s`
+ *      is spent.
  * GPU variants are timed end to end by the same clock (the call
  * synchronises); their kernel-only time comes from CUDA events.
  */
@@ -26,10 +32,14 @@ typedef struct kt_mopts {
     double sample_s;    /* target duration of one sample */
     int min_samples;    /* rounds before racing or stopping */
     int max_samples;
-    double spread_ok;   /* stop when the leaders' spread is below this */
-    double race_factor; /* drop candidates clearly behind */
+    double race_factor; /* drop candidates shown this much slower than the leader */
     double max_s;       /* wall-clock budget for one size */
+    double tie;         /* tie window of a decision (0.02: within 2% is a tie) */
+    double threads_tie; /* the window against a leader using more threads */
+    int decide;         /* 1: stop when the decision is made (the tuner); 0: all rounds */
 } kt_mopts;
+
+#define KT_MEASURE_MAX_ROUNDS 40
 
 /* Defaults for a full run and for --quick. */
 kt_mopts kt_mopts_default(int quick);
@@ -42,14 +52,16 @@ typedef struct kt_mresult {
     double kernel_s;    /* GPU kernel alone, median; NAN when not a GPU variant */
     double warmup_s;    /* the first call */
     int raced_out;      /* stopped early, clearly behind */
+    int nrounds;        /* rounds[0..nrounds): per-call time in each round, NAN when not timed */
+    float rounds[KT_MEASURE_MAX_ROUNDS];
     kt_status status;   /* KT_OK, or why it could not run */
     char error[256];
 } kt_mresult;
 
 /*
  * Times candidates res[0..n) (their v set; v == NULL is the dispatched
- * call) on one problem of op with dims, interleaved.  Fills the rest of
- * each result.  Returns KT_ENOMEM if the problem cannot be allocated.
+ * call) on one problem of op with dims, in shuffled rounds.  Fills the rest
+ * of each result.  Returns KT_ENOMEM if the problem cannot be allocated.
  */
 kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t n,
                      const kt_mopts *o, uint64_t seed);
@@ -59,6 +71,25 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
  * max_dim (poisoned guards, reference comparison).  msg says what failed.
  */
 kt_status kt_validate(const kt_variant *v, size_t max_dim, uint64_t seed, char *msg, size_t len);
+
+/* The decision candidates of results res[0..n) (cost and threads from the variants). */
+struct kt_dcand;
+void kt_mresult_dcands(const kt_mresult *res, size_t n, struct kt_dcand *out);
+
+/*
+ * Statistics of rounds[0..n) (NAN entries skipped): median, spread and
+ * minimum.  Returns the number of finite rounds.
+ */
+int kt_rounds_summary(const float *rounds, int n, double *median, double *spread, double *min);
+
+/*
+ * The cost of switching thread runtimes: over `rounds` rounds, one call of
+ * `a` timed right after a call of `b` (the switch) and right after a call
+ * of `a` itself (repeated), the two conditions interleaved.  Medians per
+ * call in *switch_s and *repeat_s.  KT_EUNAVAIL when either cannot run.
+ */
+kt_status kt_measure_switch(kt_op_id op, const size_t dims[3], const kt_variant *a,
+                            const kt_variant *b, int rounds, double *switch_s, double *repeat_s);
 
 /* Calls the public entry point of op on the problem (the dispatched call). */
 kt_status kt_run_dispatched(kt_problem *p);
