@@ -2,7 +2,7 @@
 # db/embed.sh FILE...: writes to stdout a C header embedding each FILE, in order, as one
 # NUL-terminated char array, and the array of them:
 #     static const char *const kt_schema_steps[] = { kt_schema_step_1, ... };
-# db/kt_db.c applies step i to bring a database to schema version i (FILE 1 is
+# db/open.c applies step i to bring a database to schema version i (FILE 1 is
 # db/schema.sql).  Bytes are written as hex (od), so no quoting, escape, trigraph or
 # string-length limit applies.  POSIX sh, od and sed only.
 set -e

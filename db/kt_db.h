@@ -1,6 +1,7 @@
 /*
- * ktune tuning database: the one module that reads and writes it.  All SQL lives here
- * (db/kt_db.c) and in db/schema.sql, which documents every table, column and view.
+ * ktune tuning database: the one module that reads and writes it.  All SQL lives in
+ * the files of db/ (db/kt_db_int.h lists them) and in db/schema.sql, which documents every
+ * table, column and view.
  *
  * One SQLite file, in WAL mode with a busy timeout, so the library reads while the tuner
  * writes and neither fails.  Two ways in:

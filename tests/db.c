@@ -1,5 +1,5 @@
 /*
- * Tests of db/kt_db.c, the tuning database: creation and schema versions, migrations,
+ * Tests of db/, the tuning database: creation and schema versions, migrations,
  * bad files (missing, empty, corrupt, truncated, foreign, read-only, newer), locking
  * between connections and processes, a writer killed mid-run, and the data round trips.
  * Prints TAP (cmocka).  Every test works in its own mkdtemp() directory, removed after.

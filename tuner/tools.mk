@@ -3,7 +3,8 @@
 
 ktune_SOURCES += tuner/kt_inspect.c tuner/kt_inspect.h tuner/cmd_show.c \
 	tuner/cmd_explain.c tuner/cmd_report.c tuner/kt_plot.c tuner/kt_plot.h \
-	tuner/cmd_export.c
+	tuner/cmd_export.c tuner/cmd_import.c tuner/cmd_merge.c tuner/kt_exchange.c \
+	tuner/kt_exchange.h
 
 # tests/tools: golden-structure tests of the commands' JSON on databases the test
 # builds (known measurements, two machines), export/import/merge round trips, bad input.
