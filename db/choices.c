@@ -15,6 +15,37 @@
 
 /* ---- Choices ------------------------------------------------------------ */
 
+/* The decisions a choice may carry (db/migrate-0002.sql). */
+static const char *const decisions[] = {"resolved", "tie", "unresolved", "merged", "single",
+                                        ""};
+
+kt_status kt_dbi_choice_check(const kt_db_choice *c, const char *fn)
+{
+    if (strnlen(c->decision, sizeof c->decision) < sizeof c->decision)
+        for (size_t i = 0; i < sizeof decisions / sizeof decisions[0]; i++)
+            if (strcmp(c->decision, decisions[i]) == 0)
+                return KT_OK;
+    return kt_fail(KT_EINVAL, "%s: unknown decision '%.15s' for %s (resolved, tie, "
+                   "unresolved, merged, single or empty)", fn, c->decision, c->variant);
+}
+
+int kt_dbi_bind_choice(sqlite3_stmt *st, int64_t machine, const char *op, int64_t run,
+                       const kt_db_choice *c)
+{
+    int rc = bind_i64(st, 1, machine, SQLITE_OK);
+    rc = bind_text(st, 2, op, rc);
+    rc = bind_dims(st, 3, c->m, c->n, c->k, rc);
+    rc = bind_i64(st, 6, c->rank, rc);
+    rc = bind_text(st, 7, c->variant, rc);
+    rc = bind_i64(st, 8, c->version, rc);
+    rc = bind_real(st, 9, c->median_s, rc);
+    rc = bind_real(st, 10, c->margin, rc);
+    rc = bind_id(st, 11, run, rc);
+    rc = bind_real(st, 12, c->ci_lo, rc);
+    rc = bind_real(st, 13, c->ci_hi, rc);
+    return bind_text(st, 14, c->decision, rc);
+}
+
 kt_status kt_db_choices_replace(kt_db *db, int64_t machine, const char *op, int64_t run,
                                 const kt_db_choice *choices, size_t count)
 {
@@ -28,6 +59,8 @@ kt_status kt_db_choices_replace(kt_db *db, int64_t machine, const char *op, int6
         s = kt_dbi_check_name(choices[i].variant, fn, "variant name");
         if (s == KT_OK)
             s = check_dims(choices[i].m, choices[i].n, choices[i].k, fn);
+        if (s == KT_OK)
+            s = kt_dbi_choice_check(&choices[i], fn);
     }
     if (s != KT_OK)
         return s;
@@ -44,16 +77,7 @@ kt_status kt_db_choices_replace(kt_db *db, int64_t machine, const char *op, int6
     rc = bind_text(del, 2, op, rc);
     s = kt_dbi_step_done(db, del, rc, "replacing choices", NULL);
     for (size_t i = 0; s == KT_OK && i < count; i++) {
-        const kt_db_choice *c = &choices[i];
-        rc = bind_i64(ins, 1, machine, SQLITE_OK);
-        rc = bind_text(ins, 2, op, rc);
-        rc = bind_dims(ins, 3, c->m, c->n, c->k, rc);
-        rc = bind_i64(ins, 6, c->rank, rc);
-        rc = bind_text(ins, 7, c->variant, rc);
-        rc = bind_i64(ins, 8, c->version, rc);
-        rc = bind_real(ins, 9, c->median_s, rc);
-        rc = bind_real(ins, 10, c->margin, rc);
-        rc = bind_id(ins, 11, run, rc);
+        rc = kt_dbi_bind_choice(ins, machine, op, run, &choices[i]);
         s = kt_dbi_step_done(db, ins, rc, "storing a choice", NULL);
     }
     if (s == KT_OK)
@@ -104,6 +128,10 @@ kt_status kt_db_choices_load(kt_db *db, const char *fingerprint, const char *op,
         c->version = col_unsigned(st, 5);
         c->median_s = col_real(st, 6);
         c->margin = col_real(st, 7);
+        c->ci_lo = col_real(st, 8);
+        c->ci_hi = col_real(st, 9);
+        if (s == KT_OK)
+            s = kt_dbi_col_text(db, st, 10, c->decision, sizeof c->decision);
         if (s != KT_OK)
             break;
     }

@@ -50,6 +50,7 @@ void kt_db_dump_free(kt_db_dump *d)
     free(d->choices);
     free(d->limits);
     free(d->profiles);
+    free(d->verifications);
     memset(d, 0, sizeof *d);
 }
 
@@ -131,6 +132,10 @@ kt_status kt_dbi_read_choice(const kt_db *db, sqlite3_stmt *st, void *row)
     r->c.median_s = col_real(st, 8);
     r->c.margin = col_real(st, 9);
     r->run = sqlite3_column_int64(st, 10);
+    r->c.ci_lo = col_real(st, 11);
+    r->c.ci_hi = col_real(st, 12);
+    if (s == KT_OK)
+        s = kt_dbi_col_text(db, st, 13, r->c.decision, sizeof r->c.decision);
     return s;
 }
 
@@ -224,6 +229,10 @@ kt_status kt_db_dump_read(kt_db *db, const char *fingerprint, unsigned what, kt_
         s = read_rows(db, ST_DUMP_PROFILES, fingerprint, (void **)&out->profiles,
                       &out->nprofiles, sizeof *out->profiles, kt_dbi_read_profile,
                       "reading profiled calls");
+    if (s == KT_OK && (what & KT_DB_DUMP_VERIFY) && db->version >= 2)
+        s = read_rows(db, ST_DUMP_VERIFY, fingerprint, (void **)&out->verifications,
+                      &out->nverifications, sizeof *out->verifications, kt_dbi_read_verify,
+                      "reading verifications");
     if (s == KT_OK)
         s = kt_dbi_exec(db, "COMMIT", "reading the database");
     if (s != KT_OK) {

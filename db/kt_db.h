@@ -43,12 +43,13 @@ extern "C" {
 #endif
 
 #define KT_DB_APPLICATION_ID 0x6b74756e  /* "ktun": PRAGMA application_id of a ktune db */
-#define KT_DB_SCHEMA_VERSION 1           /* the schema this build writes (migration steps) */
+#define KT_DB_SCHEMA_VERSION 2           /* the schema this build writes (migration steps) */
 #define KT_DB_READ_MIN_VERSION 1         /* the oldest schema this build's queries can read */
 #define KT_DB_BUSY_MS 5000               /* default wait for a lock, in milliseconds */
 #define KT_DB_SYSTEM_PATH "/var/lib/ktune/ktune.db"  /* read-only fallback (KTUNE_SYSTEM_DB) */
 #define KT_DB_NAME_MAX 64                /* op and variant names, NUL included */
 #define KT_DB_ERROR_MAX 256              /* error texts as read back (longer ones are cut) */
+#define KT_DB_MAX_ROUNDS 40              /* per-round times kept with a measurement */
 
 typedef struct kt_db kt_db;
 
@@ -185,6 +186,11 @@ typedef struct kt_db_measurement {
     char error[KT_DB_ERROR_MAX];   /* "" when none */
     double gflops, gbs;            /* NAN: unknown */
     char measured_at[32];          /* set by the database (UTC, ISO 8601); ignored by put */
+    /* schema 2 (read as 0 / none from a version 1 file) */
+    int64_t batch;      /* the interleaved measuring session that timed it: rows of one point
+                           with the same batch were timed in the same rounds (0: unknown) */
+    int nrounds;        /* per-call seconds of each round, in round order (0: none) */
+    float rounds[KT_DB_MAX_ROUNDS];
 } kt_db_measurement;
 
 /*
@@ -192,6 +198,8 @@ typedef struct kt_db_measurement {
  * transaction: once this returns KT_OK the row survives a kill of the process.  NAN
  * values and "" strings are stored as NULL.  valid == 1 needs a median_s.  The machine,
  * the run (if any) and the variant (op, variant, version) must exist: KT_EINVAL if not.
+ * batch 0 is stored as NULL; rounds[0..nrounds) as a BLOB of little-endian float32
+ * (NULL when nrounds is 0); nrounds outside 0..KT_DB_MAX_ROUNDS: KT_EINVAL.
  */
 kt_status kt_db_measurement_put(kt_db *db, const kt_db_measurement *me);
 
@@ -223,11 +231,15 @@ typedef struct kt_db_choice {
     unsigned version;              /* dispatch ignores a choice whose version is not its own */
     double median_s;
     double margin;                 /* see db/schema.sql; NAN: none (no runner-up) */
+    /* schema 2 (read as NAN, NAN, "" from a version 1 file) */
+    double ci_lo, ci_hi;   /* 95% interval of `margin` (same definition); NAN: none */
+    char decision[16];     /* "resolved", "tie", "unresolved", "merged", "single", "" (old rows) */
 } kt_db_choice;
 
 /*
  * Replaces all choices of op on machine by the count given (0 clears them), made by run
  * (0: none), in one transaction: readers see the old set or the new one, never a mix.
+ * A decision other than those listed in kt_db_choice: KT_EINVAL, nothing changed.
  */
 kt_status kt_db_choices_replace(kt_db *db, int64_t machine, const char *op, int64_t run,
                                 const kt_db_choice *choices, size_t count);
@@ -239,6 +251,38 @@ kt_status kt_db_choices_replace(kt_db *db, int64_t machine, const char *op, int6
  */
 kt_status kt_db_choices_load(kt_db *db, const char *fingerprint, const char *op,
                              kt_db_choice **out, size_t *count);
+
+/* ---- Verifications (schema 2) ------------------------------------------ */
+
+/* verification of a run: one row per held-out shape and pass */
+typedef struct kt_db_verify_row {
+    int64_t machine, run;
+    char op[KT_DB_NAME_MAX];
+    size_t m, n, k;            /* packed as for measurements */
+    int pass;                  /* 1: first verification, 2: after re-measuring the neighbourhood */
+    char dispatched[KT_DB_NAME_MAX];  /* the variant the dispatched call ran */
+    double dispatched_s;       /* per-call time of the dispatched call (held-out half) */
+    char best[KT_DB_NAME_MAX]; /* best fixed variant, chosen on the other half */
+    double best_s;             /* its time on the held-out half */
+    double ratio;              /* dispatched_s / best_s */
+    char fixed[2048];          /* JSON object {"variant": time/dispatched, ...} ("" none) */
+    uint64_t seed;             /* the seed the held-out sizes came from */
+} kt_db_verify_row;
+
+/*
+ * Inserts *row, or replaces the row with the same (run, op, m, n, k, pass), in its own
+ * transaction.  NAN times are stored as NULL.  KT_EINVAL: pass not 1 or 2, empty names,
+ * fixed neither "" nor a JSON object, or a run that is not the machine's (or missing).
+ */
+kt_status kt_db_verify_put(kt_db *db, const kt_db_verify_row *row);
+
+/*
+ * The rows of machine's run (run 0: the newest run of that machine having verification
+ * rows, by start time), ordered by op, pass, m, n, k; a malloc'ed array in *out (NULL
+ * when none: also for a version 1 file), its length in *count; free() it.
+ */
+kt_status kt_db_verify_list(kt_db *db, int64_t machine, int64_t run, kt_db_verify_row **out,
+                            size_t *count);
 
 /* ---- Limits ------------------------------------------------------------ */
 
@@ -310,7 +354,8 @@ typedef struct kt_db_profile_row {
  * Ids (machine, run) refer to rows of the same dump, not to any file.  Orders:
  * machines by fingerprint; runs by machine, started, host, pid; variants by op, name,
  * version; the rest by machine, then their key (measurements: op, m, n, k, variant,
- * version; choices: op, m, n, k, rank; limits: name; profiles: op, m, n, k).
+ * version; choices: op, m, n, k, rank; limits: name; profiles: op, m, n, k;
+ * verifications: run, op, pass, m, n, k).
  */
 typedef struct kt_db_dump {
     kt_db_machine_row *machines;
@@ -327,6 +372,8 @@ typedef struct kt_db_dump {
     size_t nlimits;
     kt_db_profile_row *profiles;
     size_t nprofiles;
+    kt_db_verify_row *verifications;
+    size_t nverifications;
 } kt_db_dump;
 
 /* What kt_db_dump_read() reads (machines always). */
@@ -337,7 +384,8 @@ enum {
     KT_DB_DUMP_CHOICES = 1u << 3,
     KT_DB_DUMP_LIMITS = 1u << 4,
     KT_DB_DUMP_PROFILES = 1u << 5,
-    KT_DB_DUMP_ALL = 0x3f
+    KT_DB_DUMP_VERIFY = 1u << 6,
+    KT_DB_DUMP_ALL = 0x7f
 };
 
 /*
@@ -376,6 +424,7 @@ typedef struct kt_db_conflict {
 
 typedef struct kt_db_merge_report {
     kt_db_merge_count machines, runs, variants, measurements, choices, limits, profiles;
+    kt_db_merge_count verifications;
     kt_db_conflict *conflicts;  /* malloc'ed; free with kt_db_merge_report_free() */
     size_t nconflicts;
 } kt_db_merge_report;

@@ -6,6 +6,7 @@
  *   db/open.c     opening, checks at open, migration, default paths
  *   db/store.c    dimensions, machines, variants, runs, measurements, limits
  *   db/choices.c  choices: replace a set, load for dispatch
+ *   db/verify.c   verifications of runs (schema 2)
  *   db/dump.c     row readers, dumps for inspection and export, run lookup
  *   db/merge.c    merging a dump into a database
  *
@@ -62,6 +63,13 @@ enum stmt_id {
     ST_LIMIT_IMPORT,
     ST_PROFILE_GET,
     ST_PROFILE_IMPORT,
+    /* verifications (schema 2) */
+    ST_JSON_OBJECT,
+    ST_RUN_MACHINE,
+    ST_VERIFY_PUT,
+    ST_VERIFY_NEWEST,
+    ST_VERIFY_LIST,
+    ST_DUMP_VERIFY,
     ST_COUNT
 };
 
@@ -210,6 +218,12 @@ kt_status kt_dbi_measurement_check_key(const kt_db_measurement *me, const char *
 /* Row readers: fill one row from a statement's columns (in the orders of stmt_sql[]). */
 typedef kt_status (*row_reader)(const kt_db *db, sqlite3_stmt *st, void *row);
 
+/* Choices (db/choices.c): KT_EINVAL unless c->decision is one the schema allows; binds
+ * parameters 1 to 14 of the choice insert statement. */
+kt_status kt_dbi_choice_check(const kt_db_choice *c, const char *fn);
+int kt_dbi_bind_choice(sqlite3_stmt *st, int64_t machine, const char *op, int64_t run,
+                       const kt_db_choice *c);
+
 /* Row readers of db/dump.c, in the column orders of the dump statements. */
 kt_status kt_dbi_col_strdup(const kt_db *db, sqlite3_stmt *st, int i, char **out);
 kt_status kt_dbi_read_machine(const kt_db *db, sqlite3_stmt *st, void *row);
@@ -217,6 +231,12 @@ kt_status kt_dbi_read_run(const kt_db *db, sqlite3_stmt *st, void *row);
 kt_status kt_dbi_read_choice(const kt_db *db, sqlite3_stmt *st, void *row);
 kt_status kt_dbi_read_limit(const kt_db *db, sqlite3_stmt *st, void *row);
 kt_status kt_dbi_read_profile(const kt_db *db, sqlite3_stmt *st, void *row);
+kt_status kt_dbi_read_verify(const kt_db *db, sqlite3_stmt *st, void *row);
+
+/* Verifications (db/verify.c): checks the fields put needs (names, dims, pass); binds
+ * parameters 1 to 14 of the verification insert statement. */
+kt_status kt_dbi_verify_check(const kt_db_verify_row *row, const char *fn);
+int kt_dbi_bind_verify(sqlite3_stmt *st, const kt_db_verify_row *row);
 
 /* Steps st (its binds' result in rc) and reads its first row through read (*found). */
 kt_status kt_dbi_read_one(kt_db *db, sqlite3_stmt *st, int rc, void *row, row_reader read,

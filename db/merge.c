@@ -441,7 +441,7 @@ static kt_status measurement_import(kt_db *db, const kt_db_measurement *me)
     if (s != KT_OK)
         return s;
     int rc = kt_dbi_bind_measurement(st, me);
-    rc = bind_text(st, 18, me->measured_at, rc);
+    rc = bind_text(st, 20, me->measured_at, rc);
     return kt_dbi_step_done(db, st, rc, "storing a measurement", NULL);
 }
 
@@ -568,17 +568,11 @@ static kt_status choices_write(kt_db *db, int64_t machine, const char *op,
             s = kt_fail(KT_EINVAL, "merge: a choice of %s has no median", op);
         if (s == KT_OK)
             s = check_dims(c->m, c->n, c->k, "merge");
+        if (s == KT_OK)
+            s = kt_dbi_choice_check(c, "merge");
         if (s != KT_OK)
             break;
-        rc = bind_i64(ins, 1, machine, SQLITE_OK);
-        rc = bind_text(ins, 2, op, rc);
-        rc = bind_dims(ins, 3, c->m, c->n, c->k, rc);
-        rc = bind_i64(ins, 6, c->rank, rc);
-        rc = bind_text(ins, 7, c->variant, rc);
-        rc = bind_i64(ins, 8, c->version, rc);
-        rc = bind_real(ins, 9, c->median_s, rc);
-        rc = bind_real(ins, 10, c->margin, rc);
-        rc = bind_id(ins, 11, rows[i].run, rc);
+        rc = kt_dbi_bind_choice(ins, machine, op, rows[i].run, c);
         s = kt_dbi_step_done(db, ins, rc, "storing a choice", NULL);
     }
     return s;

@@ -33,6 +33,35 @@
 #define MEASUREMENT_COLUMNS                                                                \
     "machine, op, m, n, k, variant, version, run, samples, median_s, spread, min_s, "     \
     "kernel_s, valid, error, gflops, gbs, measured_at"
+/* Columns of schema 2 read after MEASUREMENT_COLUMNS and CHOICE_COLUMNS, and what stands
+ * for them on a version 1 file (stmt_sql_v1[]). */
+#define MEASUREMENT_V2 ", batch, rounds"
+#define MEASUREMENT_V1 ", NULL, NULL"
+#define CHOICE_COLUMNS "machine, op, m, n, k, rank, variant, version, median_s, margin, run"
+#define CHOICE_V2 ", ci_lo, ci_hi, decision"
+#define CHOICE_V1 ", NULL, NULL, ''"
+#define VERIFY_COLUMNS                                                                     \
+    "machine, run, op, m, n, k, pass, dispatched, dispatched_s, best, best_s, ratio, "    \
+    "fixed, seed"
+
+/* The read statements, with the schema 2 column list (v2) or its stand-in (v1). */
+#define SQL_MEASUREMENT_GET(v)                                                             \
+    "SELECT " MEASUREMENT_COLUMNS v " FROM measurements WHERE machine = ?1 AND op = ?2 "   \
+    "AND m = ?3 AND n = ?4 AND k = ?5 AND variant = ?6 AND version = ?7"
+#define SQL_MEASUREMENTS_LIST(v)                                                           \
+    "SELECT " MEASUREMENT_COLUMNS v " FROM measurements WHERE machine = ?1 AND op = ?2 "   \
+    "ORDER BY m, n, k, variant, version"
+#define SQL_CHOICES_LOAD(v)                                                                \
+    "SELECT m, n, k, rank, variant, version, median_s, margin" v " FROM choices "         \
+    "WHERE machine = (SELECT id FROM machines WHERE fingerprint = ?1) AND op = ?2 "      \
+    "ORDER BY m, n, k, rank"
+#define SQL_DUMP_MEASUREMENTS(v)                                                           \
+    "SELECT " MEASUREMENT_COLUMNS v " FROM measurements WHERE ?1 IS NULL OR machine = "    \
+    "(SELECT id FROM machines WHERE fingerprint = ?1) "                                   \
+    "ORDER BY machine, op, m, n, k, variant, version"
+#define SQL_DUMP_CHOICES(v)                                                                \
+    "SELECT " CHOICE_COLUMNS v " FROM choices WHERE ?1 IS NULL OR machine = "              \
+    "(SELECT id FROM machines WHERE fingerprint = ?1) ORDER BY machine, op, m, n, k, rank"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_JSON_VALID] = "SELECT json_valid(?1)",
@@ -58,27 +87,22 @@ static const char *const stmt_sql[ST_COUNT] = {
         " WHERE id = ?1 AND status = 'running'",
     [ST_MEASUREMENT_PUT] =
         "INSERT INTO measurements (machine, op, m, n, k, variant, version, run, samples, "
-        "median_s, spread, min_s, kernel_s, valid, error, gflops, gbs) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
+        "median_s, spread, min_s, kernel_s, valid, error, gflops, gbs, batch, rounds) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+        "?18, ?19) "
         "ON CONFLICT (machine, op, m, n, k, variant, version) DO UPDATE SET "
         "run = excluded.run, samples = excluded.samples, median_s = excluded.median_s, "
         "spread = excluded.spread, min_s = excluded.min_s, kernel_s = excluded.kernel_s, "
         "valid = excluded.valid, error = excluded.error, gflops = excluded.gflops, "
-        "gbs = excluded.gbs, measured_at = " NOW,
-    [ST_MEASUREMENT_GET] =
-        "SELECT " MEASUREMENT_COLUMNS " FROM measurements WHERE machine = ?1 AND op = ?2 "
-        "AND m = ?3 AND n = ?4 AND k = ?5 AND variant = ?6 AND version = ?7",
-    [ST_MEASUREMENTS_LIST] =
-        "SELECT " MEASUREMENT_COLUMNS " FROM measurements WHERE machine = ?1 AND op = ?2 "
-        "ORDER BY m, n, k, variant, version",
+        "gbs = excluded.gbs, batch = excluded.batch, rounds = excluded.rounds, "
+        "measured_at = " NOW,
+    [ST_MEASUREMENT_GET] = SQL_MEASUREMENT_GET(MEASUREMENT_V2),
+    [ST_MEASUREMENTS_LIST] = SQL_MEASUREMENTS_LIST(MEASUREMENT_V2),
     [ST_CHOICES_DELETE] = "DELETE FROM choices WHERE machine = ?1 AND op = ?2",
     [ST_CHOICE_INSERT] =
-        "INSERT INTO choices (machine, op, m, n, k, rank, variant, version, median_s, "
-        "margin, run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    [ST_CHOICES_LOAD] =
-        "SELECT c.m, c.n, c.k, c.rank, c.variant, c.version, c.median_s, c.margin "
-        "FROM choices AS c JOIN machines AS ma ON ma.id = c.machine "
-        "WHERE ma.fingerprint = ?1 AND c.op = ?2 ORDER BY c.m, c.n, c.k, c.rank",
+        "INSERT INTO choices (" CHOICE_COLUMNS ", ci_lo, ci_hi, decision) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    [ST_CHOICES_LOAD] = SQL_CHOICES_LOAD(CHOICE_V2),
     [ST_LIMIT_PUT] =
         "INSERT INTO limits (machine, name, value) VALUES (?1, ?2, ?3) "
         "ON CONFLICT (machine, name) DO UPDATE SET value = excluded.value, "
@@ -100,14 +124,8 @@ static const char *const stmt_sql[ST_COUNT] = {
         "OR EXISTS (SELECT 1 FROM choices AS c JOIN machines AS ma ON ma.id = c.machine "
         "WHERE ma.fingerprint = ?1 AND c.op = v.op AND c.variant = v.name "
         "AND c.version = v.version) ORDER BY op, name, version",
-    [ST_DUMP_MEASUREMENTS] =
-        "SELECT " MEASUREMENT_COLUMNS " FROM measurements WHERE ?1 IS NULL OR machine = "
-        "(SELECT id FROM machines WHERE fingerprint = ?1) "
-        "ORDER BY machine, op, m, n, k, variant, version",
-    [ST_DUMP_CHOICES] =
-        "SELECT machine, op, m, n, k, rank, variant, version, median_s, margin, run "
-        "FROM choices WHERE ?1 IS NULL OR machine = (SELECT id FROM machines "
-        "WHERE fingerprint = ?1) ORDER BY machine, op, m, n, k, rank",
+    [ST_DUMP_MEASUREMENTS] = SQL_DUMP_MEASUREMENTS(MEASUREMENT_V2),
+    [ST_DUMP_CHOICES] = SQL_DUMP_CHOICES(CHOICE_V2),
     [ST_DUMP_LIMITS] =
         "SELECT machine, name, value, measured_at FROM limits WHERE ?1 IS NULL "
         "OR machine = (SELECT id FROM machines WHERE fingerprint = ?1) "
@@ -137,16 +155,19 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_VARIANT_GET] =
         "SELECT backend, params FROM variants WHERE op = ?1 AND name = ?2 AND version = ?3",
     [ST_MEASUREMENT_IMPORT] =
-        "INSERT INTO measurements (" MEASUREMENT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, "
-        "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) "
+        "INSERT INTO measurements (machine, op, m, n, k, variant, version, run, samples, "
+        "median_s, spread, min_s, kernel_s, valid, error, gflops, gbs, batch, rounds, "
+        "measured_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+        "?15, ?16, ?17, ?18, ?19, ?20) "
         "ON CONFLICT (machine, op, m, n, k, variant, version) DO UPDATE SET "
         "run = excluded.run, samples = excluded.samples, median_s = excluded.median_s, "
         "spread = excluded.spread, min_s = excluded.min_s, kernel_s = excluded.kernel_s, "
         "valid = excluded.valid, error = excluded.error, gflops = excluded.gflops, "
-        "gbs = excluded.gbs, measured_at = excluded.measured_at",
+        "gbs = excluded.gbs, batch = excluded.batch, rounds = excluded.rounds, "
+        "measured_at = excluded.measured_at",
     [ST_CHOICES_GET] =
-        "SELECT machine, op, m, n, k, rank, variant, version, median_s, margin, run "
-        "FROM choices WHERE machine = ?1 AND op = ?2 ORDER BY m, n, k, rank",
+        "SELECT " CHOICE_COLUMNS CHOICE_V2 " FROM choices WHERE machine = ?1 AND op = ?2 "
+        "ORDER BY m, n, k, rank",
     [ST_LIMIT_ROW_GET] =
         "SELECT machine, name, value, measured_at FROM limits WHERE machine = ?1 "
         "AND name = ?2",
@@ -162,6 +183,36 @@ static const char *const stmt_sql[ST_COUNT] = {
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (machine, op, m, n, k) "
         "DO UPDATE SET calls = excluded.calls, total_s = excluded.total_s, "
         "updated = excluded.updated",
+    /* verifications (schema 2) */
+    [ST_JSON_OBJECT] =
+        "SELECT CASE WHEN json_valid(?1) THEN json_type(?1) = 'object' ELSE 0 END",
+    [ST_RUN_MACHINE] = "SELECT machine FROM runs WHERE id = ?1",
+    [ST_VERIFY_PUT] =
+        "INSERT INTO verifications (" VERIFY_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+        "?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT (run, op, m, n, k, pass) DO UPDATE SET "
+        "machine = excluded.machine, dispatched = excluded.dispatched, "
+        "dispatched_s = excluded.dispatched_s, best = excluded.best, "
+        "best_s = excluded.best_s, ratio = excluded.ratio, fixed = excluded.fixed, "
+        "seed = excluded.seed",
+    [ST_VERIFY_NEWEST] =
+        "SELECT r.id FROM runs AS r WHERE r.machine = ?1 AND EXISTS (SELECT 1 FROM "
+        "verifications AS v WHERE v.run = r.id) ORDER BY r.started DESC, r.id DESC LIMIT 1",
+    [ST_VERIFY_LIST] =
+        "SELECT " VERIFY_COLUMNS " FROM verifications WHERE machine = ?1 AND run = ?2 "
+        "ORDER BY op, pass, m, n, k",
+    [ST_DUMP_VERIFY] =
+        "SELECT " VERIFY_COLUMNS " FROM verifications WHERE ?1 IS NULL OR machine = "
+        "(SELECT id FROM machines WHERE fingerprint = ?1) "
+        "ORDER BY machine, run, op, pass, m, n, k",
+};
+
+/* The read statements as they run on a version 1 file (no schema 2 columns). */
+static const char *const stmt_sql_v1[ST_COUNT] = {
+    [ST_MEASUREMENT_GET] = SQL_MEASUREMENT_GET(MEASUREMENT_V1),
+    [ST_MEASUREMENTS_LIST] = SQL_MEASUREMENTS_LIST(MEASUREMENT_V1),
+    [ST_CHOICES_LOAD] = SQL_CHOICES_LOAD(CHOICE_V1),
+    [ST_DUMP_MEASUREMENTS] = SQL_DUMP_MEASUREMENTS(MEASUREMENT_V1),
+    [ST_DUMP_CHOICES] = SQL_DUMP_CHOICES(CHOICE_V1),
 };
 
 /* ---- Errors ------------------------------------------------------------- */
@@ -215,11 +266,16 @@ kt_status kt_dbi_check_name(const char *s, const char *fn, const char *what)
 
 /* ---- Statement helpers -------------------------------------------------- */
 
-/* The prepared statement id of db, prepared on first use, reset and unbound. */
+/*
+ * The prepared statement id of db, prepared on first use, reset and unbound.  On a file
+ * of schema 1 (read-only handles: writers migrate first) the read statements that name
+ * schema 2 columns run as stmt_sql_v1[] has them.
+ */
 kt_status kt_dbi_stmt_get(kt_db *db, enum stmt_id id, sqlite3_stmt **out)
 {
     if (!db->stmt[id]) {
-        int rc = sqlite3_prepare_v3(db->sql, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+        const char *sql = db->version < 2 && stmt_sql_v1[id] ? stmt_sql_v1[id] : stmt_sql[id];
+        int rc = sqlite3_prepare_v3(db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT,
                                     &db->stmt[id], NULL);
         if (rc != SQLITE_OK) {
             db->stmt[id] = NULL;

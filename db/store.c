@@ -180,7 +180,51 @@ kt_status kt_db_run_end(kt_db *db, int64_t run, kt_db_run_status status)
 
 /* ---- Measurements ------------------------------------------------------- */
 
-/* Fills *me from a row of MEASUREMENT_COLUMNS. */
+/* Reads column i (a BLOB of little-endian float32, or NULL) into me->rounds. */
+static kt_status rounds_read(const kt_db *db, sqlite3_stmt *st, int i, kt_db_measurement *me)
+{
+    me->nrounds = 0;
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return KT_OK;
+    const unsigned char *b = sqlite3_column_blob(st, i);
+    int len = sqlite3_column_bytes(st, i);
+    if (len == 0)
+        return KT_OK;
+    if (!b)
+        return kt_dbi_fail_sql(db, SQLITE_NOMEM, "reading a row");
+    if (len % 4 != 0 || len / 4 > KT_DB_MAX_ROUNDS)
+        return kt_fail(KT_EDB, "%s: corrupt database (a measurement of %s/%s has %d bytes of "
+                       "rounds)", db->path, me->op, me->variant, len);
+    for (int r = 0; r < len / 4; r++) {
+        uint32_t u = (uint32_t)b[4 * r] | (uint32_t)b[4 * r + 1] << 8 |
+                     (uint32_t)b[4 * r + 2] << 16 | (uint32_t)b[4 * r + 3] << 24;
+        memcpy(&me->rounds[r], &u, sizeof u);
+    }
+    me->nrounds = len / 4;
+    return KT_OK;
+}
+
+/* Binds me->rounds as a BLOB of little-endian float32 (NULL when none) to parameter i. */
+static int rounds_bind(sqlite3_stmt *st, int i, const kt_db_measurement *me, int rc)
+{
+    if (rc != SQLITE_OK)
+        return rc;
+    if (me->nrounds <= 0)
+        return sqlite3_bind_null(st, i);
+    unsigned char b[4 * KT_DB_MAX_ROUNDS];
+    int n = me->nrounds < KT_DB_MAX_ROUNDS ? me->nrounds : KT_DB_MAX_ROUNDS;
+    for (int r = 0; r < n; r++) {
+        uint32_t u;
+        memcpy(&u, &me->rounds[r], sizeof u);
+        b[4 * r] = (unsigned char)(u & 0xff);
+        b[4 * r + 1] = (unsigned char)(u >> 8 & 0xff);
+        b[4 * r + 2] = (unsigned char)(u >> 16 & 0xff);
+        b[4 * r + 3] = (unsigned char)(u >> 24);
+    }
+    return sqlite3_bind_blob(st, i, b, 4 * n, SQLITE_TRANSIENT);
+}
+
+/* Fills *me from a row of MEASUREMENT_COLUMNS and the schema 2 columns batch, rounds. */
 kt_status kt_dbi_measurement_read(const kt_db *db, sqlite3_stmt *st, kt_db_measurement *me)
 {
     me->machine = sqlite3_column_int64(st, 0);
@@ -204,13 +248,16 @@ kt_status kt_dbi_measurement_read(const kt_db *db, sqlite3_stmt *st, kt_db_measu
     me->gbs = col_real(st, 16);
     if (s == KT_OK)
         s = kt_dbi_col_text(db, st, 17, me->measured_at, sizeof me->measured_at);
+    me->batch = sqlite3_column_int64(st, 18);
+    if (s == KT_OK)
+        s = rounds_read(db, st, 19, me);
     return s;
 }
 
 /*
- * Binds the columns of a measurement row, parameters 1 to 17 of the
- * measurement insert statements (put and import); returns the first
- * failing SQLite code, or SQLITE_OK.
+ * Binds the columns of a measurement row, parameters 1 to 19 of the measurement insert
+ * statements (put and import: 18 batch, 19 rounds); returns the first failing SQLite
+ * code, or SQLITE_OK.
  */
 int kt_dbi_bind_measurement(sqlite3_stmt *st, const kt_db_measurement *me)
 {
@@ -228,10 +275,12 @@ int kt_dbi_bind_measurement(sqlite3_stmt *st, const kt_db_measurement *me)
     rc = bind_i64(st, 14, me->valid ? 1 : 0, rc);
     rc = bind_text_opt(st, 15, me->error, rc);
     rc = bind_real(st, 16, me->gflops, rc);
-    return bind_real(st, 17, me->gbs, rc);
+    rc = bind_real(st, 17, me->gbs, rc);
+    rc = bind_id(st, 18, me->batch, rc);
+    return rounds_bind(st, 19, me, rc);
 }
 
-/* Checks the key fields of *me (names, dims). */
+/* Checks the key fields of *me (names, dims) and its round count. */
 kt_status kt_dbi_measurement_check_key(const kt_db_measurement *me, const char *fn)
 {
     kt_status s = kt_dbi_check_name(me->op, fn, "op");
@@ -239,6 +288,9 @@ kt_status kt_dbi_measurement_check_key(const kt_db_measurement *me, const char *
         s = kt_dbi_check_name(me->variant, fn, "variant name");
     if (s == KT_OK)
         s = check_dims(me->m, me->n, me->k, fn);
+    if (s == KT_OK && (me->nrounds < 0 || me->nrounds > KT_DB_MAX_ROUNDS))
+        s = kt_fail(KT_EINVAL, "%s: %d rounds (0 to %d are kept)", fn, me->nrounds,
+                    KT_DB_MAX_ROUNDS);
     return s;
 }
 

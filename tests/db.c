@@ -497,8 +497,8 @@ static void fill_choices(const char *path)
     int64_t machine;
     kt_db *db = make_db(path, &machine);
     kt_db_choice c[2] = {
-        {0, 100, 0, 1, "avx2", 1, 1e-6, 0.5},
-        {0, 100, 0, 2, "scalar", 1, 1.5e-6, 0.5},
+        {0, 100, 0, 1, "avx2", 1, 1e-6, 0.5, NAN, NAN, ""},
+        {0, 100, 0, 2, "scalar", 1, 1.5e-6, 0.5, NAN, NAN, ""},
     };
     assert_int_equal(kt_db_choices_replace(db, machine, OP, 0, c, 2), KT_OK);
     assert_int_equal(kt_db_close(db), KT_OK);
@@ -558,7 +558,7 @@ static void newer_schema_is_read_if_compatible_never_written(void **state)
 }
 
 static const char step_add_note[] = "ALTER TABLE measurements ADD COLUMN note TEXT;";
-static const char step_break[] = "UPDATE meta SET value = '3' WHERE key = 'compat_version';";
+static const char step_break[] = "UPDATE meta SET value = '4' WHERE key = 'compat_version';";
 
 static void migration_upgrades_older_files_once(void **state)
 {
@@ -568,37 +568,38 @@ static void migration_upgrades_older_files_once(void **state)
     kt_db_measurement me = meas(machine, 1000, "avx2", 1, 3e-6);
     assert_int_equal(kt_db_measurement_put(db, &me), KT_OK);
     assert_int_equal(kt_db_close(db), KT_OK);
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 1);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 2);
 
-    /* A build whose schema has a second step. */
-    const char *v2_steps[] = {kt_schema_steps[0], step_add_note};
-    const kt_db_schema v2 = {v2_steps, 2, 1};
+    /* A build whose schema has a third step ("v2" below: one step more than this build). */
+    const char *v2_steps[] = {kt_schema_steps[0], kt_schema_steps[1], step_add_note};
+    const kt_db_schema v2 = {v2_steps, 3, 1};
     const kt_db_options w2 = {1, 0, &v2};
     assert_int_equal(kt_db_open(f->db, &w2, &db), KT_OK);
-    assert_int_equal(kt_db_version(db), 2);
+    assert_int_equal(kt_db_version(db), 3);
     kt_db_measurement got = meas(machine, 1000, "avx2", 1, 0);
     assert_int_equal(kt_db_measurement_get(db, &got), KT_OK);
     assert_true(got.median_s == 3e-6);
     assert_int_equal(kt_db_close(db), KT_OK);
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 3);
     assert_int_equal(raw_int(f->db, "SELECT count(*) FROM pragma_table_info('measurements') "
                                     "WHERE name = 'note'"), 1);
     /* Opening again runs nothing (ALTER TABLE twice would fail). */
     assert_int_equal(kt_db_open(f->db, &w2, &db), KT_OK);
     assert_int_equal(kt_db_close(db), KT_OK);
 
-    /* This build (schema 1) reads the v2 file (compat 1) but does not write it. */
+    /* This build (schema 2) reads the file (compat 1) but does not write it. */
     assert_int_equal(kt_db_open_read(f->db, &db), KT_OK);
-    assert_int_equal(kt_db_version(db), 2);
+    assert_int_equal(kt_db_version(db), 3);
     got = meas(machine, 1000, "avx2", 1, 0);
     assert_int_equal(kt_db_measurement_get(db, &got), KT_OK);
     assert_int_equal(kt_db_close(db), KT_OK);
     assert_int_equal(kt_db_open_write(f->db, &db), KT_EDB);
-    assert_error_contains("schema version 2 is newer than this ktune's (1)");
+    assert_error_contains("schema version 3 is newer than this ktune's (2)");
 
     /* A step that breaks old readers raises compat_version: schema 1 readers refuse. */
-    const char *v3_steps[] = {kt_schema_steps[0], step_add_note, step_break};
-    const kt_db_schema v3 = {v3_steps, 3, 3};
+    const char *v3_steps[] = {kt_schema_steps[0], kt_schema_steps[1], step_add_note,
+                              step_break};
+    const kt_db_schema v3 = {v3_steps, 4, 4};
     const kt_db_options w3 = {1, 0, &v3}, r3 = {0, 0, &v3};
     assert_int_equal(kt_db_open(f->db, &w3, &db), KT_OK);
     assert_int_equal(kt_db_close(db), KT_OK);
@@ -607,7 +608,7 @@ static void migration_upgrades_older_files_once(void **state)
     assert_int_equal(kt_db_open(f->db, &r3, &db), KT_OK);
     assert_int_equal(kt_db_close(db), KT_OK);
 
-    /* A reader whose queries need schema 3 refuses a v1 file until it is upgraded. */
+    /* A reader whose queries need schema 4 refuses a v2 file until it is upgraded. */
     char old[700];
     path_in(f, "old.db", old, sizeof old);
     fill_choices(old);
@@ -643,14 +644,14 @@ static void failed_migration_step_changes_nothing(void **state)
     assert_int_equal(kt_db_measurement_put(db, &me), KT_OK);
     assert_int_equal(kt_db_close(db), KT_OK);
 
-    const char *steps[] = {kt_schema_steps[0],
+    const char *steps[] = {kt_schema_steps[0], kt_schema_steps[1],
                            "CREATE TABLE extra (x); ALTER TABLE no_such_table ADD y;"};
-    const kt_db_schema bad = {steps, 2, 1};
+    const kt_db_schema bad = {steps, 3, 1};
     const kt_db_options w = {1, 0, &bad};
     assert_int_equal(kt_db_open(f->db, &w, &db), KT_EDB);
     assert_null(db);
-    assert_error_contains("applying schema step 2");
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 1);
+    assert_error_contains("applying schema step 3");
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 2);
     assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name='extra'"), 0);
     assert_int_equal(raw_int(f->db, "SELECT count(*) FROM measurements"), 1);
 
@@ -774,11 +775,11 @@ static void choices_round_trip_and_views(void **state)
     assert_int_equal(kt_db_run_begin(db, machine, NULL, "0.1.0", &run), KT_OK);
     /* Given out of order: loaded by dims, then rank. */
     kt_db_choice c[] = {
-        {0, 1000000, 0, 2, "avx2", 2, 4e-4, 0.25},
-        {0, 1000000, 0, 1, "threads:t=2", 1, 3.2e-4, 0.25},
-        {0, 1000, 0, 1, "avx2", 2, 1e-7, NAN},
-        {0, 100000, 0, 1, "avx2", 2, 1e-5, 0.8},
-        {0, 100000, 0, 2, "threads:t=2", 1, 1.8e-5, 0.8},
+        {0, 1000000, 0, 2, "avx2", 2, 4e-4, 0.25, NAN, NAN, ""},
+        {0, 1000000, 0, 1, "threads:t=2", 1, 3.2e-4, 0.25, NAN, NAN, ""},
+        {0, 1000, 0, 1, "avx2", 2, 1e-7, NAN, NAN, NAN, ""},
+        {0, 100000, 0, 1, "avx2", 2, 1e-5, 0.8, NAN, NAN, ""},
+        {0, 100000, 0, 2, "threads:t=2", 1, 1.8e-5, 0.8, NAN, NAN, ""},
     };
     assert_int_equal(kt_db_choices_replace(db, machine, OP, run, c, 5), KT_OK);
     assert_int_equal(kt_db_run_end(db, run, KT_DB_RUN_COMPLETE), KT_OK);
@@ -824,7 +825,7 @@ static void choices_round_trip_and_views(void **state)
 
     /* Replacing drops the old set; other ops are untouched. */
     db = make_db(f->db, &machine);
-    kt_db_choice one = {0, 64, 0, 1, "scalar", 1, 5e-8, NAN};
+    kt_db_choice one = {0, 64, 0, 1, "scalar", 1, 5e-8, NAN, NAN, NAN, ""};
     assert_int_equal(kt_db_variant_put(db, "axpy_f64", "scalar", 1, "scalar", NULL), KT_OK);
     assert_int_equal(kt_db_choices_replace(db, machine, "axpy_f64", 0, &one, 1), KT_OK);
     assert_int_equal(kt_db_choices_replace(db, machine, OP, 0, &one, 1), KT_OK);
@@ -856,6 +857,323 @@ static void choices_round_trip_and_views(void **state)
                     "VALUES (1, 'axpy_f32', 100, 1000, 0.003), (1, 'axpy_f32', 10, 10, 0.001)");
     raw_text(f->db, "SELECT n || ' ' || avg_us || ' ' || pct FROM hotspots LIMIT 1", s, sizeof s);
     assert_string_equal(s, "100 3.0 75.0");
+}
+
+/* ---- Schema 2: rounds, intervals, decisions, verifications ------------- */
+
+static void measurement_batch_and_rounds_round_trip(void **state)
+{
+    fixture *f = *state;
+    int64_t machine, run;
+    kt_db *db = make_db(f->db, &machine);
+    assert_int_equal(kt_db_run_begin(db, machine, NULL, "0.2.0", &run), KT_OK);
+    kt_db_measurement me = meas(machine, 4096, "avx2", 1, 2e-6);
+    me.run = run;
+    me.batch = 77;
+    me.nrounds = 3;
+    me.rounds[0] = 1.0f;
+    me.rounds[1] = 2.5e-6f;
+    me.rounds[2] = -0.0f;
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_OK);
+    kt_db_measurement bare = meas(machine, 8192, "avx2", 1, 3e-6);
+    assert_int_equal(kt_db_measurement_put(db, &bare), KT_OK);
+
+    kt_db_measurement got = meas(machine, 4096, "avx2", 1, 0);
+    assert_int_equal(kt_db_measurement_get(db, &got), KT_OK);
+    assert_int_equal(got.batch, 77);
+    assert_int_equal(got.nrounds, 3);
+    assert_memory_equal(got.rounds, me.rounds, 3 * sizeof(float));
+    kt_db_measurement *list;
+    size_t n;
+    assert_int_equal(kt_db_measurements_list(db, machine, OP, NULL, NULL, &list, &n), KT_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].batch, 77);
+    assert_int_equal(list[0].nrounds, 3);
+    assert_memory_equal(list[0].rounds, me.rounds, 3 * sizeof(float));
+    assert_int_equal(list[1].batch, 0);
+    assert_int_equal(list[1].nrounds, 0);
+    free(list);
+    kt_db_dump d;
+    assert_int_equal(kt_db_dump_read(db, FP, KT_DB_DUMP_ALL, &d), KT_OK);
+    assert_int_equal(d.nmeasurements, 2);
+    assert_int_equal(d.measurements[0].batch, 77);
+    assert_int_equal(d.measurements[0].nrounds, 3);
+    assert_memory_equal(d.measurements[0].rounds, me.rounds, 3 * sizeof(float));
+    kt_db_dump_free(&d);
+
+    /* Too many rounds: refused, the row unchanged. */
+    me.nrounds = KT_DB_MAX_ROUNDS + 1;
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_EINVAL);
+    assert_error_contains("41 rounds");
+    me.nrounds = -1;
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_EINVAL);
+    assert_int_equal(kt_db_close(db), KT_OK);
+
+    /* Stored as little-endian float32, NULL batch and rounds when there are none. */
+    char s[128];
+    raw_text(f->db, "SELECT hex(rounds) FROM measurements WHERE n = 4096", s, sizeof s);
+    assert_string_equal(s, "0000803F" "ACC52736" "00000080");
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM measurements WHERE n = 8192 "
+                                    "AND batch IS NULL AND rounds IS NULL"), 1);
+    /* A BLOB the schema's CHECK would refuse (written around it) reads as corrupt. */
+    raw_exec(f->db, "PRAGMA ignore_check_constraints = 1; "
+                    "UPDATE measurements SET rounds = x'0102030405' WHERE n = 4096");
+    assert_int_equal(kt_db_open_read(f->db, &db), KT_OK);
+    got = meas(machine, 4096, "avx2", 1, 0);
+    assert_int_equal(kt_db_measurement_get(db, &got), KT_EDB);
+    assert_error_contains("5 bytes of rounds");
+    assert_int_equal(kt_db_close(db), KT_OK);
+}
+
+static void choice_interval_and_decision_round_trip(void **state)
+{
+    fixture *f = *state;
+    int64_t machine, run;
+    kt_db *db = make_db(f->db, &machine);
+    assert_int_equal(kt_db_run_begin(db, machine, NULL, "0.2.0", &run), KT_OK);
+    kt_db_choice c[3] = {
+        {0, 100, 0, 1, "avx2", 1, 1e-6, 0.5, 0.25, 0.75, "resolved"},
+        {0, 100, 0, 2, "scalar", 1, 1.5e-6, 0.5, 0.25, 0.75, "resolved"},
+        {0, 200, 0, 1, "avx2", 1, 2e-6, NAN, NAN, NAN, "single"},
+    };
+    assert_int_equal(kt_db_choices_replace(db, machine, OP, run, c, 3), KT_OK);
+    kt_db_choice *got;
+    size_t n;
+    assert_int_equal(kt_db_choices_load(db, FP, OP, &got, &n), KT_OK);
+    assert_int_equal(n, 3);
+    assert_true(got[0].ci_lo == 0.25 && got[0].ci_hi == 0.75);
+    assert_string_equal(got[0].decision, "resolved");
+    assert_true(isnan(got[2].ci_lo) && isnan(got[2].ci_hi));
+    assert_string_equal(got[2].decision, "single");
+    free(got);
+    kt_db_dump d;
+    assert_int_equal(kt_db_dump_read(db, NULL, KT_DB_DUMP_CHOICES, &d), KT_OK);
+    assert_int_equal(d.nchoices, 3);
+    assert_true(d.choices[1].c.ci_lo == 0.25 && d.choices[1].c.ci_hi == 0.75);
+    assert_string_equal(d.choices[1].c.decision, "resolved");
+    assert_string_equal(d.choices[2].c.decision, "single");
+    kt_db_dump_free(&d);
+
+    /* An unknown decision: refused, the stored set unchanged. */
+    kt_db_choice bad = {0, 300, 0, 1, "avx2", 1, 1e-6, NAN, NAN, NAN, "guess"};
+    assert_int_equal(kt_db_choices_replace(db, machine, OP, run, &bad, 1), KT_EINVAL);
+    assert_error_contains("unknown decision 'guess'");
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM choices"), 3);
+
+    /* winners shows the decision and the interval. */
+    char s[160];
+    raw_text(f->db, "SELECT decision || ' ' || margin_lo || ' ' || margin_hi || ' ' || runner_up "
+                    "FROM winners WHERE n = 100", s, sizeof s);
+    assert_string_equal(s, "resolved 0.25 0.75 scalar");
+    raw_text(f->db, "SELECT decision || ' ' || (margin_lo IS NULL) FROM winners WHERE n = 200",
+             s, sizeof s);
+    assert_string_equal(s, "single 1");
+}
+
+static kt_db_verify_row vrow(int64_t machine, int64_t run, size_t n, int pass, double ratio)
+{
+    kt_db_verify_row v;
+    memset(&v, 0, sizeof v);
+    v.machine = machine;
+    v.run = run;
+    snprintf(v.op, sizeof v.op, "%s", OP);
+    v.n = n;
+    v.pass = pass;
+    snprintf(v.dispatched, sizeof v.dispatched, "avx2");
+    v.dispatched_s = 1e-6 * ratio;
+    snprintf(v.best, sizeof v.best, "threads:t=2");
+    v.best_s = 1e-6;
+    v.ratio = ratio;
+    snprintf(v.fixed, sizeof v.fixed, "{\"avx2\":1.0,\"scalar\":%.2f}", 3.5 * ratio);
+    v.seed = UINT64_MAX - (uint64_t)n;
+    return v;
+}
+
+static void verifications_put_list_and_dump(void **state)
+{
+    fixture *f = *state;
+    int64_t machine, other, r1, r2, r3;
+    kt_db *db = make_db(f->db, &machine);
+    assert_int_equal(kt_db_machine_put(db, "other-machine", NULL, &other), KT_OK);
+    assert_int_equal(kt_db_run_begin(db, machine, NULL, "0.2.0", &r1), KT_OK);
+    assert_int_equal(kt_db_run_begin(db, machine, NULL, "0.2.0", &r2), KT_OK);
+    assert_int_equal(kt_db_run_begin(db, other, NULL, "0.2.0", &r3), KT_OK);
+
+    kt_db_verify_list(db, machine, 0, NULL, NULL); /* null outputs: refused, no crash */
+    kt_db_verify_row *rows;
+    size_t n;
+    assert_int_equal(kt_db_verify_list(db, machine, 0, &rows, &n), KT_OK);
+    assert_int_equal(n, 0);
+    assert_null(rows);
+
+    /* Run 1: one row; run 2 (newer): three, given out of order, one replaced. */
+    kt_db_verify_row v = vrow(machine, r1, 500, 1, 1.01);
+    assert_int_equal(kt_db_verify_put(db, &v), KT_OK);
+    v = vrow(machine, r2, 3000, 2, 1.2);
+    assert_int_equal(kt_db_verify_put(db, &v), KT_OK);
+    v = vrow(machine, r2, 3000, 1, 1.5);
+    assert_int_equal(kt_db_verify_put(db, &v), KT_OK);
+    v = vrow(machine, r2, 700, 1, 9.9);
+    assert_int_equal(kt_db_verify_put(db, &v), KT_OK);
+    v = vrow(machine, r2, 700, 1, 0.98);
+    v.fixed[0] = '\0';
+    v.best_s = NAN;
+    assert_int_equal(kt_db_verify_put(db, &v), KT_OK); /* same key: replaces */
+    v = vrow(other, r3, 100, 1, 1.0);
+    assert_int_equal(kt_db_verify_put(db, &v), KT_OK);
+
+    assert_int_equal(kt_db_verify_list(db, machine, 0, &rows, &n), KT_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(rows[0].n, 700);
+    assert_int_equal(rows[0].pass, 1);
+    assert_true(rows[0].ratio == 0.98);
+    assert_string_equal(rows[0].fixed, "");
+    assert_true(isnan(rows[0].best_s));
+    assert_int_equal(rows[1].n, 3000);
+    assert_int_equal(rows[1].pass, 1);
+    assert_int_equal(rows[2].n, 3000);
+    assert_int_equal(rows[2].pass, 2);
+    kt_db_verify_row want = vrow(machine, r2, 3000, 2, 1.2);
+    assert_int_equal(rows[2].machine, machine);
+    assert_int_equal(rows[2].run, r2);
+    assert_string_equal(rows[2].op, OP);
+    assert_string_equal(rows[2].dispatched, "avx2");
+    assert_true(rows[2].dispatched_s == want.dispatched_s);
+    assert_string_equal(rows[2].best, "threads:t=2");
+    assert_true(rows[2].best_s == 1e-6);
+    assert_string_equal(rows[2].fixed, want.fixed);
+    assert_true(rows[2].seed == UINT64_MAX - 3000);
+    free(rows);
+    assert_int_equal(kt_db_verify_list(db, machine, r1, &rows, &n), KT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].n, 500);
+    free(rows);
+    assert_int_equal(kt_db_verify_list(db, machine, r3, &rows, &n), KT_OK); /* not its run */
+    assert_int_equal(n, 0);
+
+    /* Refused: bad pass, fixed not a JSON object, a run not of this machine, no run. */
+    v = vrow(machine, r2, 900, 3, 1.0);
+    assert_int_equal(kt_db_verify_put(db, &v), KT_EINVAL);
+    assert_error_contains("pass 3");
+    v = vrow(machine, r2, 900, 1, 1.0);
+    snprintf(v.fixed, sizeof v.fixed, "{\"avx2\":");
+    assert_int_equal(kt_db_verify_put(db, &v), KT_EINVAL);
+    assert_error_contains("not a JSON object");
+    snprintf(v.fixed, sizeof v.fixed, "[1, 2]");
+    assert_int_equal(kt_db_verify_put(db, &v), KT_EINVAL);
+    v = vrow(machine, r3, 900, 1, 1.0);
+    assert_int_equal(kt_db_verify_put(db, &v), KT_EINVAL);
+    assert_error_contains("is not of machine");
+    v = vrow(machine, 999, 900, 1, 1.0);
+    assert_int_equal(kt_db_verify_put(db, &v), KT_EINVAL);
+    assert_error_contains("no run 999");
+    v = vrow(machine, r2, 900, 1, 1.0);
+    v.best[0] = '\0';
+    assert_int_equal(kt_db_verify_put(db, &v), KT_EINVAL);
+    assert_int_equal(kt_db_verify_put(db, NULL), KT_EINVAL);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM verifications"), 5);
+
+    /* Readers list and dump them; writes on a read-only handle are refused. */
+    assert_int_equal(kt_db_open_read(f->db, &db), KT_OK);
+    v = vrow(machine, r2, 900, 1, 1.0);
+    assert_int_equal(kt_db_verify_put(db, &v), KT_EINVAL);
+    kt_db_dump d;
+    assert_int_equal(kt_db_dump_read(db, FP, KT_DB_DUMP_ALL, &d), KT_OK);
+    assert_int_equal(d.nverifications, 4);
+    assert_int_equal(d.verifications[0].run, r1);
+    assert_int_equal(d.verifications[1].run, r2);
+    assert_int_equal(d.verifications[1].n, 700);
+    kt_db_dump_free(&d);
+    assert_int_equal(kt_db_dump_read(db, NULL, KT_DB_DUMP_ALL & ~KT_DB_DUMP_VERIFY, &d), KT_OK);
+    assert_int_equal(d.nverifications, 0);
+    kt_db_dump_free(&d);
+    assert_int_equal(kt_db_dump_read(db, NULL, KT_DB_DUMP_VERIFY, &d), KT_OK);
+    assert_int_equal(d.nverifications, 5);
+    kt_db_dump_free(&d);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    char s[200];
+    raw_text(f->db, "SELECT machine || ' ' || dispatched_us || ' ' || ratio "
+                    "FROM verifications_readable WHERE n = 3000 AND pass = 2", s, sizeof s);
+    assert_string_equal(s, "x86_64-test-fingerprint 1.2 1.2");
+}
+
+/* The built-in schema as it was at version 1 (its first step). */
+static const kt_db_schema schema_v1 = {kt_schema_steps, 1, 1};
+
+static void version_1_file_reads_and_migrates_on_write(void **state)
+{
+    fixture *f = *state;
+    const kt_db_options w1 = {1, 0, &schema_v1};
+    kt_db *db;
+    int64_t machine, run;
+    assert_int_equal(kt_db_open(f->db, &w1, &db), KT_OK);
+    assert_int_equal(kt_db_machine_put(db, FP, NULL, &machine), KT_OK);
+    assert_int_equal(kt_db_variant_put(db, OP, "avx2", 1, "avx2", ""), KT_OK);
+    assert_int_equal(kt_db_variant_put(db, OP, "scalar", 1, "scalar", ""), KT_OK);
+    assert_int_equal(kt_db_run_begin(db, machine, NULL, "0.1.0", &run), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 1);
+    /* Rows as a version 1 build writes them (its statements, outside this build). */
+    raw_exec(f->db, "INSERT INTO measurements (machine, op, n, variant, version, run, samples, "
+                    "median_s, valid) VALUES (1, 'axpy_f32', 100, 'avx2', 1, 1, 9, 2e-6, 1);"
+                    "INSERT INTO choices (machine, op, n, rank, variant, version, median_s, "
+                    "margin, run) VALUES (1, 'axpy_f32', 100, 1, 'avx2', 1, 2e-6, 0.5, 1),"
+                    "(1, 'axpy_f32', 100, 2, 'scalar', 1, 3e-6, 0.5, 1)");
+
+    /* This build reads it as it is. */
+    assert_int_equal(kt_db_open_read(f->db, &db), KT_OK);
+    assert_int_equal(kt_db_version(db), 1);
+    kt_db_measurement me = meas(machine, 100, "avx2", 1, 0);
+    assert_int_equal(kt_db_measurement_get(db, &me), KT_OK);
+    assert_true(me.median_s == 2e-6);
+    assert_int_equal(me.batch, 0);
+    assert_int_equal(me.nrounds, 0);
+    kt_db_choice *c;
+    size_t n;
+    assert_int_equal(kt_db_choices_load(db, FP, OP, &c, &n), KT_OK);
+    assert_int_equal(n, 2);
+    assert_true(c[0].margin == 0.5 && isnan(c[0].ci_lo) && isnan(c[0].ci_hi));
+    assert_string_equal(c[0].decision, "");
+    free(c);
+    kt_db_verify_row *v;
+    assert_int_equal(kt_db_verify_list(db, machine, 0, &v, &n), KT_OK);
+    assert_int_equal(n, 0);
+    kt_db_dump d;
+    assert_int_equal(kt_db_dump_read(db, NULL, KT_DB_DUMP_ALL, &d), KT_OK);
+    assert_int_equal(d.nmeasurements, 1);
+    assert_int_equal(d.nchoices, 2);
+    assert_int_equal(d.nverifications, 0);
+    assert_string_equal(d.choices[1].c.decision, "");
+    kt_db_dump_free(&d);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 1);
+
+    /* Opening it for writing migrates it, rows intact; it stays readable by version 1. */
+    assert_int_equal(kt_db_open_write(f->db, &db), KT_OK);
+    assert_int_equal(kt_db_version(db), 2);
+    me = meas(machine, 100, "avx2", 1, 0);
+    assert_int_equal(kt_db_measurement_get(db, &me), KT_OK);
+    assert_true(me.median_s == 2e-6);
+    assert_int_equal(me.samples, 9);
+    assert_int_equal(kt_db_choices_load(db, FP, OP, &c, &n), KT_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(c[1].variant, "scalar");
+    assert_string_equal(c[1].decision, "");
+    assert_true(isnan(c[1].ci_lo));
+    free(c);
+    kt_db_verify_row row = vrow(machine, run, 100, 1, 1.0);
+    assert_int_equal(kt_db_verify_put(db, &row), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 2);
+    char s[32];
+    raw_text(f->db, "SELECT value FROM meta WHERE key = 'compat_version'", s, sizeof s);
+    assert_string_equal(s, "1");
+    assert_int_equal(raw_int(f->db, "SELECT count(*) FROM winners WHERE decision = ''"), 1);
+    const kt_db_options r1 = {0, 0, &schema_v1};
+    assert_int_equal(kt_db_open(f->db, &r1, &db), KT_OK); /* a version 1 reader */
+    assert_int_equal(kt_db_close(db), KT_OK);
 }
 
 static void limits_put_get(void **state)
@@ -999,7 +1317,7 @@ static void reader_reads_while_a_child_process_holds_the_write_lock(void **state
     const kt_db_options wopt = {1, 100, NULL};
     assert_int_equal(kt_db_open(f->db, &wopt, &w), KT_OK);
     /* ...writing waits for the lock, then gives up cleanly. */
-    kt_db_choice one = {0, 8, 0, 1, "scalar", 1, 1e-8, NAN};
+    kt_db_choice one = {0, 8, 0, 1, "scalar", 1, 1e-8, NAN, NAN, NAN, ""};
     assert_int_equal(kt_db_choices_replace(w, 1, OP, 0, &one, 1), KT_EDB);
     assert_error_contains("locked");
 
@@ -1193,6 +1511,10 @@ int main(void)
         TEST(failed_migration_step_changes_nothing),
         TEST(measurements_upsert_get_and_list),
         TEST(choices_round_trip_and_views),
+        TEST(measurement_batch_and_rounds_round_trip),
+        TEST(choice_interval_and_decision_round_trip),
+        TEST(verifications_put_list_and_dump),
+        TEST(version_1_file_reads_and_migrates_on_write),
         TEST(limits_put_get),
         TEST(runs_and_stale_runs),
         TEST(reader_reads_while_a_connection_holds_the_write_lock),

@@ -330,10 +330,12 @@ static void make_db(const char *path, const dbspec *sp) {
         put_ms(db, m, run, 1000000, "avx2", 1, 1e-4, NAN, 1, NULL);
         put_ms(db, m, run, 1000000, "scalar", 1, 4e-4, NAN, 1, NULL);
         kt_db_choice c[] = {
-            {0, 1000, 0, 1, "scalar", 1, sp->scalar_1000, 4.5e-6 / sp->scalar_1000 - 1},
-            {0, 1000, 0, 2, "cuda:block=256", 1, 4.5e-6, 4.5e-6 / sp->scalar_1000 - 1},
-            {0, 1000000, 0, 1, "avx2", 1, 1e-4, 3.0},
-            {0, 1000000, 0, 2, "scalar", 1, 4e-4, 3.0},
+            {0, 1000, 0, 1, "scalar", 1, sp->scalar_1000, 4.5e-6 / sp->scalar_1000 - 1, 0.1, 0.2,
+             "resolved"},
+            {0, 1000, 0, 2, "cuda:block=256", 1, 4.5e-6, 4.5e-6 / sp->scalar_1000 - 1, 0.1, 0.2,
+             "resolved"},
+            {0, 1000000, 0, 1, "avx2", 1, 1e-4, 3.0, 2.5, 3.5, "resolved"},
+            {0, 1000000, 0, 2, "scalar", 1, 4e-4, 3.0, 2.5, 3.5, "resolved"},
         };
         put_choices(db, m, run, c, 4);
         assert_int_equal(kt_db_limit_put(db, m, "mem_bw_gbs", 50.0), KT_OK);
@@ -346,8 +348,8 @@ static void make_db(const char *path, const dbspec *sp) {
         assert_int_equal(kt_db_run_begin(db, m, "ktune tune", "0.0.9", &run), KT_OK);
         put_ms(db, m, run, 4096, "avx512", 1, 1e-6, NAN, 1, NULL);
         put_ms(db, m, run, 4096, "scalar", 1, 5e-6, NAN, 1, NULL);
-        kt_db_choice c[] = {{0, 4096, 0, 1, "avx512", 1, 1e-6, 4.0},
-                            {0, 4096, 0, 2, "scalar", 1, 5e-6, 4.0}};
+        kt_db_choice c[] = {{0, 4096, 0, 1, "avx512", 1, 1e-6, 4.0, NAN, NAN, "unresolved"},
+                            {0, 4096, 0, 2, "scalar", 1, 5e-6, 4.0, NAN, NAN, "unresolved"}};
         put_choices(db, m, run, c, 2);
         assert_int_equal(kt_db_run_end(db, run, KT_DB_RUN_INTERRUPTED), KT_OK);
     }
@@ -909,7 +911,7 @@ static void newer_schema_refused(void **state) {
     assert_true(before.st_size == after.st_size && before.st_mtime == after.st_mtime);
     assert_int_equal(access(html, F_OK), -1);
     /* newer but readable (compat 1): show works; export and merge from it refuse */
-    set_schema(db, 2, 1);
+    set_schema(db, KT_DB_SCHEMA_VERSION + 1, 1);
     r = ktune("show", "--db", db, NULL);
     assert_int_equal(r.status, 0);
     result_free(&r);
