@@ -51,6 +51,11 @@ kt_status kt_tuned_load(kt_tuned_set **out);
 void kt_tuned_set_free(kt_tuned_set *set);
 /* The database path the library reads (KTUNE_DB, XDG, the system file). */
 kt_status kt_tuned_db_path(char *buf, size_t len);
+/*
+ * Makes the library read path (NULL or "": back to KTUNE_DB and the default)
+ * at the next kt_reload(): the tuner verifies the database it just wrote.
+ */
+void kt_tuned_db_override(const char *path);
 
 const kt_table *kt_table_slow(void);
 

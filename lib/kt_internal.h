@@ -95,6 +95,12 @@ typedef struct kt_gpu {
 /* Probed once (cheap when there is no driver), then constant.  Never NULL. */
 const kt_gpu *kt_gpu_get(void);
 
+/*
+ * How the OpenBLAS loaded at run time runs its threads: 0 serial, 1 its own
+ * pthreads, 2 OpenMP (one pool with ktune's threads); -1 without OpenBLAS.
+ */
+int kt_blas_threading(void);
+
 /* The canonical machine description hashed into kt_fingerprint(). */
 void kt_machine_describe(char *buf, size_t len);
 

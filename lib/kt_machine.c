@@ -34,6 +34,14 @@ static const char *blas_config(void) {
 #endif
 }
 
+int kt_blas_threading(void) {
+#ifdef KT_HAVE_OPENBLAS
+    return kt_openblas_parallel();
+#else
+    return -1;
+#endif
+}
+
 /* The canonical description hashed into the fingerprint. */
 void kt_machine_describe(char *buf, size_t len) {
     const kt_cpu *c = kt_cpu_get();

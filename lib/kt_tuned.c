@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,9 +15,23 @@
 #include "kt_dispatch.h"
 #include "kt_internal.h"
 
-/* The database path the library reads: KTUNE_DB, else XDG, else the system file. */
+static char kt_db_override[4096]; /* kt_tuned_db_override(); "" none */
+
+void kt_tuned_db_override(const char *path) {
+    snprintf(kt_db_override, sizeof kt_db_override, "%s", path ? path : "");
+}
+
+/*
+ * The database path the library reads: the tuner's override, else KTUNE_DB,
+ * else XDG, else the system file.
+ */
 kt_status kt_tuned_db_path(char *buf, size_t len) {
     const kt_env *env = kt_env_get();
+    if (kt_db_override[0]) {
+        if (strlen(kt_db_override) >= len) return kt_fail(KT_EINVAL, "database path too long");
+        strcpy(buf, kt_db_override);
+        return KT_OK;
+    }
     if (env->db_path[0]) {
         if (strlen(env->db_path) >= len) return kt_fail(KT_EINVAL, "KTUNE_DB too long");
         strcpy(buf, env->db_path);

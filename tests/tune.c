@@ -20,6 +20,8 @@
 
 #include "kt_db.h"
 #include "kt_dispatch.h"
+#include "kt_measure.h"
+#include "kt_stats.h"
 #include "kt_tune.h"
 #include "kt_variants.h"
 
@@ -45,14 +47,33 @@ static kt_status planted_linear(const kt_variant *v, size_t n, float a, const fl
     spin(2e-9 * (double)n);
     return kt_axpy_f32_scalar(v, n, a, x, ix, y, iy);
 }
+/* A planted pair 1% apart (the cheaper one slower: a tie) and one 10% apart. */
+static kt_status planted_base(const kt_variant *v, size_t n, float a, const float *x,
+                              ptrdiff_t ix, float *y, ptrdiff_t iy) {
+    spin(40e-6);
+    return kt_axpy_f32_scalar(v, n, a, x, ix, y, iy);
+}
+static kt_status planted_1pct(const kt_variant *v, size_t n, float a, const float *x,
+                              ptrdiff_t ix, float *y, ptrdiff_t iy) {
+    spin(40.4e-6);
+    return kt_axpy_f32_scalar(v, n, a, x, ix, y, iy);
+}
+static kt_status planted_10pct(const kt_variant *v, size_t n, float a, const float *x,
+                               ptrdiff_t ix, float *y, ptrdiff_t iy) {
+    spin(44e-6);
+    return kt_axpy_f32_scalar(v, n, a, x, ix, y, iy);
+}
 static const kt_variant planted[] = {
     {"test:fixed", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 5, (kt_fnptr)planted_fixed},
     {"test:linear", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 5, (kt_fnptr)planted_linear},
+    {"test:base", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 6, (kt_fnptr)planted_base},
+    {"test:cheap1", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 4, (kt_fnptr)planted_1pct},
+    {"test:cheap10", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 4, (kt_fnptr)planted_10pct},
 };
 
-static kt_status tune(const char *path, const char *ops, const char *variants, const char *sizes,
-                      kt_tune_report *rep) {
-    kt_tune_opts o = {.db_path = path, .variants = variants, .quick = 1};
+static kt_status tune_v(const char *path, const char *ops, const char *variants,
+                        const char *sizes, int verify, kt_tune_report *rep) {
+    kt_tune_opts o = {.db_path = path, .variants = variants, .quick = 1, .no_verify = !verify};
     for (int i = 0; i < KT_OP_COUNT; i++) o.ops[i] = strstr(ops, kt_ops[i].name) != NULL;
     size_t sz[64], n = 0;
     for (const char *p = sizes; p && *p && n < 64;) {
@@ -63,6 +84,177 @@ static kt_status tune(const char *path, const char *ops, const char *variants, c
     o.sizes = sizes ? sz : NULL;
     o.nsizes = n;
     return kt_tune_run(&o, rep);
+}
+
+static kt_status tune(const char *path, const char *ops, const char *variants, const char *sizes,
+                      kt_tune_report *rep) {
+    return tune_v(path, ops, variants, sizes, 0, rep);
+}
+
+/* The rank-1 choice of axpy_f32 at n in the database at path. */
+static kt_db_choice top_choice(const char *path, size_t n) {
+    kt_db *db;
+    kt_db_choice *ch, top = {0};
+    size_t nc;
+    assert_int_equal(kt_db_open_read(path, &db), KT_OK);
+    assert_int_equal(kt_db_choices_load(db, kt_fingerprint(), "axpy_f32", &ch, &nc), KT_OK);
+    for (size_t i = 0; i < nc; i++)
+        if (ch[i].rank == 1 && ch[i].n == n) top = ch[i];
+    free(ch);
+    kt_db_close(db);
+    return top;
+}
+
+/* Two variants 1% apart: a tie, so the cheaper (slower) one, marked unresolved. */
+static void test_planted_tie(void **state) {
+    (void)state;
+    char p[600];
+    snprintf(p, sizeof p, "%s/tie.db", dir);
+    kt_tune_report rep;
+    assert_int_equal(tune(p, "axpy_f32", "test:base,test:cheap1", "1000", &rep), KT_OK);
+    kt_db_choice c = top_choice(p, 1000);
+    print_message("1%% apart: %s, %s, margin %.3f [%.3f, %.3f]\n", c.variant, c.decision,
+                  c.margin, c.ci_lo, c.ci_hi);
+    if (kt_test_quick()) return; /* no timing verdicts under emulation */
+    assert_string_equal(c.variant, "test:cheap1");
+    assert_string_equal(c.decision, "unresolved");
+    assert_int_equal(rep.unresolved, 1);
+}
+
+/* Two variants 10% apart: resolved for the faster one, with an interval around 10%. */
+static void test_planted_gap(void **state) {
+    (void)state;
+    char p[600];
+    snprintf(p, sizeof p, "%s/gap.db", dir);
+    kt_tune_report rep;
+    assert_int_equal(tune(p, "axpy_f32", "test:base,test:cheap10", "1000", &rep), KT_OK);
+    kt_db_choice c = top_choice(p, 1000);
+    print_message("10%% apart: %s, %s, margin %.3f [%.3f, %.3f]\n", c.variant, c.decision,
+                  c.margin, c.ci_lo, c.ci_hi);
+    if (kt_test_quick()) return;
+    assert_string_equal(c.variant, "test:base");
+    assert_string_equal(c.decision, "resolved");
+    assert_true(c.ci_lo > 0.02 && c.ci_lo <= 0.10 && c.ci_hi >= 0.09);
+}
+
+/* The verification pass: held-out sizes timed, stored, and dispatch within reach of the best. */
+static void test_verification(void **state) {
+    (void)state;
+    char p[600];
+    snprintf(p, sizeof p, "%s/verify.db", dir);
+    kt_tune_report rep;
+    assert_int_equal(tune_v(p, "axpy_f32", "test:fixed,test:linear",
+                            "256,1024,4096,16384,65536,262144,1048576", 1, &rep),
+                     KT_OK);
+    print_message("verified %d sizes: geomean %.3f, worst %.3f (%s), %d re-measured\n",
+                  rep.verified, rep.verify_geomean, rep.verify_worst, rep.verify_worst_at,
+                  rep.remeasured);
+    assert_int_equal(rep.verified, 3);
+    kt_db *db;
+    int64_t machine;
+    assert_int_equal(kt_db_open_read(p, &db), KT_OK);
+    assert_int_equal(kt_db_machine_find(db, kt_fingerprint(), &machine), KT_OK);
+    kt_db_verify_row *rows;
+    size_t n;
+    assert_int_equal(kt_db_verify_list(db, machine, 0, &rows, &n), KT_OK);
+    kt_db_close(db);
+    assert_int_equal((int)n, rep.verified + rep.remeasured);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(rows[i].run == rep.run);
+        assert_true(!strncmp(rows[i].dispatched, "test:", 5));
+        assert_true(!strncmp(rows[i].best, "test:", 5));
+        assert_true(rows[i].dispatched_s > 0 && rows[i].best_s > 0);
+        /* never a tuned size */
+        assert_true(rows[i].n != 256 && rows[i].n != 1024 && rows[i].n != 4096 &&
+                    rows[i].n != 16384 && rows[i].n != 65536 && rows[i].n != 262144);
+        assert_non_null(strstr(rows[i].fixed, "\"test:linear\""));
+    }
+    free(rows);
+    if (kt_test_quick()) return;
+    /* the planted costs are exact: dispatch from the tuned table is within 10% of the best */
+    assert_true(rep.verify_geomean < 1.10);
+    assert_true(rep.verify_worst < 1.30);
+}
+
+/*
+ * A threaded OpenBLAS call and a ktune threads: call alternating: neither pays
+ * more than 3x its time repeated (with OpenBLAS's own pthread pool, the one
+ * after the other pays the other pool's spinning: ~1000x on 2 vCPUs).
+ */
+static const char *switch_skip(char *why, size_t len) {
+    const kt_variant *thr = kt_variant_lookup(KT_OP_GEMM_F32, "threads:t=2");
+    const kt_variant *ob = kt_variant_lookup(KT_OP_GEMM_F32, "openblas:t=2");
+    char w[192];
+    if (kt_cpu_get()->cores < 2) return "one core: no thread pools to switch between";
+    if (!ob || !kt_variant_usable(ob, w, sizeof w)) {
+        snprintf(why, len, "openblas:t=2 cannot run here: %s", ob ? w : "not built");
+        return why;
+    }
+    if (!thr || !kt_variant_usable(thr, w, sizeof w)) {
+        snprintf(why, len, "threads:t=2 cannot run here: %s", thr ? w : "not built");
+        return why;
+    }
+    if (kt_test_quick()) return "KT_TEST_QUICK: no timing verdicts under emulation";
+    return NULL;
+}
+
+static void test_thread_switch(void **state) {
+    (void)state;
+    static const struct {
+        kt_op_id op;
+        size_t d[3];
+    } cases[] = {{KT_OP_AXPY_F32, {200000, 0, 0}}, {KT_OP_GEMM_F32, {256, 256, 256}}};
+    for (size_t i = 0; i < 2; i++) {
+        const kt_variant *a = kt_variant_lookup(cases[i].op, "threads:t=2");
+        const kt_variant *b = kt_variant_lookup(cases[i].op, "openblas:t=2");
+        for (int dir = 0; dir < 2; dir++) {
+            double sw, rep;
+            const kt_variant *x = dir ? b : a, *y = dir ? a : b;
+            assert_int_equal(kt_measure_switch(cases[i].op, cases[i].d, x, y, 21, &sw, &rep),
+                             KT_OK);
+            print_message("%s %s after %s: %.1f us, repeated %.1f us (%.2fx)\n",
+                          kt_ops[cases[i].op].name, x->name, y->name, sw * 1e6, rep * 1e6,
+                          sw / rep);
+            if (!(sw < 3 * rep))
+                fail_msg("%s %s after %s pays %.1fx its repeated time", kt_ops[cases[i].op].name,
+                         x->name, y->name, sw / rep);
+        }
+    }
+}
+
+/* The sign-test interval: covers the true ratio, excludes 1 when 10% apart. */
+static void test_ratio_interval(void **state) {
+    (void)state;
+    float a[31], b[31];
+    kt_rng r;
+    kt_rng_seed(&r, 42);
+    for (int i = 0; i < 31; i++) {
+        double noise = 1 + 0.02 * kt_rng_nonzero(&r);
+        b[i] = (float)(1e-5 * (1 + 0.3 * (i % 5)));  /* drift shared by the round */
+        a[i] = (float)(b[i] * 1.10 * noise);
+    }
+    a[7] = b[7] * 50; /* a spike in one round cannot move the interval */
+    double med, lo, hi;
+    assert_int_equal(kt_ratio_ci(a, b, 31, &med, &lo, &hi), 31);
+    print_message("ratio %.4f [%.4f, %.4f]\n", med, lo, hi);
+    assert_true(lo > 1.07 && lo <= 1.10 && hi >= 1.10 && hi < 1.13);
+    /* a round missing on one side is not paired */
+    a[3] = NAN;
+    assert_int_equal(kt_ratio_ci(a, b, 31, &med, &lo, &hi), 30);
+    /* the decision: the cheaper candidate within 2% takes it, unresolved */
+    float c[31];
+    for (int i = 0; i < 31; i++) c[i] = b[i] * 1.01f;
+    kt_dcand d[2] = {{1.01e-5, 0.01, 1, 1, 7, c, 31}, {1e-5, 0.01, 2, 1, 7, b, 31}};
+    kt_decision dec = kt_decide(d, 2, 0.02, 0.05);
+    assert_int_equal(dec.leader, 1);
+    assert_int_equal(dec.pick, 0);
+    assert_int_equal(dec.resolved, 0);
+    /* 10% apart: the faster, resolved */
+    d[0] = (kt_dcand){1.1e-5, 0.01, 1, 1, 7, a, 31};
+    dec = kt_decide(d, 2, 0.02, 0.05);
+    assert_int_equal(dec.pick, 1);
+    assert_int_equal(dec.resolved, 1);
+    assert_true(dec.ci_lo > 0.05);
 }
 
 static void test_planted_crossover(void **state) {
@@ -406,6 +598,21 @@ int main(int argc, char **argv) {
     kt_tests ts = {0};
     kt_tests_add(&ts, test_planted_crossover, NULL,
                  "planted crossover: chosen on both sides, placed within 25%%");
+    kt_tests_add(&ts, test_planted_tie, NULL,
+                 "planted pair 1%% apart: the cheaper variant, marked unresolved");
+    kt_tests_add(&ts, test_planted_gap, NULL,
+                 "planted pair 10%% apart: the faster variant, resolved, interval around 10%%");
+    kt_tests_add(&ts, test_verification, NULL,
+                 "verification: held-out sizes stored with the run, dispatch near the best");
+    char why[256];
+    const char *no_switch = switch_skip(why, sizeof why);
+    if (no_switch)
+        kt_tests_skip(&ts, "OpenBLAS threads and ktune threads alternating: %s", no_switch);
+    else
+        kt_tests_add(&ts, test_thread_switch, NULL,
+                     "OpenBLAS threads and ktune threads alternating: no call pays over 3x");
+    kt_tests_add(&ts, test_ratio_interval, NULL,
+                 "paired ratio interval and the decision rule on known data");
     kt_tests_add(&ts, test_own_fingerprint, NULL, "dispatch reads its own fingerprint's rows only");
     kt_tests_add(&ts, test_bad_databases, NULL,
                  "missing/empty/corrupt/truncated/read-only/locked/future db: defaults, one warning");

@@ -30,8 +30,10 @@ double kt_bench_switch(int rounds);
 double kt_bench_switch(int rounds) {
     double worst = 0;
     printf("thread-runtime switch: a call right after the other runtime's call, against the\n"
-           "same call repeated (medians of %d interleaved rounds); OpenBLAS threads: %s\n",
-           rounds, KT_OPENBLAS_THREADS);
+           "same call repeated (medians of %d calls each); OpenBLAS threads: %s (built for %s)\n",
+           rounds, kt_blas_threading() == 2 ? "OpenMP" : kt_blas_threading() == 1 ? "pthreads"
+                   : kt_blas_threading() == 0 ? "none (serial build)" : "no OpenBLAS",
+           KT_OPENBLAS_THREADS);
     printf("  %-10s %-14s %-13s %-13s %10s %10s %7s\n", "op", "shape", "call", "after",
            "switched", "repeated", "ratio");
     for (size_t i = 0; i < sizeof kt_switch_cases / sizeof kt_switch_cases[0]; i++) {

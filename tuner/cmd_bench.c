@@ -17,15 +17,19 @@
 #include "kt_tune.h"
 
 static const char bench_help[] =
-    "usage: ktune bench [--ops LIST] [--sizes SPEC] [--variants] [--quick] [--db PATH]\n"
-    "                   [--json]\n\n"
+    "usage: ktune bench [--ops LIST] [--sizes SPEC | --random N [--seed S]] [--variants]\n"
+    "                   [--quick] [--db PATH] [--json] | --overhead | --switch\n\n"
     "Times, side by side in one run, the dispatched call of each operation, every\n"
     "variant available here, and so the per-size best, at sizes spread over the\n"
     "tuned range (and between tuned sizes).  Prints dispatched/best per size, its\n"
-    "geometric mean and worst case, and each fixed variant against dispatch.\n\n"
+    "geometric mean and worst case, and each fixed variant against dispatch.  The\n"
+    "per-size best is picked on half of the rounds and timed on the other half.\n\n"
     "  --ops LIST     operations, comma-separated (default: all)\n"
     "  --sizes SPEC   sizes: list and/or geometric ranges, e.g. 1e3,1e6 or 1:2^26:4\n"
     "                 (default: 1 to 2^26 by 4x, plus the midpoints)\n"
+    "  --random N     instead: N sizes per operation drawn at random (seeded) within\n"
+    "                 the default tuning range, so never the tuned grid\n"
+    "  --seed S       the seed of --random (default 1)\n"
     "  --variants     also print every variant's time at every size\n"
     "  --quick        fewer, shorter samples\n"
     "  --db PATH      the tuning database dispatch reads (default: KTUNE_DB or XDG)\n"
@@ -63,6 +67,8 @@ static size_t default_shapes(kt_op_id op, kt_shape **out) {
 }
 
 double kt_bench_switch(int rounds); /* tuner/bench_switch.c */
+
+#define KT_MAX_BENCH 256 /* candidates at one size */
 
 static int cmp_dbl(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -110,9 +116,12 @@ int kt_cmd_bench(int argc, char **argv) {
         {"variants", no_argument, NULL, 'v'},  {"quick", no_argument, NULL, 'q'},
         {"db", required_argument, NULL, 'd'},  {"json", no_argument, NULL, 'j'},
         {"overhead", no_argument, NULL, 'O'},  {"help", no_argument, NULL, 'h'},
-        {"switch", no_argument, NULL, 'S'},
+        {"switch", no_argument, NULL, 'S'},    {"random", required_argument, NULL, 'r'},
+        {"seed", required_argument, NULL, 'e'},
         {NULL, 0, NULL, 0}};
     int selected[KT_OP_COUNT], json = 0, quick = 0, show_variants = 0, c;
+    long nrandom = 0;
+    uint64_t seed = 1;
     const char *ops = "all", *sizes_spec = NULL, *bad;
     size_t *sizes = NULL, nsizes = 0;
     optind = 1;
@@ -137,6 +146,22 @@ int kt_cmd_bench(int argc, char **argv) {
         }
         case 'S': kt_init(); kt_bench_switch(21); return KT_EXIT_OK;
         case 'q': quick = 1; break;
+        case 'r': {
+            char *end;
+            nrandom = strtol(optarg, &end, 10);
+            if (*end || nrandom < 1 || nrandom > 1000)
+                return kt_cli_error(KT_EXIT_USAGE, "bench", "--random takes 1 to 1000, not '%s'",
+                                    optarg);
+            break;
+        }
+        case 'e': {
+            char *end;
+            seed = strtoull(optarg, &end, 0);
+            if (*end || !*optarg)
+                return kt_cli_error(KT_EXIT_USAGE, "bench", "--seed takes a number, not '%s'",
+                                    optarg);
+            break;
+        }
         case 'd': setenv("KTUNE_DB", optarg, 1); break;
         case 'j': json = 1; break;
         case 'h': fputs(bench_help, stdout); return KT_EXIT_OK;
@@ -153,6 +178,8 @@ int kt_cmd_bench(int argc, char **argv) {
         return kt_cli_error(KT_EXIT_USAGE, "bench", "malformed --sizes '%s'", sizes_spec);
     kt_init();
     kt_mopts mo = kt_mopts_default(quick);
+    mo.decide = 0; /* every candidate over every round: two halves to pick and to judge */
+    mo.min_samples = mo.max_samples = quick ? 8 : 16;
     double ram = (double)kt_cpu_get()->ram;
     json_t *jops = json_array();
     int rc = KT_EXIT_OK;
@@ -186,6 +213,14 @@ int kt_cmd_bench(int argc, char **argv) {
             for (size_t k = 0; shp && k < nsizes; k++)
                 shp[k] = (kt_shape){{sizes[k], sizes[k], sizes[k]}, 0};
             nshp = shp ? nsizes : 0;
+        } else if (nrandom > 0) {
+            kt_shape *g;
+            size_t ng = kt_tune_default_grid((kt_op_id)op, 0, &g);
+            shp = malloc((size_t)nrandom * sizeof *shp);
+            kt_rng rng;
+            kt_rng_seed(&rng, seed + (uint64_t)op);
+            nshp = shp && g ? kt_tune_draw_sizes((kt_op_id)op, g, ng, &rng, (size_t)nrandom, shp) : 0;
+            free(g);
         } else {
             nshp = default_shapes((kt_op_id)op, &shp);
         }
@@ -245,26 +280,37 @@ int kt_cmd_bench(int argc, char **argv) {
                 if (i && res[i].status == KT_OK && res[i].samples && prev[i] < prev_best)
                     prev_best = prev[i];
             }
+            /*
+             * The per-size best is picked on the even rounds and timed on the odd
+             * ones, the dispatched call too: the minimum over noisy candidates is
+             * biased low, so it is never the yardstick.
+             */
             size_t best = 0;
-            for (size_t i = 1; i < nv; i++)
-                if (res[i].status == KT_OK && res[i].samples &&
-                    (res[best].status != KT_OK || res[i].median_s < res[best].median_s))
-                    best = i;
-            double ratio = res[0].median_s / res[best].median_s;
+            double best_even = INFINITY, half[KT_MAX_BENCH];
+            for (size_t i = 0; i < nv && i < KT_MAX_BENCH; i++) {
+                half[i] = res[i].status == KT_OK && res[i].samples
+                              ? kt_rounds_half_median(res[i].rounds, res[i].nrounds, 1)
+                              : NAN;
+                double e = i && res[i].status == KT_OK && res[i].samples
+                               ? kt_rounds_half_median(res[i].rounds, res[i].nrounds, 0)
+                               : NAN;
+                if (e < best_even) best_even = e, best = i;
+            }
+            if (!best || !isfinite(half[best]) || !isfinite(half[0])) continue;
+            double ratio = half[0] / half[best];
             ratio_log += log(ratio);
             measured++;
             if (ratio > worst) worst = ratio, snprintf(worst_at, sizeof worst_at, "%s", label);
-            for (size_t i = 1; i < nv; i++)
-                if (res[i].status == KT_OK && res[i].samples) {
-                    logsum[i] += log(res[i].median_s / res[0].median_s);
+            for (size_t i = 1; i < nv && i < KT_MAX_BENCH; i++)
+                if (isfinite(half[i])) {
+                    logsum[i] += log(half[i] / half[0]);
                     cnt[i]++;
                 }
             char t1[24], t2[24];
             if (!json) {
                 printf("%14s  %-14s %10s  %-14s %10s  %6.3f\n", label, di.variant,
-                       kt_cli_time(res[0].median_s, t1, sizeof t1),
-                       best ? res[best].v->name : "dispatched",
-                       kt_cli_time(res[best].median_s, t2, sizeof t2), ratio);
+                       kt_cli_time(half[0], t1, sizeof t1), res[best].v->name,
+                       kt_cli_time(half[best], t2, sizeof t2), ratio);
                 if (show_variants) {
                     for (size_t i = 0; i < nv; i++) {
                         double thr = !strcmp(d->unit, "GB/s") ? d->bytes(dims) / res[i].median_s / 1e9
@@ -297,9 +343,9 @@ int kt_cmd_bench(int argc, char **argv) {
                                   res[i].warmup_s));
             json_array_append_new(
                 jsizes, json_pack("{s:s, s:s, s:f, s:s, s:f, s:f, s:o}", "shape", label,
-                                  "dispatched_to", di.variant, "dispatched_s", res[0].median_s,
-                                  "best", best ? res[best].v->name : "dispatched", "best_s",
-                                  res[best].median_s, "ratio", ratio, "variants", jv));
+                                  "dispatched_to", di.variant, "dispatched_s", half[0],
+                                  "best", res[best].v->name, "best_s", half[best], "ratio", ratio,
+                                  "variants", jv));
         }
         double geo = measured ? exp(ratio_log / (double)measured) : NAN;
         json_t *jfixed = json_object();

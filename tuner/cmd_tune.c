@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,17 @@
 
 static const char tune_help[] =
     "usage: ktune tune [--ops LIST] [--sizes SPEC] [--variants LIST] [--quick]\n"
-    "                  [--budget SECONDS] [--db PATH] [--force] [--json]\n\n"
+    "                  [--budget SECONDS] [--db PATH] [--force] [--no-verify]\n"
+    "                  [--seed S] [--json]\n\n"
     "Measures every variant available here of each operation over a size sweep,\n"
     "validates each against a reference first, stores every measurement in the\n"
     "tuning database as it is made, locates crossovers by bisection, and records\n"
-    "the winners the library dispatches to.  Measurements already stored for the\n"
+    "the winners the library dispatches to.  Candidates are timed in shuffled,\n"
+    "paired rounds; a cheaper variant not shown slower than the fastest beyond 2%\n"
+    "(5% against more threads) takes the choice, and a winner change between\n"
+    "neighbouring sizes is kept only where it is significant.  The run ends by\n"
+    "verifying dispatch against every fixed variant at held-out sizes (seeded),\n"
+    "re-measuring once where it is over 5% behind.  Measurements already stored for the\n"
     "current version of a variant are reused: an interrupted run resumes, and a\n"
     "new variant is measured alone.\n\n"
     "  --ops LIST       operations, comma-separated (default: all)\n"
@@ -29,9 +36,13 @@ static const char tune_help[] =
     "  --db PATH        the database (default: KTUNE_DB, else\n"
     "                   $XDG_DATA_HOME/ktune/ktune.db or ~/.local/share/ktune/ktune.db)\n"
     "  --force          measure again what is already stored\n"
+    "  --no-verify      skip the verification at held-out sizes\n"
+    "  --seed S         seed of the held-out sizes (default: from the run's id)\n"
     "  --json           print a JSON summary\n"
     "Ctrl-C stops cleanly; everything measured so far is kept.\n"
     "Exit status: 0 done, 1 failure, 2 bad command line, 130 interrupted.\n";
+
+static json_t *json_num(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
 static volatile sig_atomic_t kt_stop;
 static void on_signal(int sig) {
@@ -45,6 +56,7 @@ int kt_cmd_tune(int argc, char **argv) {
         {"variants", required_argument, NULL, 'v'}, {"quick", no_argument, NULL, 'q'},
         {"budget", required_argument, NULL, 'b'},   {"db", required_argument, NULL, 'd'},
         {"force", no_argument, NULL, 'f'},          {"json", no_argument, NULL, 'j'},
+        {"no-verify", no_argument, NULL, 'V'},      {"seed", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     kt_tune_opts o = {0};
     const char *ops = "all", *sizes = NULL, *bad;
@@ -69,6 +81,15 @@ int kt_cmd_tune(int argc, char **argv) {
         }
         case 'd': snprintf(dbpath, sizeof dbpath, "%s", optarg); break;
         case 'f': o.force = 1; break;
+        case 'V': o.no_verify = 1; break;
+        case 'e': {
+            char *end;
+            o.seed = strtoull(optarg, &end, 0);
+            if (*end || !*optarg || !o.seed)
+                return kt_cli_error(KT_EXIT_USAGE, "tune", "--seed needs a number > 0, not '%s'",
+                                    optarg);
+            break;
+        }
         case 'j': json = 1; break;
         case 'h': fputs(tune_help, stdout); return KT_EXIT_OK;
         default:
@@ -122,19 +143,36 @@ int kt_cmd_tune(int argc, char **argv) {
     free(sz);
     if (s != KT_OK) return kt_cli_error(KT_EXIT_FAIL, "tune", "%s", kt_last_error());
     if (json) {
-        kt_cli_json_out(json_pack("{s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:i, s:f, s:s}", "db",
+        json_t *jv = json_pack("{s:i, s:i, s:o, s:o, s:s, s:i, s:s}", "sizes", rep.verified,
+                               "remeasured", rep.remeasured, "geomean",
+                               json_num(rep.verify_geomean), "worst",
+                               json_num(rep.verify_worst), "worst_at",
+                               rep.verify_worst_at, "fixed_faster", rep.fixed_faster,
+                               "fixed_faster_what", rep.fixed_faster_what);
+        kt_cli_json_out(json_pack("{s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:s, "
+                                  "s:o}", "db",
                                   dbpath, "fingerprint", kt_fingerprint(), "run",
                                   (json_int_t)rep.run, "measured", rep.measured, "reused",
                                   rep.reused, "invalid", rep.invalid, "points", rep.points,
-                                  "crossovers", rep.crossovers, "elapsed_s", rep.elapsed_s,
+                                  "crossovers", rep.crossovers, "merged", rep.merged,
+                                  "unresolved", rep.unresolved, "elapsed_s", rep.elapsed_s,
                                   "status", rep.stopped == 1   ? "interrupted"
                                             : rep.stopped == 2 ? "budget spent"
-                                                               : "complete"));
+                                                               : "complete",
+                                  "verification", o.no_verify ? json_null() : jv));
+        if (o.no_verify) json_decref(jv);
     } else {
         printf("tuned %d sizes in %.1f s: %d measurements made, %d reused, %d variants failed "
-               "validation, %d crossovers located\ndatabase: %s\n",
+               "validation, %d winner changes kept (%d points merged into a neighbour's run, "
+               "%d decided for the cheaper variant without proof)\ndatabase: %s\n",
                rep.points, rep.elapsed_s, rep.measured, rep.reused, rep.invalid, rep.crossovers,
-               dbpath);
+               rep.merged, rep.unresolved, dbpath);
+        if (rep.verified)
+            printf("verified at %d held-out sizes%s: dispatched/best %.3f geomean, worst %.3f "
+                   "(%s); %s\n",
+                   rep.verified, rep.remeasured ? " (some re-measured once)" : "",
+                   rep.verify_geomean, rep.verify_worst, rep.verify_worst_at,
+                   rep.fixed_faster ? rep.fixed_faster_what : "no fixed variant faster");
         if (rep.stopped == 2) printf("budget spent: the next ktune tune continues from here\n");
     }
     if (rep.stopped == 1) {

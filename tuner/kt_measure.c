@@ -5,10 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#ifndef KT_OPENBLAS_OPENMP
-#define KT_OPENBLAS_OPENMP 0 /* configure: OpenBLAS built on OpenMP */
-#endif
 
 #include "kt_measure.h"
 #include "kt_stats.h"
@@ -82,6 +80,15 @@ int kt_rounds_summary(const float *rounds, int n, double *median, double *spread
     return m;
 }
 
+double kt_rounds_half_median(const float *rounds, int n, int parity) {
+    float h[KT_MEASURE_MAX_ROUNDS];
+    int m = 0;
+    for (int i = parity; i < n && i < KT_MEASURE_MAX_ROUNDS; i += 2) h[m++] = rounds[i];
+    double med, sp, mn;
+    kt_rounds_summary(h, m, &med, &sp, &mn);
+    return med;
+}
+
 /*
  * The thread runtime a candidate runs on: 0 serial, 1 OpenMP (ktune's
  * threads, and OpenBLAS's when it is built on OpenMP: one pool), 2
@@ -91,7 +98,7 @@ static int runtime_of(const kt_variant *v) {
     if (!v) return -1;
     if (v->flags & KT_VF_GPU) return 3;
     if (v->flags & KT_VF_OPENMP) return 1;
-    if (v->threads > 1 && !strcmp(v->backend, "openblas")) return KT_OPENBLAS_OPENMP ? 1 : 2;
+    if (v->threads > 1 && !strcmp(v->backend, "openblas")) return kt_blas_threading() == 2 ? 1 : 2;
     return 0;
 }
 
@@ -239,7 +246,7 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
         kt_decision d = kt_decide(dc, (int)n, o->tie, o->threads_tie);
         if (d.leader < 0) break;
         for (size_t i = 0; i < n; i++) {
-            if (!c[i].active || (int)i == d.leader) continue;
+            if (!c[i].active || (int)i == d.leader || !res[i].v) continue; /* never the dispatched */
             double med, lo, hi;
             kt_dcand_ratio(&dc[i], &dc[d.leader], &med, &lo, &hi);
             double w = kt_tie_window(&dc[d.leader], &dc[i], o->tie, o->threads_tie);
@@ -296,18 +303,25 @@ kt_status kt_measure_switch(kt_op_id op, const size_t dims[3], const kt_variant 
     if (s != KT_OK) return s;
     float sw[KT_MEASURE_MAX_ROUNDS], rep[KT_MEASURE_MAX_ROUNDS];
     const kt_op *o = &kt_ops[op];
+    /*
+     * repeated: a alone, after every other pool had time to go to sleep (a
+     * quarter second: OpenBLAS's pthread workers spin ~0.1 s after a call)
+     */
     if ((s = o->run(a, p)) == KT_OK) s = o->run(b, p);
+    struct timespec nap = {0, 250000000};
+    nanosleep(&nap, NULL);
+    if (s == KT_OK) s = o->run(a, p);
     for (int r = 0; r < rounds && s == KT_OK; r++) {
-        /* b then a: the switch */
+        double t0 = kt_now();
+        s = o->run(a, p);
+        rep[r] = (float)(kt_now() - t0);
+    }
+    /* switched: b then a, each time */
+    for (int r = 0; r < rounds && s == KT_OK; r++) {
         s = o->run(b, p);
         double t0 = kt_now();
         if (s == KT_OK) s = o->run(a, p);
         sw[r] = (float)(kt_now() - t0);
-        /* a then a: repeated */
-        if (s == KT_OK) s = o->run(a, p);
-        t0 = kt_now();
-        if (s == KT_OK) s = o->run(a, p);
-        rep[r] = (float)(kt_now() - t0);
     }
     kt_problem_free(p);
     if (s != KT_OK) return s;

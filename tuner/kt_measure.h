@@ -83,13 +83,17 @@ void kt_mresult_dcands(const kt_mresult *res, size_t n, struct kt_dcand *out);
 int kt_rounds_summary(const float *rounds, int n, double *median, double *spread, double *min);
 
 /*
- * The cost of switching thread runtimes: over `rounds` rounds, one call of
- * `a` timed right after a call of `b` (the switch) and right after a call
- * of `a` itself (repeated), the two conditions interleaved.  Medians per
- * call in *switch_s and *repeat_s.  KT_EUNAVAIL when either cannot run.
+ * The cost of switching thread runtimes: `rounds` calls of `a` timed one by
+ * one after every other pool had time to fall asleep (repeated), then
+ * `rounds` calls of `a`, each right after a call of `b` (switched).
+ * Medians per call in *switch_s and *repeat_s.  KT_EUNAVAIL when either
+ * cannot run.
  */
 kt_status kt_measure_switch(kt_op_id op, const size_t dims[3], const kt_variant *a,
                             const kt_variant *b, int rounds, double *switch_s, double *repeat_s);
+
+/* Median of the rounds of one parity (0: even rounds, 1: odd), NAN entries skipped. */
+double kt_rounds_half_median(const float *rounds, int n, int parity);
 
 /* Calls the public entry point of op on the problem (the dispatched call). */
 kt_status kt_run_dispatched(kt_problem *p);

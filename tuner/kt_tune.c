@@ -1,4 +1,10 @@
-/* The tuner; see kt_tune.h and DESIGN.md "Tuning" for the method. */
+/*
+ * The tuner: measures every usable variant of the selected ops over a size
+ * sweep, stores every measurement in the database as soon as it is made,
+ * locates crossovers by bisection, recomputes the choices dispatch reads
+ * (tuner/kt_choose.c) and verifies them at held-out sizes (tuner/kt_verify.c).
+ * See kt_tune.h and DESIGN.md "Tuning" for the method.
+ */
 #include "config.h"
 
 #include <jansson.h>
@@ -8,11 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kt_db.h"
-#include "kt_measure.h"
-#include "kt_tune.h"
-
-#define KT_MAX_CAND 128
+#include "kt_tune_int.h"
 
 static size_t add(kt_shape *v, size_t n, size_t m_, size_t n_, size_t k_, int fam) {
     v[n] = (kt_shape){{m_, n_, k_}, fam};
@@ -50,22 +52,7 @@ size_t kt_tune_default_grid(kt_op_id op, int quick, kt_shape **out) {
     return n;
 }
 
-/* State of one tuning pass. */
-typedef struct tuner {
-    const kt_tune_opts *o;
-    kt_tune_report *rep;
-    kt_db *db;
-    int64_t machine, run;
-    kt_mopts mo;
-    double start, ram;
-    size_t steps_done, steps_total;
-    const kt_variant *cand[KT_MAX_CAND];
-    size_t ncand;
-    char invalid[KT_MAX_CAND][KT_DB_ERROR_MAX]; /* validation failure per candidate */
-    int skip[KT_MAX_CAND];                       /* not measured at this shape (far behind) */
-} tuner;
-
-static int stopping(tuner *t) {
+int kt_tuner_stopping(kt_tuner *t) {
     if (t->o->stop && *t->o->stop) return t->rep->stopped = 1;
     if (t->o->budget_s > 0 && kt_now() - t->start > t->o->budget_s) return t->rep->stopped = 2;
     return 0;
@@ -82,7 +69,8 @@ static int name_in_list(const char *name, const char *list) {
     return 0;
 }
 
-static void progress(tuner *t, const char *op, size_t n, const char *winner, double med) {
+/* One progress line (or the bar on a terminal): the point's choice and its time. */
+static void progress(kt_tuner *t, kt_op_id op, const size_t *d, const kt_point *pt, int w) {
     if (!t->o->progress) return;
     double el = kt_now() - t->start;
     double eta = t->steps_done ? el / (double)t->steps_done *
@@ -90,15 +78,29 @@ static void progress(tuner *t, const char *op, size_t n, const char *winner, dou
                                                   ? t->steps_total - t->steps_done
                                                   : 0)
                                : 0;
+    char shape[64];
+    if (kt_ops[op].ndims == 1) snprintf(shape, sizeof shape, "n=%zu", d[0]);
+    else if (kt_ops[op].ndims == 2) snprintf(shape, sizeof shape, "%zux%zu", d[0], d[1]);
+    else snprintf(shape, sizeof shape, "%zux%zux%zu", d[0], d[1], d[2]);
     if (t->o->progress == 2) {
-        int w = 30, fill = t->steps_total ? (int)(w * t->steps_done / t->steps_total) : 0;
-        if (fill > w) fill = w;
-        fprintf(stderr, "\r[%.*s%*s] %3d%% %-15s n=%-10zu ETA %3.0f s ",
-                fill, "##############################", w - fill, "",
-                t->steps_total ? (int)(100 * t->steps_done / t->steps_total) : 0, op, n, eta);
+        int width = 30, fill = t->steps_total ? (int)(width * t->steps_done / t->steps_total) : 0;
+        if (fill > width) fill = width;
+        fprintf(stderr, "\r[%.*s%*s] %3d%% %-15s %-16s ETA %3.0f s ", fill,
+                "##############################", width - fill, "",
+                t->steps_total ? (int)(100 * t->steps_done / t->steps_total) : 0, kt_ops[op].name,
+                shape, eta);
+    } else if (w >= 0) {
+        char tm[32];
+        double med = pt->dc[w].median_s;
+        if (med < 1e-6) snprintf(tm, sizeof tm, "%.1f ns", med * 1e9);
+        else if (med < 1e-3) snprintf(tm, sizeof tm, "%.2f us", med * 1e6);
+        else snprintf(tm, sizeof tm, "%.2f ms", med * 1e3);
+        fprintf(stderr, "tune: %s %s: %s %s%s (%zu/%zu, %.0f s)\n", kt_ops[op].name, shape,
+                t->cand[w]->name, tm, pt->d.resolved ? "" : " (unresolved)", t->steps_done,
+                t->steps_total, el);
     } else {
-        fprintf(stderr, "tune: %s n=%zu: %s %.3g us (%zu/%zu, %.0f s)\n", op, n,
-                winner ? winner : "-", med * 1e6, t->steps_done, t->steps_total, el);
+        fprintf(stderr, "tune: %s %s: - (%zu/%zu, %.0f s)\n", kt_ops[op].name, shape,
+                t->steps_done, t->steps_total, el);
     }
 }
 
@@ -108,18 +110,22 @@ static void pack(kt_op_id op, const size_t dims[3], kt_db_measurement *m) {
     m->m = mnk[0], m->n = mnk[1], m->k = mnk[2];
 }
 
-/*
- * Measures every candidate of op at dims that has no current measurement
- * (or all of them with --force), interleaved, and stores each result.
- * Returns the index of the point's winner among the candidates (-1 none).
- */
-static int measure_point(tuner *t, kt_op_id op, const size_t dims[3], double *med,
-                         kt_status *err) {
+/* The decision candidate of a stored measurement (rounds copied into `rounds`). */
+static kt_dcand dcand_of(const kt_variant *v, const kt_db_measurement *m, float *rounds) {
+    int n = m->nrounds > KT_DB_MAX_ROUNDS ? KT_DB_MAX_ROUNDS : m->nrounds;
+    memcpy(rounds, m->rounds, (size_t)(n > 0 ? n : 0) * sizeof *rounds);
+    return (kt_dcand){m->valid ? m->median_s : INFINITY, m->spread, v->cost, v->threads,
+                      m->batch, rounds, n};
+}
+
+int kt_tuner_measure_point(kt_tuner *t, kt_op_id op, const size_t dims[3], kt_point *pt,
+                           int force, kt_status *err) {
     kt_mresult res[KT_MAX_CAND];
     size_t idx[KT_MAX_CAND], nm = 0;
     *err = KT_OK;
+    memcpy(pt->sh.d, dims, sizeof pt->sh.d);
     for (size_t i = 0; i < t->ncand; i++) {
-        med[i] = INFINITY;
+        pt->dc[i] = (kt_dcand){INFINITY, NAN, t->cand[i]->cost, t->cand[i]->threads, 0, NULL, 0};
         kt_db_measurement m = {.machine = t->machine, .version = t->cand[i]->version};
         snprintf(m.op, sizeof m.op, "%s", kt_ops[op].name);
         snprintf(m.variant, sizeof m.variant, "%s", t->cand[i]->name);
@@ -133,8 +139,8 @@ static int measure_point(tuner *t, kt_op_id op, const size_t dims[3], double *me
             if ((*err = kt_db_measurement_put(t->db, &m)) != KT_OK) return -1;
             continue;
         }
-        if (!t->o->force && kt_db_measurement_get(t->db, &m) == KT_OK) {
-            if (m.valid) med[i] = m.median_s;
+        if (!force && !t->o->force && kt_db_measurement_get(t->db, &m) == KT_OK) {
+            pt->dc[i] = dcand_of(t->cand[i], &m, pt->rounds[i]);
             t->rep->reused++;
             continue;
         }
@@ -143,7 +149,9 @@ static int measure_point(tuner *t, kt_op_id op, const size_t dims[3], double *me
         idx[nm++] = i;
     }
     if (nm) {
-        if ((*err = kt_measure(op, dims, res, nm, &t->mo, 0x7e57ull + dims[0])) != KT_OK)
+        int64_t batch = t->run * 100000 + ++t->batches;
+        if ((*err = kt_measure(op, dims, res, nm, &t->mo, 0x7e57ull + dims[0] * 31 + dims[1])) !=
+            KT_OK)
             return -1;
         for (size_t j = 0; j < nm; j++) {
             kt_mresult *r = &res[j];
@@ -161,20 +169,20 @@ static int measure_point(tuner *t, kt_op_id op, const size_t dims[3], double *me
             m.kernel_s = r->kernel_s;
             m.gflops = m.valid ? kt_ops[op].flops(dims) / r->median_s / 1e9 : NAN;
             m.gbs = m.valid ? kt_ops[op].bytes(dims) / r->median_s / 1e9 : NAN;
+            m.batch = batch;
+            m.nrounds = r->nrounds > KT_DB_MAX_ROUNDS ? KT_DB_MAX_ROUNDS : r->nrounds;
+            memcpy(m.rounds, r->rounds, (size_t)m.nrounds * sizeof *m.rounds);
             if (!m.valid) snprintf(m.error, sizeof m.error, "run failed: %s", r->error);
             if ((*err = kt_db_measurement_put(t->db, &m)) != KT_OK) return -1;
-            if (m.valid) med[i] = m.median_s;
+            pt->dc[i] = dcand_of(r->v, &m, pt->rounds[i]);
             t->rep->measured++;
         }
     }
-    int best = -1;
-    for (size_t i = 0; i < t->ncand; i++)
-        if (med[i] < INFINITY && (best < 0 || med[i] < med[best])) best = (int)i;
-    return best;
+    pt->d = kt_decide(pt->dc, (int)t->ncand, t->mo.tie, t->mo.threads_tie);
+    return pt->d.pick;
 }
 
-/* Candidates of op: usable, matching --variants, test variants only when named. */
-static void pick_candidates(tuner *t, kt_op_id op) {
+void kt_tuner_candidates(kt_tuner *t, kt_op_id op) {
     t->ncand = 0;
     for (size_t i = 0, n = kt_variants_len(); i < n && t->ncand < KT_MAX_CAND; i++) {
         const kt_variant *v = kt_variant_at(i);
@@ -187,7 +195,7 @@ static void pick_candidates(tuner *t, kt_op_id op) {
 }
 
 /* Validates every candidate once (fresh inputs, odd sizes, poisoned guards). */
-static void validate_all(tuner *t) {
+void kt_tuner_validate(kt_tuner *t) {
     for (size_t i = 0; i < t->ncand; i++) {
         char msg[KT_DB_ERROR_MAX - 32];
         t->invalid[i][0] = '\0';
@@ -199,109 +207,10 @@ static void validate_all(tuner *t) {
     }
 }
 
-/* Tie within noise goes to the cheaper variant (DESIGN.md, tuning point 7). */
-static int cmp_choice(const void *a, const void *b) {
-    const kt_db_choice *x = a, *y = b;
-    return (x->median_s > y->median_s) - (x->median_s < y->median_s);
-}
-
-typedef struct keep_ctx {
-    kt_op_id op;
-} keep_ctx;
-
-/* Only valid measurements of the registry's current version drive choices. */
-static int keep_current(void *ctx, const kt_db_measurement *me) {
-    keep_ctx *k = ctx;
-    const kt_variant *v = kt_variant_lookup(k->op, me->variant);
-    return me->valid && v && v->version == me->version && !(v->flags & KT_VF_TEST);
-}
-
-/* The threads a variant uses, by name. */
-static int threads_of(kt_op_id op, const char *name) {
-    const kt_variant *v = kt_variant_lookup(op, name);
-    return v ? v->threads : 1;
-}
-
-/* The cost rank of a variant by name (ties go to the lower). */
-static int cost_of(kt_op_id op, const char *name) {
-    const kt_variant *v = kt_variant_lookup(op, name);
-    return v ? v->cost : 1000;
-}
-
-/*
- * Recomputes the choices of op from everything stored: per size, variants
- * ranked by median; a cheaper variant within noise of the fastest takes
- * rank 1.  Planted test variants count only when the tuner was asked for
- * them by name.
- */
-static kt_status recompute_choices(tuner *t, kt_op_id op) {
-    kt_db_measurement *ms = NULL;
-    size_t n = 0;
-    keep_ctx k = {op};
-    kt_status s = kt_db_measurements_list(t->db, t->machine, kt_ops[op].name,
-                                          t->o->variants ? NULL : keep_current, &k, &ms, &n);
-    if (s != KT_OK) return s;
-    kt_db_choice *ch = calloc(n ? n : 1, sizeof *ch);
-    double *spread = calloc(n ? n : 1, sizeof *spread);
-    if (!ch || !spread) {
-        free(ms), free(ch), free(spread);
-        return kt_fail(KT_ENOMEM, "choices: out of memory");
-    }
-    size_t nch = 0, points = 0;
-    for (size_t i = 0; i < n;) {
-        size_t j = i, first = nch;
-        for (; j < n && ms[j].m == ms[i].m && ms[j].n == ms[i].n && ms[j].k == ms[i].k; j++) {
-            const kt_variant *v = kt_variant_lookup(op, ms[j].variant);
-            if (!ms[j].valid || !v || v->version != ms[j].version) continue;
-            kt_db_choice *c = &ch[nch];
-            c->m = ms[j].m, c->n = ms[j].n, c->k = ms[j].k;
-            snprintf(c->variant, sizeof c->variant, "%s", ms[j].variant);
-            c->version = ms[j].version;
-            c->median_s = ms[j].median_s;
-            nch++;
-        }
-        size_t cnt = nch - first;
-        if (cnt) {
-            kt_db_choice *c = &ch[first];
-            qsort(c, cnt, sizeof *c, cmp_choice);
-            /* the cheapest variant within noise of the fastest wins the tie */
-            double noise = 0.02;
-            for (size_t a = 0; a < cnt; a++) {
-                for (size_t b = i; b < j; b++)
-                    if (!strcmp(ms[b].variant, c[a].variant) && ms[b].spread > noise && a == 0)
-                        noise = ms[b].spread > 0.05 ? 0.05 : ms[b].spread;
-            }
-            /*
-             * A variant needing more threads than a contender must win by 10% at
-             * least: on a shared machine its time depends on cores being free,
-             * which a serial variant does not.
-             */
-            size_t pick = 0;
-            int thr0 = threads_of(op, c[0].variant);
-            for (size_t a = 1; a < cnt; a++) {
-                double window = noise;
-                if (thr0 > threads_of(op, c[a].variant) && window < 0.10) window = 0.10;
-                if (c[a].median_s <= c[0].median_s * (1 + window) &&
-                    cost_of(op, c[a].variant) < cost_of(op, c[pick].variant))
-                    pick = a;
-            }
-            if (pick) {
-                kt_db_choice w = c[pick];
-                memmove(c + 1, c, pick * sizeof *c);
-                c[0] = w;
-            }
-            for (size_t a = 0; a < cnt; a++) {
-                c[a].rank = (int)a + 1;
-                c[a].margin = cnt > 1 ? (a == 0 ? c[1].median_s / c[0].median_s - 1 : NAN) : NAN;
-            }
-            points++;
-        }
-        i = j;
-    }
-    s = kt_db_choices_replace(t->db, t->machine, kt_ops[op].name, t->run, ch, nch);
-    t->rep->points += (int)points;
-    free(ms), free(ch), free(spread);
-    return s;
+/* Whether candidate a is acceptable at point pt (not shown slower than its leader). */
+static int accepts(const kt_tuner *t, const kt_point *pt, int a) {
+    return a >= 0 && pt->d.leader >= 0 &&
+           kt_acceptable(pt->dc, a, pt->d.leader, t->mo.tie, t->mo.threads_tie);
 }
 
 /*
@@ -309,9 +218,12 @@ static kt_status recompute_choices(tuner *t, kt_op_id op) {
  * geometric midpoints, dimension by dimension, until the work of the two
  * differs by less than 25%: the crossover is then located within 25%.
  */
-static kt_status bisect(tuner *t, kt_op_id op, kt_shape lo, int wlo, kt_shape hi) {
+kt_status kt_tuner_bisect(kt_tuner *t, kt_op_id op, kt_shape lo, int wlo, kt_shape hi) {
     int nd = kt_ops[op].ndims;
-    while (!stopping(t)) {
+    kt_point *pt = malloc(sizeof *pt);
+    if (!pt) return kt_fail(KT_ENOMEM, "tune: out of memory");
+    kt_status st = KT_OK;
+    while (!kt_tuner_stopping(t)) {
         double ratio = 1;
         kt_shape mid = lo;
         for (int j = 0; j < nd; j++) {
@@ -320,18 +232,16 @@ static kt_status bisect(tuner *t, kt_op_id op, kt_shape lo, int wlo, kt_shape hi
         }
         if (ratio <= 1.25 || !memcmp(mid.d, lo.d, sizeof mid.d) || !memcmp(mid.d, hi.d, sizeof mid.d))
             break;
-        kt_status err;
-        double med[KT_MAX_CAND];
-        int w = measure_point(t, op, mid.d, med, &err);
-        if (err != KT_OK) return err;
-        progress(t, kt_ops[op].name, mid.d[0], w >= 0 ? t->cand[w]->name : NULL, 0);
+        int w = kt_tuner_measure_point(t, op, mid.d, pt, 0, &st);
+        if (st != KT_OK) break;
+        progress(t, op, mid.d, pt, w);
         if (w == wlo)
             lo = mid;
         else
             hi = mid;
     }
-    t->rep->crossovers++;
-    return KT_OK;
+    free(pt);
+    return st;
 }
 
 static char *machine_details(void) {
@@ -360,15 +270,15 @@ static char *machine_details(void) {
  * throughput seen out of cache (problems of at least 4x L3), and
  * peak_gflops_f32/f64, the best compute-bound throughput seen (gemm).
  */
-static void store_limits(tuner *t) {
+static void store_limits(kt_tuner *t) {
     double best = 0, peak[2] = {0, 0};
     size_t l3 = kt_cpu_get()->l3 ? kt_cpu_get()->l3 : ((size_t)32 << 20);
     for (int op = 0; op < KT_OP_COUNT; op++) {
         int compute = strcmp(kt_ops[op].unit, "GB/s") != 0;
         kt_db_measurement *ms = NULL;
         size_t n = 0;
-        keep_ctx k = {(kt_op_id)op};
-        if (kt_db_measurements_list(t->db, t->machine, kt_ops[op].name, keep_current, &k, &ms,
+        kt_op_id k = (kt_op_id)op;
+        if (kt_db_measurements_list(t->db, t->machine, kt_ops[op].name, kt_tuner_keep_current, &k, &ms,
                                     &n) != KT_OK)
             continue;
         for (size_t i = 0; i < n; i++) {
@@ -388,9 +298,90 @@ static void store_limits(tuner *t) {
     if (peak[1] > 0) kt_db_limit_put(t->db, t->machine, "peak_gflops_f64", peak[1]);
 }
 
+/* The sweep of op: --sizes (n, or squares for matrix ops), else the default; within RAM/4. */
+static kt_status make_grid(kt_tuner *t, kt_op_id op) {
+    const kt_tune_opts *o = t->o;
+    if (o->sizes) {
+        t->grid[op] = malloc((o->nsizes ? o->nsizes : 1) * sizeof **t->grid);
+        if (!t->grid[op]) return kt_fail(KT_ENOMEM, "tune: out of memory");
+        for (size_t i = 0; i < o->nsizes; i++)
+            t->grid[op][i] = (kt_shape){{o->sizes[i], o->sizes[i], o->sizes[i]}, 0};
+        t->ngrid[op] = o->nsizes;
+    } else {
+        t->ngrid[op] = kt_tune_default_grid(op, o->quick, &t->grid[op]);
+        if (!t->grid[op]) return kt_fail(KT_ENOMEM, "tune: out of memory");
+    }
+    /* never more memory than a quarter of RAM for one problem */
+    size_t keep = 0;
+    for (size_t i = 0; i < t->ngrid[op]; i++)
+        if (kt_ops[op].bytes(t->grid[op][i].d) <= t->ram / 4) t->grid[op][keep++] = t->grid[op][i];
+    t->ngrid[op] = keep;
+    return KT_OK;
+}
+
+/*
+ * Tunes one op: validation, the sweep (compute-bound candidates far behind
+ * skipped), bisection where the winner changes for real, then the choices.
+ */
+static kt_status tune_op(kt_tuner *t, kt_op_id op) {
+    size_t ng = t->ngrid[op];
+    kt_shape *g = t->grid[op];
+    kt_tuner_candidates(t, op);
+    if (!t->ncand || !ng) return KT_OK;
+    kt_tuner_validate(t);
+    kt_point *pts = calloc(ng, sizeof *pts);
+    int *win = calloc(ng, sizeof *win);
+    if (!pts || !win) {
+        free(pts), free(win);
+        return kt_fail(KT_ENOMEM, "tune: out of memory");
+    }
+    kt_status s = KT_OK;
+    size_t done = 0;
+    int compute_bound = strcmp(kt_ops[op].unit, "GFLOP/s") == 0;
+    for (size_t i = 0; i < ng && s == KT_OK && !kt_tuner_stopping(t); i++) {
+        /*
+         * Compute-bound ops only: a candidate more than 8x behind at the previous
+         * shape of the family, and predicted (by the work ratio) to take over 20 ms
+         * a call here, is not measured again.  Compute-bound losers stay losers as
+         * the size grows, and a scalar gemm at n = 2048 would take most of a minute
+         * per call.  Streaming ops are not skipped: a threaded variant that loses
+         * 1000x at small sizes (waking a thread) can win at large ones.
+         */
+        memset(t->skip, 0, sizeof t->skip);
+        if (compute_bound && i > 0 && g[i - 1].family == g[i].family && win[i - 1] >= 0) {
+            double wr = kt_ops[op].flops(g[i].d) / kt_ops[op].flops(g[i - 1].d);
+            double best = pts[i - 1].dc[win[i - 1]].median_s;
+            for (size_t c = 0; c < t->ncand; c++) {
+                double m = pts[i - 1].dc[c].median_s;
+                t->skip[c] = (m > 8 * best && m * wr > 0.02) || (!isfinite(m) && i > 1);
+            }
+        }
+        win[i] = kt_tuner_measure_point(t, op, g[i].d, &pts[i], 0, &s);
+        t->steps_done++;
+        done = i + 1;
+        progress(t, op, g[i].d, &pts[i], win[i]);
+    }
+    memset(t->skip, 0, sizeof t->skip);
+    /*
+     * Bisect where the winner changes for real: neither end's winner is
+     * acceptable at the other end (each is shown slower there beyond the tie
+     * window); otherwise one variant serves both and the choice hardly matters.
+     */
+    for (size_t i = 0; i + 1 < done && s == KT_OK && !kt_tuner_stopping(t); i++) {
+        int a = win[i], b = win[i + 1];
+        if (a < 0 || b < 0 || a == b || g[i].family != g[i + 1].family) continue;
+        if (accepts(t, &pts[i + 1], a) || accepts(t, &pts[i], b)) continue;
+        s = kt_tuner_bisect(t, op, g[i], a, g[i + 1]);
+    }
+    free(pts), free(win);
+    if (s == KT_OK) s = kt_tuner_choose(t, op);
+    return s;
+}
+
 kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep) {
-    tuner t = {.o = o, .rep = rep, .mo = kt_mopts_default(o->quick), .start = kt_now()};
+    kt_tuner t = {.o = o, .rep = rep, .mo = kt_mopts_default(o->quick), .start = kt_now()};
     memset(rep, 0, sizeof *rep);
+    rep->verify_geomean = rep->verify_worst = NAN;
     t.ram = (double)kt_cpu_get()->ram;
     kt_status s = kt_db_open_write(o->db_path, &t.db);
     if (s != KT_OK) return s;
@@ -410,83 +401,21 @@ kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep) {
         if (colon) snprintf(params, sizeof params, "%s", colon + 1);
         s = kt_db_variant_put(t.db, kt_ops[v->op].name, v->name, v->version, v->backend, params);
     }
-    /* the sweep of each op, and the total for the progress display */
-    kt_shape *grid[KT_OP_COUNT] = {0};
-    size_t ngrid[KT_OP_COUNT] = {0};
     for (int op = 0; op < KT_OP_COUNT && s == KT_OK; op++) {
         if (!o->ops[op]) continue;
-        if (o->sizes) {
-            /* --sizes: n for vector ops, squares for matrix ops */
-            grid[op] = malloc(o->nsizes * sizeof **grid);
-            for (size_t i = 0; grid[op] && i < o->nsizes; i++)
-                grid[op][i] = (kt_shape){{o->sizes[i], o->sizes[i], o->sizes[i]}, 0};
-            ngrid[op] = grid[op] ? o->nsizes : 0;
-        } else {
-            ngrid[op] = kt_tune_default_grid((kt_op_id)op, o->quick, &grid[op]);
-        }
-        /* never more memory than a quarter of RAM for one problem */
-        size_t keep = 0;
-        for (size_t i = 0; i < ngrid[op]; i++)
-            if (kt_ops[op].bytes(grid[op][i].d) <= t.ram / 4) grid[op][keep++] = grid[op][i];
-        ngrid[op] = keep;
-        t.steps_total += keep;
+        s = make_grid(&t, (kt_op_id)op);
+        t.steps_total += t.ngrid[op];
     }
-    for (int op = 0; op < KT_OP_COUNT && s == KT_OK && !stopping(&t); op++) {
-        if (!o->ops[op] || !ngrid[op]) continue;
-        pick_candidates(&t, (kt_op_id)op);
-        if (!t.ncand) continue;
-        validate_all(&t);
-        int *win = calloc(ngrid[op], sizeof *win);
-        double(*med)[KT_MAX_CAND] = calloc(ngrid[op], sizeof *med);
-        if (!win || !med) {
-            free(win), free(med);
-            s = kt_fail(KT_ENOMEM, "tune: out of memory");
-            break;
-        }
-        size_t done = 0;
-        int compute_bound = strcmp(kt_ops[op].unit, "GFLOP/s") == 0;
-        for (size_t i = 0; i < ngrid[op] && s == KT_OK && !stopping(&t); i++) {
-            /*
-             * Compute-bound ops only: a candidate more than 8x behind at the previous
-             * shape of the family, and predicted (by the work ratio) to take over 20 ms
-             * a call here, is not measured again.  Compute-bound losers stay losers as
-             * the size grows, and a scalar gemm at n = 2048 would take most of a minute
-             * per call.  Streaming ops are not skipped: a threaded variant that loses
-             * 1000x at small sizes (waking a thread) can win at large ones.
-             */
-            memset(t.skip, 0, sizeof t.skip);
-            if (compute_bound && i > 0 && grid[op][i - 1].family == grid[op][i].family &&
-                win[i - 1] >= 0) {
-                double wr = kt_ops[op].flops(grid[op][i].d) / kt_ops[op].flops(grid[op][i - 1].d);
-                for (size_t c = 0; c < t.ncand; c++)
-                    t.skip[c] = med[i - 1][c] > 8 * med[i - 1][win[i - 1]] &&
-                                med[i - 1][c] * wr > 0.02;
-            }
-            win[i] = measure_point(&t, (kt_op_id)op, grid[op][i].d, med[i], &s);
-            t.steps_done++;
-            done = i + 1;
-            progress(&t, kt_ops[op].name, grid[op][i].d[0],
-                     win[i] >= 0 ? t.cand[win[i]]->name : NULL, 0);
-        }
-        memset(t.skip, 0, sizeof t.skip);
-        /*
-         * Bisect where the winner changes for real: each end's winner beats the
-         * other end's winner there by more than the noise (5%); near-ties are not
-         * crossovers worth locating, the choice hardly matters there.
-         */
-        for (size_t i = 0; i + 1 < done && s == KT_OK && !stopping(&t); i++) {
-            int a = win[i], b = win[i + 1];
-            if (a < 0 || b < 0 || a == b) continue;
-            if (grid[op][i].family != grid[op][i + 1].family) continue;
-            if (med[i][b] < 1.05 * med[i][a] && med[i + 1][a] < 1.05 * med[i + 1][b]) continue;
-            s = bisect(&t, (kt_op_id)op, grid[op][i], a, grid[op][i + 1]);
-        }
-        free(win), free(med);
-        if (s == KT_OK) s = recompute_choices(&t, (kt_op_id)op);
-    }
-    for (int op = 0; op < KT_OP_COUNT; op++) free(grid[op]);
+    for (int op = 0; op < KT_OP_COUNT && s == KT_OK && !kt_tuner_stopping(&t); op++)
+        if (o->ops[op]) s = tune_op(&t, (kt_op_id)op);
     if (s == KT_OK) store_limits(&t);
     if (o->progress == 2) fputc('\n', stderr);
+    if (s == KT_OK && !o->no_verify && !rep->stopped) s = kt_tuner_verify(&t);
+    for (int op = 0; op < KT_OP_COUNT; op++) {
+        free(t.grid[op]);
+        rep->points += t.counts[op][0], rep->crossovers += t.counts[op][1];
+        rep->merged += t.counts[op][2], rep->unresolved += t.counts[op][3];
+    }
     kt_status e = kt_db_run_end(t.db, t.run,
                                 s != KT_OK      ? KT_DB_RUN_FAILED
                                 : rep->stopped  ? KT_DB_RUN_INTERRUPTED

@@ -8,6 +8,7 @@
 #define KT_TUNE_H
 
 #include <signal.h>
+#include <stdint.h>
 
 #include "kt_internal.h"
 
@@ -23,6 +24,8 @@ typedef struct kt_tune_opts {
     int progress;               /* 0: quiet, 1: a line per size, 2: a progress bar */
     volatile sig_atomic_t *stop; /* set by a signal handler: stop cleanly */
     const char *invocation;     /* recorded with the run */
+    int no_verify;              /* skip the verification pass at held-out sizes */
+    uint64_t seed;              /* of the held-out sizes (0: from the run's id) */
 } kt_tune_opts;
 
 typedef struct kt_tune_report {
@@ -30,10 +33,20 @@ typedef struct kt_tune_report {
     int reused;                 /* current measurements found in the database */
     int invalid;                /* variants that failed validation */
     int points;                 /* sizes with choices */
-    int crossovers;             /* winner changes located */
+    int crossovers;             /* winner changes kept (after merging insignificant ones) */
+    int merged;                 /* points whose winner was merged into a neighbour's */
+    int unresolved;             /* points decided for the cheaper variant without proof */
     double elapsed_s;
     int stopped;                /* 0 finished, 1 by signal, 2 budget spent */
     long long run;              /* the run's id */
+    /* the verification pass (final pass of each held-out size) */
+    int verified;               /* held-out sizes verified */
+    int remeasured;             /* of them, re-measured after being over 5% behind */
+    double verify_geomean;      /* dispatched / best fixed, geometric mean (NAN: none) */
+    double verify_worst;
+    char verify_worst_at[80];   /* "op shape" */
+    int fixed_faster;           /* ops where a fixed variant beat dispatch over the sizes */
+    char fixed_faster_what[160];/* the first such "op: variant 0.98x" */
 } kt_tune_report;
 
 /* Runs a tuning pass.  Returns KT_OK (also when stopped early: see rep->stopped). */
@@ -51,5 +64,15 @@ typedef struct kt_shape {
  * skinny-k and tall-skinny shapes.
  */
 size_t kt_tune_default_grid(kt_op_id op, int quick, kt_shape **out);
+
+/*
+ * Draws up to want sizes of op at random (rng) within the range of the sweep
+ * g[0..ng): vector ops log-uniform between its smallest and largest size;
+ * matrix ops between two neighbouring shapes of one family, each dimension
+ * perturbed by up to 25%.  Never a problem over RAM/8; gemm work at most
+ * 2 GFLOP.  Used by the verification pass and `ktune bench --random`.
+ */
+size_t kt_tune_draw_sizes(kt_op_id op, const kt_shape *g, size_t ng, kt_rng *rng, size_t want,
+                          kt_shape *out);
 
 #endif

@@ -39,6 +39,8 @@ kt_status kt_axpy_f64_cublas(const kt_variant *v, size_t n, double alpha, const 
 
 /* OpenBLAS's configuration string (version, core), for the fingerprint. */
 const char *kt_openblas_config(void);
+/* How the OpenBLAS loaded at run time threads: 0 serial, 1 pthreads, 2 OpenMP. */
+int kt_openblas_parallel(void);
 /* 1 when called from inside an OpenMP parallel region (threads backend). */
 int kt_omp_in_parallel(void);
 

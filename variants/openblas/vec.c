@@ -26,6 +26,8 @@ void kt_openblas_use_threads(int t) {
 
 const char *kt_openblas_config(void) { return openblas_get_config(); }
 
+int kt_openblas_parallel(void) { return openblas_get_parallel(); }
+
 /*
  * BLAS takes int sizes: longer vectors go in chunks.  For chunk [lo, hi) of
  * an n-element BLAS vector with increment inc, the chunk's first element

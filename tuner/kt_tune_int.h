@@ -1,0 +1,88 @@
+/*
+ * The tuner's private parts, shared by tuner/kt_tune.c (the sweep, bisection
+ * and the run), tuner/kt_choose.c (choices from the stored measurements) and
+ * tuner/kt_verify.c (the held-out verification).
+ */
+#ifndef KT_TUNE_INT_H
+#define KT_TUNE_INT_H
+
+#include "kt_db.h"
+#include "kt_measure.h"
+#include "kt_stats.h"
+#include "kt_tune.h"
+
+#define KT_MAX_CAND 128
+
+/* The measurements of one point: a decision candidate per tuner candidate. */
+typedef struct kt_point {
+    kt_shape sh;
+    kt_dcand dc[KT_MAX_CAND];
+    float rounds[KT_MAX_CAND][KT_DB_MAX_ROUNDS];
+    kt_decision d;
+} kt_point;
+
+/* State of one tuning pass. */
+typedef struct kt_tuner {
+    const kt_tune_opts *o;
+    kt_tune_report *rep;
+    kt_db *db;
+    int64_t machine, run;
+    kt_mopts mo;
+    double start, ram;
+    int64_t batches;                             /* kt_measure calls so far */
+    size_t steps_done, steps_total;
+    const kt_variant *cand[KT_MAX_CAND];
+    size_t ncand;
+    char invalid[KT_MAX_CAND][KT_DB_ERROR_MAX]; /* validation failure per candidate */
+    int skip[KT_MAX_CAND];                       /* not measured at this shape (far behind) */
+    kt_shape *grid[KT_OP_COUNT];                 /* the sweep of each op */
+    int counts[KT_OP_COUNT][4];                  /* last choices: points, changes, merged, unresolved */
+    size_t ngrid[KT_OP_COUNT];
+} kt_tuner;
+
+/* Set when the run must stop (signal or budget); records why in rep->stopped. */
+int kt_tuner_stopping(kt_tuner *t);
+
+/* Candidates of op: usable, matching --variants, test variants only when named. */
+void kt_tuner_candidates(kt_tuner *t, kt_op_id op);
+
+/* Validates every candidate once; failures go to t->invalid (never chosen). */
+void kt_tuner_validate(kt_tuner *t);
+
+/*
+ * Bisects between shapes lo and hi of one family whose winners differ (wlo
+ * the low end's), until the crossover is located within 25%.
+ */
+kt_status kt_tuner_bisect(kt_tuner *t, kt_op_id op, kt_shape lo, int wlo, kt_shape hi);
+
+/*
+ * Measures (or, unless force, reuses) every candidate of op at dims into *pt
+ * and decides the point.  Returns the chosen candidate's index (-1 none).
+ */
+int kt_tuner_measure_point(kt_tuner *t, kt_op_id op, const size_t dims[3], kt_point *pt,
+                           int force, kt_status *err);
+
+/*
+ * Recomputes the stored choices of op from every current measurement:
+ * decides each point, then merges winner changes between neighbouring
+ * points of one shape family that are not significant (tuner/kt_choose.c).
+ * Records the points, the winner changes kept, the merged and the unresolved
+ * points in t->counts[op] (the report sums them at the end).
+ */
+kt_status kt_tuner_choose(kt_tuner *t, kt_op_id op);
+
+/* A measurements_list filter (ctx: a kt_op_id): valid, current version, not a test variant. */
+int kt_tuner_keep_current(void *ctx, const kt_db_measurement *me);
+
+/* The shape family of a matrix shape (its aspect ratios, in half octaves). */
+long kt_shape_family(int ndims, const size_t dims[3]);
+
+/*
+ * The verification pass (tuner/kt_verify.c): dispatch from the database just
+ * written, timed against every fixed variant at seeded held-out sizes; points
+ * more than 5% behind get their neighbourhood re-measured once, then are
+ * verified again.  Stores every row with the run.
+ */
+kt_status kt_tuner_verify(kt_tuner *t);
+
+#endif
