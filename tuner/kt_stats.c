@@ -84,7 +84,7 @@ int kt_acceptable(const kt_dcand *c, int i, int leader, double tie, double threa
     if (i == leader) return 1;
     double med, lo, hi;
     kt_dcand_ratio(&c[i], &c[leader], &med, &lo, &hi);
-    return lo <= 1 + kt_tie_window(&c[leader], &c[i], tie, threads_tie);
+    return med <= 1 + kt_tie_window(&c[leader], &c[i], tie, threads_tie);
 }
 
 kt_decision kt_decide(const kt_dcand *c, int n, double tie, double threads_tie) {
@@ -97,12 +97,16 @@ kt_decision kt_decide(const kt_dcand *c, int n, double tie, double threads_tie) 
     d.resolved = 1;
     for (int i = 0; i < n; i++) {
         if (i == L || !is_cand(&c[i]) || c[i].cost >= c[L].cost) continue;
-        /* a cheaper contender: acceptable (a tie, or not shown slower) takes the choice */
+        /*
+         * A cheaper contender: within the window by its estimate, it takes the
+         * choice (unresolved); its interval straddling the window edge means more
+         * rounds would help (undecided); shown slower beyond the window, it lost.
+         */
         double med, lo, hi, w = kt_tie_window(&c[L], &c[i], tie, threads_tie);
         kt_dcand_ratio(&c[i], &c[L], &med, &lo, &hi);
-        if (lo <= 1 + w) {
-            d.resolved = 0;
-            if (hi > 1 + w) d.undecided++;
+        if (lo <= 1 + w && hi > 1 + w) d.undecided++;
+        if (lo <= 1 + w) d.resolved = 0;
+        if (med <= 1 + w) {
             if (c[i].cost < c[d.pick].cost ||
                 (c[i].cost == c[d.pick].cost && c[i].median_s < c[d.pick].median_s))
                 d.pick = i;

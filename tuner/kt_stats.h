@@ -10,13 +10,14 @@
  * which a noise spike in a few rounds cannot move.
  *
  * The rule (kt_decide): the fastest candidate by median is the leader; a
- * candidate is acceptable when it is not significantly slower than the
- * leader by more than the tie window (the lower end of its ratio interval
- * is within 1 + window; the window is wider against a leader that uses
- * more threads); the cheapest acceptable candidate is chosen.  The choice
- * is "resolved" when it is the leader and every cheaper candidate is
- * significantly slower beyond the window; otherwise the cheaper variant
- * took a tie or an undecided comparison, and the choice is "unresolved".
+ * candidate is acceptable when its median ratio to the leader is within
+ * 1 + window (the window is wider against a leader that uses more
+ * threads); the cheapest acceptable candidate is chosen.  The choice is
+ * "resolved" when it is the leader and every cheaper candidate is shown
+ * slower beyond the window (the lower end of its interval is past it);
+ * otherwise it is "unresolved": a tie went to the cheaper variant, or the
+ * comparison could not be settled within the budget.  The measurement adds
+ * rounds while a cheaper candidate's interval straddles the window edge.
  */
 #ifndef KT_STATS_H
 #define KT_STATS_H
@@ -74,9 +75,8 @@ double kt_tie_window(const kt_dcand *leader, const kt_dcand *contender, double t
 kt_decision kt_decide(const kt_dcand *c, int n, double tie, double threads_tie);
 
 /*
- * Whether candidate i is acceptable at a point with leader L: its ratio
- * interval's lower end is within the tie window (it is not significantly
- * slower beyond the window).
+ * Whether candidate i is acceptable at a point with leader L: its median
+ * ratio to the leader is within the tie window.
  */
 int kt_acceptable(const kt_dcand *c, int i, int leader, double tie, double threads_tie);
 
