@@ -30,17 +30,6 @@ static kt_table *kt_retired;          /* older tables, freed at exit */
 static kt_status kt_last_init = KT_OK;
 static int kt_api_cap;                /* kt_set_max_threads, 0: none */
 static const kt_variant *kt_api_force[KT_OP_COUNT];
-static kt_env kt_env_state;
-static pthread_once_t kt_env_once = PTHREAD_ONCE_INIT;
-
-
-static void env_init(void) { kt_env_parse(&kt_env_state); }
-
-const kt_env *kt_env_get(void) {
-    pthread_once(&kt_env_once, env_init);
-    return &kt_env_state;
-}
-
 int kt_thread_cap(void) {
     const kt_env *env = kt_env_get();
     if (kt_api_cap > 0) return kt_api_cap;
