@@ -36,8 +36,14 @@ static inline void st(int f32, void *p, size_t i, double v) {
     else ((double *)p)[i] = v;
 }
 
-/* Byte span of a column-major rows x cols matrix with leading dimension ld. */
-static size_t mat_span(size_t rows, size_t cols, size_t ldm, size_t es) {
+/*
+ * Matrix sizes and leading dimensions below this need no overflow checks:
+ * ((cols - 1) ld + rows) * 8 < 2^63.  One OR-ed compare on the fast path.
+ */
+#define KT_DIM_PLAIN ((size_t)1 << 30)
+
+/* Byte span of a column-major rows x cols matrix, all below KT_DIM_PLAIN. */
+static inline size_t mat_span_plain(size_t rows, size_t cols, size_t ldm, size_t es) {
     return rows && cols ? ((cols - 1) * ldm + rows) * es : 0;
 }
 
@@ -51,6 +57,7 @@ static size_t mat_span(size_t rows, size_t cols, size_t ldm, size_t es) {
  */
 static inline const kt_interval *lookup_cached(kt_op_id op, const kt_optab *t,
                                                const size_t d[3]) {
+    if (!t->lg) return kt_lookup(t, d); /* bounds on the product: cheaper than the cache */
     static _Thread_local struct {
         const kt_optab *t;
         size_t d[3];
@@ -84,6 +91,7 @@ static kt_status dot_core(kt_op_id op, const kt_variant *v, size_t n, const void
         (!kt_span_bytes(n, es, incx) || !kt_span_bytes(n, es, incy)))
         return kt_fail(KT_EINVAL, "%s: n = %zu with increments %td, %td overflows", fn, n, incx,
                        incy);
+    if (n == 1) incx = incy = 1; /* never applied: spare the variants extreme values */
     const kt_optab *t = &kt_table_get()->ops[op];
     if (!v) {
         size_t d[3] = {n, 0, 0};
@@ -175,16 +183,25 @@ gemv_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans trans,
     size_t es = esz(op);
     if (!y) return kt_fail(KT_EINVAL, "%s: y is NULL", fn);
     if (alpha != 0 && (!a || !x)) return kt_fail(KT_EINVAL, "%s: %s is NULL", fn, a ? "x" : "A");
-    size_t sa = mat_span(cm, cn, lda, es), sx = kt_span_bytes(lx, es, incx),
-           sy = kt_span_bytes(ly, es, incy);
-    if (!sx || !sy)
-        return kt_fail(KT_EINVAL, "%s: increments %td, %td overflow the address space", fn, incx,
-                       incy);
+    size_t sa, sx, sy;
+    if (((cm | cn | lda) < KT_DIM_PLAIN) & (incx == 1) & (incy == 1)) {
+        sa = mat_span_plain(cm, cn, lda, es), sx = lx * es, sy = ly * es;
+    } else {
+        if (!kt_mat_span(cm, cn, lda, es, &sa))
+            return kt_fail(KT_EINVAL, "%s: A of %zu x %zu with lda = %zu overflows the address "
+                           "space", fn, m, n, lda);
+        if (lx == 1) incx = 1; /* never applied: spare the variants extreme values */
+        if (ly == 1) incy = 1;
+        sx = kt_span_bytes(lx, es, incx), sy = kt_span_bytes(ly, es, incy);
+        if (!sx || !sy)
+            return kt_fail(KT_EINVAL, "%s: increments %td, %td overflow the address space", fn,
+                           incx, incy);
+    }
     if (kt_overlap(y, sy, a, alpha != 0 ? sa : 0) || kt_overlap(y, sy, x, alpha != 0 ? sx : 0))
         return kt_fail(KT_EINVAL, "%s: y overlaps A or x", fn);
     if (alpha == 0) {
         /* y = beta y; beta = 0 writes zeros without reading */
-        ptrdiff_t iy = incy < 0 ? (ptrdiff_t)(ly - 1) * -incy : 0;
+        ptrdiff_t iy = incy < 0 ? (ptrdiff_t)((ly - 1) * ((size_t)0 - (size_t)incy)) : 0;
         for (size_t i = 0; i < ly; i++, iy += incy)
             st(is_f32(op), y, (size_t)iy, beta == 0 ? 0.0 : beta * ld(is_f32(op), y, (size_t)iy));
         return KT_OK;
@@ -265,14 +282,19 @@ gemm_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans ta,
         ca = b, cb = a;
         clda = ldb, cldb = lda;
     }
-    size_t es = esz(op);
-    size_t sc = mat_span(cm, cn, ldc, es);
-    if (multiply) {
-        size_t sa = mat_span(cta == KT_NOTRANS ? cm : k, cta == KT_NOTRANS ? k : cm, clda, es);
-        size_t sb = mat_span(ctb == KT_NOTRANS ? k : cn, ctb == KT_NOTRANS ? cn : k, cldb, es);
-        if (kt_overlap(c, sc, ca, sa) || kt_overlap(c, sc, cb, sb))
-            return kt_fail(KT_EINVAL, "%s: C overlaps A or B", fn);
+    size_t es = esz(op), sc, sa, sb;
+    size_t ar = cta == KT_NOTRANS ? cm : k, ac = cta == KT_NOTRANS ? k : cm;
+    size_t br = ctb == KT_NOTRANS ? k : cn, bc = ctb == KT_NOTRANS ? cn : k;
+    if ((m | n | k | lda | ldb | ldc) < KT_DIM_PLAIN) {
+        sc = mat_span_plain(cm, cn, ldc, es);
+        sa = mat_span_plain(ar, ac, clda, es), sb = mat_span_plain(br, bc, cldb, es);
+    } else if (!kt_mat_span(cm, cn, ldc, es, &sc) || !kt_mat_span(ar, ac, clda, es, &sa) ||
+               !kt_mat_span(br, bc, cldb, es, &sb)) {
+        return kt_fail(KT_EINVAL, "%s: m = %zu, n = %zu, k = %zu with lda = %zu, ldb = %zu, "
+                       "ldc = %zu overflow the address space", fn, m, n, k, lda, ldb, ldc);
     }
+    if (multiply && (kt_overlap(c, sc, ca, sa) || kt_overlap(c, sc, cb, sb)))
+        return kt_fail(KT_EINVAL, "%s: C overlaps A or B", fn);
     if (!multiply) {
         int f = is_f32(op);
         for (size_t j = 0; j < cn; j++)
