@@ -47,6 +47,12 @@ static inline size_t mat_span_plain(size_t rows, size_t cols, size_t ldm, size_t
     return rows && cols ? ((cols - 1) * ldm + rows) * es : 0;
 }
 
+/* Whether non-empty byte ranges [a, a + sa) and [b, b + sb) meet (kt_overlap, inlined). */
+static inline int meet(const void *a, size_t sa, const void *b, size_t sb) {
+    uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+    return (x < y + sb) & (y < x + sa);
+}
+
 /*
  * The interval for a matrix op's shape, through a one-entry cache per thread
  * and op: programs call the same shapes over and over, and the nearest-point
@@ -55,10 +61,12 @@ static inline size_t mat_span_plain(size_t rows, size_t cols, size_t ldm, size_t
  * cached pointer is only ever compared, and matches the current table only
  * if it belongs to it.
  */
-static inline const kt_interval *lookup_cached(kt_op_id op, const kt_optab *t,
+static inline __attribute__((always_inline)) const kt_interval *
+lookup_cached(kt_op_id op, const kt_optab *t,
                                                const size_t d[3]) {
     if (!t->lg) return kt_lookup(t, d); /* bounds on the product: cheaper than the cache */
-    static _Thread_local struct {
+    /* initial-exec: no __tls_get_addr call in the shared library */
+    static _Thread_local __attribute__((tls_model("initial-exec"))) struct {
         const kt_optab *t;
         size_t d[3];
         const kt_interval *iv;
@@ -126,10 +134,8 @@ static kt_status dot_core(kt_op_id op, const kt_variant *v, size_t n, const void
     do {                                                                                       \
         if (n && x && y && result && incx == 1 && incy == 1 && n <= PTRDIFF_MAX / 8) {          \
             const kt_optab *t_ = &kt_table_get()->ops[OP];                                     \
-            size_t d_[3] = {n, 0, 0};                                                          \
-            const kt_variant *v_ = kt_lookup(t_, d_)->pick;                                    \
-            if (!(v_->flags & (KT_VF_OPENMP | KT_VF_GPU)))                                     \
-                return ((FN)v_->fn)(v_, n, x, 1, y, 1, result);                                \
+            const kt_interval *iv_ = kt_lookup_key(t_, n);                                     \
+            if (iv_->direct) return ((FN)iv_->direct)(iv_->pick, n, x, 1, y, 1, result);       \
         }                                                                                      \
     } while (0)
 
@@ -152,11 +158,12 @@ kt_status kt_dot_f64(size_t n, const double *x, ptrdiff_t incx, const double *y,
 /* ---- gemv ------------------------------------------------------------------------ */
 
 /*
- * gemv_core and gemm_core are inlined into each caller: with the op (and so
- * the element type) and v == NULL known there, the compiler drops the other
- * branches; 4x4x4 gemm through dispatch went from 37.5 to 32.3 ns.
+ * gemv_core and gemm_core: every check in the caller's order with its
+ * message, the trivial cases, normalisation, dispatch (v NULL) or the given
+ * variant, and the GPU fallback.  The entry points take them only when
+ * their fast path (below) does not apply.
  */
-static inline __attribute__((always_inline)) kt_status
+static __attribute__((noinline)) kt_status
 gemv_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans trans,
                            size_t m, size_t n, double alpha, const void *a, size_t lda,
                            const void *x, ptrdiff_t incx, double beta, void *y, ptrdiff_t incy,
@@ -230,9 +237,39 @@ gemv_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans trans,
     }
 }
 
+/*
+ * The common gemv -- valid layout and transposition, lda large enough,
+ * m, n > 0 and below KT_DIM_PLAIN, unit increments, alpha != 0, no NULL,
+ * y apart from A and x, a serial CPU variant chosen -- goes from one
+ * combined test straight to the variant with the normalised arguments;
+ * everything else (errors with their messages, trivial cases, strides,
+ * threads, GPU fallback) through gemv_core.
+ */
+#define KT_GEMV_FAST(OP, FN, ES)                                                          \
+    do {                                                                                  \
+        int row_ = layout == KT_ROW_MAJOR;                                                \
+        size_t cm_ = row_ ? n : m, cn_ = row_ ? m : n;                                    \
+        kt_trans ct_ = (trans == KT_NOTRANS) != row_ ? KT_NOTRANS : KT_TRANS;             \
+        size_t lx_ = ct_ == KT_NOTRANS ? cn_ : cm_, ly_ = ct_ == KT_NOTRANS ? cm_ : cn_;  \
+        if (((unsigned)(layout - KT_ROW_MAJOR) <= 1) & ((unsigned)(trans - KT_NOTRANS) <= 1) & \
+            (lda >= cm_) & (m - 1 < KT_DIM_PLAIN) & (n - 1 < KT_DIM_PLAIN) &              \
+            (lda < KT_DIM_PLAIN) & (incx == 1) & (incy == 1) & (alpha != 0) &             \
+            (a != NULL) & (x != NULL) & (y != NULL) &&                                    \
+            !meet(y, ly_ * ES, a, ((cn_ - 1) * lda + cm_) * ES) &&                        \
+            !meet(y, ly_ * ES, x, lx_ * ES)) {                                            \
+            const kt_optab *t_ = &kt_table_get()->ops[OP];                                \
+            size_t d_[3] = {cm_, cn_, 0};                                                 \
+            const kt_interval *iv_ = lookup_cached(OP, t_, d_);                           \
+            if (iv_->direct)                                                              \
+                return ((FN)iv_->direct)(iv_->pick, ct_, cm_, cn_, alpha, a, lda, x, 1,   \
+                                         beta, y, 1);                                     \
+        }                                                                                 \
+    } while (0)
+
 kt_status kt_gemv_f32(kt_layout layout, kt_trans trans, size_t m, size_t n, float alpha,
                       const float *a, size_t lda, const float *x, ptrdiff_t incx, float beta,
                       float *y, ptrdiff_t incy) {
+    KT_GEMV_FAST(KT_OP_GEMV_F32, kt_gemv_f32_fn, 4);
     return gemv_core(KT_OP_GEMV_F32, NULL, layout, trans, m, n, alpha, a, lda, x, incx, beta, y,
                      incy, "kt_gemv_f32");
 }
@@ -240,13 +277,14 @@ kt_status kt_gemv_f32(kt_layout layout, kt_trans trans, size_t m, size_t n, floa
 kt_status kt_gemv_f64(kt_layout layout, kt_trans trans, size_t m, size_t n, double alpha,
                       const double *a, size_t lda, const double *x, ptrdiff_t incx, double beta,
                       double *y, ptrdiff_t incy) {
+    KT_GEMV_FAST(KT_OP_GEMV_F64, kt_gemv_f64_fn, 8);
     return gemv_core(KT_OP_GEMV_F64, NULL, layout, trans, m, n, alpha, a, lda, x, incx, beta, y,
                      incy, "kt_gemv_f64");
 }
 
 /* ---- gemm ------------------------------------------------------------------------ */
 
-static inline __attribute__((always_inline)) kt_status
+static __attribute__((noinline)) kt_status
 gemm_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans ta,
                            kt_trans tb, size_t m, size_t n, size_t k, double alpha, const void *a,
                            size_t lda, const void *b, size_t ldb, double beta, void *c,
@@ -324,9 +362,43 @@ gemm_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans ta,
     }
 }
 
+/*
+ * The common gemm -- valid layout and transpositions, leading dimensions
+ * large enough, m, n, k > 0 and everything below KT_DIM_PLAIN, alpha != 0,
+ * no NULL, C apart from A and B, a serial CPU variant chosen -- goes from
+ * one combined test straight to the variant with the normalised
+ * (column-major) arguments; everything else through gemm_core.
+ */
+#define KT_GEMM_FAST(OP, FN, ES)                                                          \
+    do {                                                                                  \
+        int row_ = layout == KT_ROW_MAJOR;                                                \
+        size_t cm_ = row_ ? n : m, cn_ = row_ ? m : n;                                    \
+        kt_trans ta_ = row_ ? transb : transa, tb_ = row_ ? transa : transb;              \
+        const void *a_ = row_ ? (const void *)b : (const void *)a;                        \
+        const void *b_ = row_ ? (const void *)a : (const void *)b;                        \
+        size_t lda_ = row_ ? ldb : lda, ldb_ = row_ ? lda : ldb;                          \
+        size_t ar_ = ta_ == KT_NOTRANS ? cm_ : k, ac_ = ta_ == KT_NOTRANS ? k : cm_;      \
+        size_t br_ = tb_ == KT_NOTRANS ? k : cn_, bc_ = tb_ == KT_NOTRANS ? cn_ : k;      \
+        if (((unsigned)(layout - KT_ROW_MAJOR) <= 1) &                                    \
+            ((unsigned)(transa - KT_NOTRANS) <= 1) & ((unsigned)(transb - KT_NOTRANS) <= 1) & \
+            (m - 1 < KT_DIM_PLAIN) & (n - 1 < KT_DIM_PLAIN) & (k - 1 < KT_DIM_PLAIN) &    \
+            ((lda | ldb | ldc) < KT_DIM_PLAIN) & (lda_ >= ar_) & (ldb_ >= br_) &          \
+            (ldc >= cm_) & (alpha != 0) & (a != NULL) & (b != NULL) & (c != NULL) &&      \
+            !meet(c, ((cn_ - 1) * ldc + cm_) * ES, a_, ((ac_ - 1) * lda_ + ar_) * ES) &&  \
+            !meet(c, ((cn_ - 1) * ldc + cm_) * ES, b_, ((bc_ - 1) * ldb_ + br_) * ES)) {  \
+            const kt_optab *t_ = &kt_table_get()->ops[OP];                                \
+            size_t d_[3] = {cm_, cn_, k};                                                 \
+            const kt_interval *iv_ = lookup_cached(OP, t_, d_);                           \
+            if (iv_->direct)                                                              \
+                return ((FN)iv_->direct)(iv_->pick, ta_, tb_, cm_, cn_, k, alpha, a_, lda_, \
+                                         b_, ldb_, beta, c, ldc);                         \
+        }                                                                                 \
+    } while (0)
+
 kt_status kt_gemm_f32(kt_layout layout, kt_trans transa, kt_trans transb, size_t m, size_t n,
                       size_t k, float alpha, const float *a, size_t lda, const float *b,
                       size_t ldb, float beta, float *c, size_t ldc) {
+    KT_GEMM_FAST(KT_OP_GEMM_F32, kt_gemm_f32_fn, 4);
     return gemm_core(KT_OP_GEMM_F32, NULL, layout, transa, transb, m, n, k, alpha, a, lda, b, ldb,
                      beta, c, ldc, "kt_gemm_f32");
 }
@@ -334,6 +406,7 @@ kt_status kt_gemm_f32(kt_layout layout, kt_trans transa, kt_trans transb, size_t
 kt_status kt_gemm_f64(kt_layout layout, kt_trans transa, kt_trans transb, size_t m, size_t n,
                       size_t k, double alpha, const double *a, size_t lda, const double *b,
                       size_t ldb, double beta, double *c, size_t ldc) {
+    KT_GEMM_FAST(KT_OP_GEMM_F64, kt_gemm_f64_fn, 8);
     return gemm_core(KT_OP_GEMM_F64, NULL, layout, transa, transb, m, n, k, alpha, a, lda, b, ldb,
                      beta, c, ldc, "kt_gemm_f64");
 }

@@ -86,12 +86,12 @@ static void build_defaults(kt_optab *t, kt_op_id op) {
     if (thr) {
         optab_alloc(t, 2);
         if (!t->iv) return;
-        t->iv[0] = (kt_interval){default_threshold(op), simd, simd, KT_SRC_DEFAULT, {0, 0, 0}};
-        t->iv[1] = (kt_interval){SIZE_MAX, thr, simd, KT_SRC_DEFAULT, {0, 0, 0}};
+        t->iv[0] = (kt_interval){default_threshold(op), simd, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL};
+        t->iv[1] = (kt_interval){SIZE_MAX, thr, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL};
     } else {
         optab_alloc(t, 1);
         if (!t->iv) return;
-        t->iv[0] = (kt_interval){SIZE_MAX, simd, simd, KT_SRC_DEFAULT, {0, 0, 0}};
+        t->iv[0] = (kt_interval){SIZE_MAX, simd, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL};
     }
 }
 
@@ -155,6 +155,23 @@ void kt_tuned_set_free(kt_tuned_set *set) {
     free(set);
 }
 
+/*
+ * The interval of the tuned point nearest to dims in log space: each
+ * dimension's log2, squared distances summed (which generalises "nearest
+ * tuned size in log scale" to (m, n[, k])); the first of equals.
+ */
+const kt_interval *kt_lookup_nearest(const kt_optab *t, const size_t dims[3]) {
+    size_t i = 0;
+    double q[3] = {kt_flog2(dims[0]), kt_flog2(dims[1]), t->ndims == 3 ? kt_flog2(dims[2]) : 0};
+    double best = 1e300;
+    for (size_t j = 0; j < t->nint; j++) {
+        double d0 = q[0] - t->lg[j][0], d1 = q[1] - t->lg[j][1], d2 = q[2] - t->lg[j][2];
+        double d = d0 * d0 + d1 * d1 + d2 * d2;
+        if (d < best) best = d, i = j;
+    }
+    return &t->iv[i];
+}
+
 /* Index of the interval of t holding size x (bounds ascending; the last one if none). */
 static size_t interval_of(const kt_optab *t, size_t x) {
     size_t i = 0;
@@ -162,8 +179,15 @@ static size_t interval_of(const kt_optab *t, size_t x) {
     return i;
 }
 
-/* Fills t's buckets: for each floor(log2) the intervals of its first and last size. */
-static void fill_buckets(kt_optab *t) {
+/*
+ * Completes t: each interval's direct pointer, and the buckets: for each
+ * floor(log2) the intervals of its first and last size.
+ */
+static void finish_optab(kt_optab *t) {
+    for (size_t i = 0; i < t->nint; i++) {
+        const kt_variant *v = t->iv[i].pick;
+        t->iv[i].direct = (v->flags & (KT_VF_OPENMP | KT_VF_GPU)) ? NULL : v->fn;
+    }
     for (unsigned b = 0; b < KT_NBUCKETS; b++) {
         size_t first = b ? (size_t)1 << b : 0;
         size_t last = b + 1 == KT_NBUCKETS ? SIZE_MAX : ((size_t)2 << b) - 1;
@@ -218,7 +242,8 @@ static kt_table *table_build(kt_status *status) {
                 if (t->iv) {
                     const kt_variant *serial =
                         (forced->flags & KT_VF_OPENMP) ? t->best_serial : forced;
-                    t->iv[0] = (kt_interval){SIZE_MAX, forced, serial, KT_SRC_FORCED, {0, 0, 0}};
+                    t->iv[0] = (kt_interval){SIZE_MAX, forced, serial, KT_SRC_FORCED, {0, 0, 0},
+                                             NULL};
                     if (!(forced->flags & KT_VF_UNIT_STRIDE)) t->strided = forced;
                     continue;
                 }
@@ -244,7 +269,7 @@ static kt_table *table_build(kt_status *status) {
             *status = kt_fail(KT_ENOMEM, "dispatch table: out of memory");
             return NULL;
         }
-        fill_buckets(&tab->ops[op]);
+        finish_optab(&tab->ops[op]);
     }
     return tab;
 }

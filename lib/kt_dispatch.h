@@ -17,6 +17,8 @@ typedef struct kt_interval {
     const kt_variant *serial;  /* what it runs inside an OpenMP parallel region */
     int source;                /* KT_SRC_* */
     size_t matched[3];         /* the tuned dimensions (KT_SRC_TUNED) */
+    void *direct;              /* pick->fn if a call may go straight to it (a serial CPU
+                                  variant: no parallel-region or GPU-fallback rule), else NULL */
 } kt_interval;
 
 /*
@@ -92,13 +94,16 @@ static inline double kt_flog2(size_t x) {
            (double)(v.u & ((1ull << 52) - 1)) * (1.0 / 4503599627370496.0);
 }
 
+/* Matrix ops with tuned points: the point nearest to dims in log space (kt_dispatch.c). */
+const kt_interval *kt_lookup_nearest(const kt_optab *t, const size_t dims[3]);
+
 /* floor(log2(x)), 0 for x = 0 and 1. */
 static inline unsigned kt_ilog2(size_t x) {
     return 63u - (unsigned)__builtin_clzll((unsigned long long)x | 1u);
 }
 
 /* The interval holding size key (bounds ascending): O(1) through the buckets. */
-static inline const kt_interval *kt_lookup_key(const kt_optab *t, size_t key) {
+static inline __attribute__((always_inline)) const kt_interval *kt_lookup_key(const kt_optab *t, size_t key) {
     const kt_bucket *b = &t->bucket[kt_ilog2(key)];
     size_t i = b->lo;
     while (i < b->hi && key >= t->iv[i].bound) i++;
@@ -113,19 +118,10 @@ static inline const kt_interval *kt_lookup_key(const kt_optab *t, size_t key) {
  * Matrix ops without tuning: the bounds apply to the product of the dims
  * (saturated at SIZE_MAX).
  */
-static inline const kt_interval *kt_lookup(const kt_optab *t, const size_t dims[3]) {
+static inline __attribute__((always_inline)) const kt_interval *
+kt_lookup(const kt_optab *t, const size_t dims[3]) {
     if (t->ndims == 1) return kt_lookup_key(t, dims[0]);
-    if (t->lg) {
-        size_t i = 0;
-        double q[3] = {kt_flog2(dims[0]), kt_flog2(dims[1]), t->ndims == 3 ? kt_flog2(dims[2]) : 0};
-        double best = 1e300;
-        for (size_t j = 0; j < t->nint; j++) {
-            double d0 = q[0] - t->lg[j][0], d1 = q[1] - t->lg[j][1], d2 = q[2] - t->lg[j][2];
-            double d = d0 * d0 + d1 * d1 + d2 * d2;
-            if (d < best) best = d, i = j;
-        }
-        return &t->iv[i];
-    }
+    if (t->lg) return kt_lookup_nearest(t, dims);
     size_t key;
     if (__builtin_mul_overflow(dims[0], dims[1], &key) ||
         (t->ndims == 3 && __builtin_mul_overflow(key, dims[2], &key)))
