@@ -86,7 +86,8 @@ static void build_defaults(kt_optab *t, kt_op_id op) {
     if (thr) {
         optab_alloc(t, 2);
         if (!t->iv) return;
-        t->iv[0] = (kt_interval){default_threshold(op), simd, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL};
+        t->iv[0] =
+            (kt_interval){default_threshold(op), simd, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL};
         t->iv[1] = (kt_interval){SIZE_MAX, thr, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL};
     } else {
         optab_alloc(t, 1);

@@ -103,7 +103,8 @@ static inline unsigned kt_ilog2(size_t x) {
 }
 
 /* The interval holding size key (bounds ascending): O(1) through the buckets. */
-static inline __attribute__((always_inline)) const kt_interval *kt_lookup_key(const kt_optab *t, size_t key) {
+static inline __attribute__((always_inline)) const kt_interval *
+kt_lookup_key(const kt_optab *t, size_t key) {
     const kt_bucket *b = &t->bucket[kt_ilog2(key)];
     size_t i = b->lo;
     while (i < b->hi && key >= t->iv[i].bound) i++;
