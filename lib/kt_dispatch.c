@@ -161,13 +161,13 @@ void kt_tuned_set_free(kt_tuned_set *set) {
  * dimension's log2, squared distances summed (which generalises "nearest
  * tuned size in log scale" to (m, n[, k])); the first of equals.
  */
-const kt_interval *kt_lookup_nearest(const kt_optab *t, const size_t dims[3]) {
+const kt_interval *kt_lookup_nearest(const kt_optab *t, size_t d0, size_t d1, size_t d2) {
     size_t i = 0;
-    double q[3] = {kt_flog2(dims[0]), kt_flog2(dims[1]), t->ndims == 3 ? kt_flog2(dims[2]) : 0};
+    double q[3] = {kt_flog2(d0), kt_flog2(d1), t->ndims == 3 ? kt_flog2(d2) : 0};
     double best = 1e300;
     for (size_t j = 0; j < t->nint; j++) {
-        double d0 = q[0] - t->lg[j][0], d1 = q[1] - t->lg[j][1], d2 = q[2] - t->lg[j][2];
-        double d = d0 * d0 + d1 * d1 + d2 * d2;
+        double e0 = q[0] - t->lg[j][0], e1 = q[1] - t->lg[j][1], e2 = q[2] - t->lg[j][2];
+        double d = e0 * e0 + e1 * e1 + e2 * e2;
         if (d < best) best = d, i = j;
     }
     return &t->iv[i];
@@ -512,6 +512,8 @@ kt_status kt_add_scalar_i64(size_t n, int64_t c, int64_t *a) {
     if (n - 1 >= KT_VEC_MAX(sizeof *a) || !a) /* n == 0 wraps: one compare */
         return kt_check_vec("kt_add_scalar_i64", n, sizeof *a, a);
     const kt_optab *t = &kt_table_get()->ops[KT_OP_ADD_SCALAR_I64];
+    const kt_interval *iv = kt_lookup_key(t, n);
+    if (iv->direct) return ((kt_add_scalar_i64_fn)iv->direct)(iv->pick, n, c, a); /* a jump */
     const kt_variant *v = kt_pick(t, n);
     KT_CALL(t, v, kt_add_scalar_i64_fn, n, c, a);
 }
@@ -520,6 +522,8 @@ kt_status kt_add_scalar_f32(size_t n, float c, float *a) {
     if (n - 1 >= KT_VEC_MAX(sizeof *a) || !a) /* n == 0 wraps: one compare */
         return kt_check_vec("kt_add_scalar_f32", n, sizeof *a, a);
     const kt_optab *t = &kt_table_get()->ops[KT_OP_ADD_SCALAR_F32];
+    const kt_interval *iv = kt_lookup_key(t, n);
+    if (iv->direct) return ((kt_add_scalar_f32_fn)iv->direct)(iv->pick, n, c, a); /* a jump */
     const kt_variant *v = kt_pick(t, n);
     KT_CALL(t, v, kt_add_scalar_f32_fn, n, c, a);
 }
@@ -528,6 +532,8 @@ kt_status kt_add_scalar_f64(size_t n, double c, double *a) {
     if (n - 1 >= KT_VEC_MAX(sizeof *a) || !a) /* n == 0 wraps: one compare */
         return kt_check_vec("kt_add_scalar_f64", n, sizeof *a, a);
     const kt_optab *t = &kt_table_get()->ops[KT_OP_ADD_SCALAR_F64];
+    const kt_interval *iv = kt_lookup_key(t, n);
+    if (iv->direct) return ((kt_add_scalar_f64_fn)iv->direct)(iv->pick, n, c, a); /* a jump */
     const kt_variant *v = kt_pick(t, n);
     KT_CALL(t, v, kt_add_scalar_f64_fn, n, c, a);
 }
@@ -558,6 +564,10 @@ static inline int axpy_plain(size_t n, size_t es, const void *x, ptrdiff_t incx,
         }                                                                                 \
         if (alpha == 0) return KT_OK;                                                     \
         const kt_optab *t = &kt_table_get()->ops[OP];                                     \
+        if (incx == 1 && incy == 1) {                                                     \
+            const kt_interval *iv = kt_lookup_key(t, n);                                  \
+            if (iv->direct) return ((FN)iv->direct)(iv->pick, n, alpha, x, 1, y, 1);      \
+        }                                                                                 \
         const kt_variant *v = (incx == 1 && incy == 1) ? kt_pick(t, n) : t->strided;      \
         KT_CALL(t, v, FN, n, alpha, x, incx, y, incy);                                    \
     } while (0)

@@ -77,6 +77,13 @@ kt_status kt_tuned_db_path(char *buf, size_t len);
 
 const kt_table *kt_table_slow(void);
 
+extern _Atomic(kt_table *) kt_current_table;
+
+/* The current table, or NULL before the first is built (never builds: no call). */
+static inline const kt_table *kt_table_peek(void) {
+    return atomic_load_explicit(&kt_current_table, memory_order_acquire);
+}
+
 /* The current table (built on first use). */
 static inline const kt_table *kt_table_get(void) {
     extern _Atomic(kt_table *) kt_current_table;
@@ -94,8 +101,12 @@ static inline double kt_flog2(size_t x) {
            (double)(v.u & ((1ull << 52) - 1)) * (1.0 / 4503599627370496.0);
 }
 
-/* Matrix ops with tuned points: the point nearest to dims in log space (kt_dispatch.c). */
-const kt_interval *kt_lookup_nearest(const kt_optab *t, const size_t dims[3]);
+/*
+ * Matrix ops with tuned points: the point nearest to (d0, d1, d2) in log
+ * space (kt_dispatch.c).  Dims by value: no caller's local escapes, so the
+ * entry points can still end in a tail call.
+ */
+const kt_interval *kt_lookup_nearest(const kt_optab *t, size_t d0, size_t d1, size_t d2);
 
 /* floor(log2(x)), 0 for x = 0 and 1. */
 static inline unsigned kt_ilog2(size_t x) {
@@ -120,14 +131,19 @@ kt_lookup_key(const kt_optab *t, size_t key) {
  * (saturated at SIZE_MAX).
  */
 static inline __attribute__((always_inline)) const kt_interval *
-kt_lookup(const kt_optab *t, const size_t dims[3]) {
-    if (t->ndims == 1) return kt_lookup_key(t, dims[0]);
-    if (t->lg) return kt_lookup_nearest(t, dims);
+kt_lookup_dims(const kt_optab *t, size_t d0, size_t d1, size_t d2) {
+    if (t->ndims == 1) return kt_lookup_key(t, d0);
+    if (t->lg) return kt_lookup_nearest(t, d0, d1, d2);
     size_t key;
-    if (__builtin_mul_overflow(dims[0], dims[1], &key) ||
-        (t->ndims == 3 && __builtin_mul_overflow(key, dims[2], &key)))
+    if (__builtin_mul_overflow(d0, d1, &key) ||
+        (t->ndims == 3 && __builtin_mul_overflow(key, d2, &key)))
         key = SIZE_MAX;
     return kt_lookup_key(t, key);
+}
+
+static inline __attribute__((always_inline)) const kt_interval *
+kt_lookup(const kt_optab *t, const size_t dims[3]) {
+    return kt_lookup_dims(t, dims[0], dims[1], dims[2]);
 }
 
 /* The variant for a unit-stride call of size n; serial inside a parallel region. */
