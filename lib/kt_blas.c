@@ -146,13 +146,14 @@ static kt_status dot_core(kt_op_id op, const kt_variant *v, size_t n, const void
  * fail, strides, threads inside a parallel region, GPU fallback) through
  * dot_core.
  */
-#define KT_DOT_FAST(OP, FN)                                                              \
-    do {                                                                                       \
-        if (n && x && y && result && incx == 1 && incy == 1 && n <= PTRDIFF_MAX / 8) {          \
-            const kt_optab *t_ = &kt_table_get()->ops[OP];                                     \
-            const kt_interval *iv_ = kt_lookup_key(t_, n);                                     \
-            if (iv_->direct) return ((FN)iv_->direct)(iv_->pick, n, x, 1, y, 1, result);       \
-        }                                                                                      \
+#define KT_DOT_FAST(OP, FN)                                                               \
+    do {                                                                                  \
+        const kt_table *tab_ = kt_table_peek(); /* NULL before the first: slow path */    \
+        if ((n - 1 < KT_VEC_MAX(8)) & (incx == 1) & (incy == 1) & (x != NULL) &          \
+            (y != NULL) & (result != NULL) & (tab_ != NULL)) {                            \
+            const kt_interval *iv_ = kt_lookup_key(&tab_->ops[OP], n);                    \
+            if (iv_->direct) return ((FN)iv_->direct)(iv_->pick, n, x, 1, y, 1, result);  \
+        }                                                                                 \
     } while (0)
 
 /* Everything but the fast path; the entry point's own signature, so reached by a jump. */
