@@ -508,76 +508,72 @@ kt_status kt_dispatch_explain(const char *op, const size_t dims[3], kt_dispatch_
         return s_;                                                                        \
     } while (0)
 
-kt_status kt_add_scalar_i64(size_t n, int64_t c, int64_t *a) {
-    if (n - 1 >= KT_VEC_MAX(sizeof *a) || !a) /* n == 0 wraps: one compare */
-        return kt_check_vec("kt_add_scalar_i64", n, sizeof *a, a);
-    const kt_optab *t = &kt_table_get()->ops[KT_OP_ADD_SCALAR_I64];
-    const kt_interval *iv = kt_lookup_key(t, n);
-    if (iv->direct) return ((kt_add_scalar_i64_fn)iv->direct)(iv->pick, n, c, a); /* a jump */
-    const kt_variant *v = kt_pick(t, n);
-    KT_CALL(t, v, kt_add_scalar_i64_fn, n, c, a);
-}
+/*
+ * Each vector entry point: a fast path -- sizes that fit, no NULL, unit
+ * increments and disjoint spans for axpy, a table built, a serial CPU
+ * variant chosen -- that jumps straight to the variant, and a slow
+ * function with the entry point's own signature (so also reached by a
+ * jump, and the fast path needs no stack frame) for everything else: the
+ * checks with their messages, strides, threads, the GPU fallback.
+ */
+#define KT_ADD_SCALAR(T, CT, OP)                                                          \
+    static __attribute__((noinline)) kt_status add_scalar_##T##_slow(size_t n, CT c,      \
+                                                                     CT *a) {             \
+        kt_status s = kt_check_vec("kt_add_scalar_" #T, n, sizeof *a, a);                \
+        if (s != KT_OK || n == 0) return s;                                               \
+        const kt_optab *t = &kt_table_get()->ops[OP];                                     \
+        const kt_variant *v = kt_pick(t, n);                                              \
+        KT_CALL(t, v, kt_add_scalar_##T##_fn, n, c, a);                                   \
+    }                                                                                     \
+    kt_status kt_add_scalar_##T(size_t n, CT c, CT *a) {                                  \
+        const kt_table *tab = kt_table_peek();                                            \
+        if ((n - 1 < KT_VEC_MAX(sizeof *a)) & (a != NULL) & (tab != NULL)) {              \
+            const kt_interval *iv = kt_lookup_key(&tab->ops[OP], n);                      \
+            if (iv->direct) return ((kt_add_scalar_##T##_fn)iv->direct)(iv->pick, n, c, a); \
+        }                                                                                 \
+        return add_scalar_##T##_slow(n, c, a);                                            \
+    }
 
-kt_status kt_add_scalar_f32(size_t n, float c, float *a) {
-    if (n - 1 >= KT_VEC_MAX(sizeof *a) || !a) /* n == 0 wraps: one compare */
-        return kt_check_vec("kt_add_scalar_f32", n, sizeof *a, a);
-    const kt_optab *t = &kt_table_get()->ops[KT_OP_ADD_SCALAR_F32];
-    const kt_interval *iv = kt_lookup_key(t, n);
-    if (iv->direct) return ((kt_add_scalar_f32_fn)iv->direct)(iv->pick, n, c, a); /* a jump */
-    const kt_variant *v = kt_pick(t, n);
-    KT_CALL(t, v, kt_add_scalar_f32_fn, n, c, a);
-}
-
-kt_status kt_add_scalar_f64(size_t n, double c, double *a) {
-    if (n - 1 >= KT_VEC_MAX(sizeof *a) || !a) /* n == 0 wraps: one compare */
-        return kt_check_vec("kt_add_scalar_f64", n, sizeof *a, a);
-    const kt_optab *t = &kt_table_get()->ops[KT_OP_ADD_SCALAR_F64];
-    const kt_interval *iv = kt_lookup_key(t, n);
-    if (iv->direct) return ((kt_add_scalar_f64_fn)iv->direct)(iv->pick, n, c, a); /* a jump */
-    const kt_variant *v = kt_pick(t, n);
-    KT_CALL(t, v, kt_add_scalar_f64_fn, n, c, a);
-}
+KT_ADD_SCALAR(i64, int64_t, KT_OP_ADD_SCALAR_I64)
+KT_ADD_SCALAR(f32, float, KT_OP_ADD_SCALAR_F32)
+KT_ADD_SCALAR(f64, double, KT_OP_ADD_SCALAR_F64)
 
 /*
  * The axpy call needs no more checking than this: unit increments, both
- * pointers set, n below the overflow bound (one compare: n - 1 wraps for
- * n = 0, which callers handle first) and disjoint or identical spans.
+ * pointers set, n below the overflow bound (n - 1 wraps for n = 0) and
+ * disjoint or identical spans.
  */
 static inline int axpy_plain(size_t n, size_t es, const void *x, ptrdiff_t incx, const void *y,
                              ptrdiff_t incy) {
-    const char *px = x, *py = y;
-    return incx == 1 && incy == 1 && x && y && n - 1 < KT_VEC_MAX(8) &&
-           (px == py || px + n * es <= py || py + n * es <= px);
+    uintptr_t px = (uintptr_t)x, py = (uintptr_t)y;
+    return (incx == 1) & (incy == 1) & (x != NULL) & (y != NULL) & (n - 1 < KT_VEC_MAX(8)) &&
+           ((px == py) | (px + n * es <= py) | (py + n * es <= px));
 }
 
 /*
- * Everything else through the full check; n = 1 then runs with unit
- * increments (they are never applied), so variants see no extreme values.
+ * Slow path: the full check, then n = 1 runs with unit increments (they are
+ * never applied), so variants see no extreme values.
  */
-#define KT_AXPY_BODY(OP, FN, NAME)                                                        \
-    do {                                                                                  \
-        if (n == 0) return KT_OK;                                                         \
-        if (!axpy_plain(n, sizeof *y, x, incx, y, incy)) {                                \
-            kt_status s = kt_check_axpy(NAME, n, sizeof *y, x, incx, y, incy);            \
-            if (s != KT_OK) return s;                                                     \
-            if (n == 1) incx = incy = 1;                                                  \
-        }                                                                                 \
-        if (alpha == 0) return KT_OK;                                                     \
+#define KT_AXPY(T, CT, OP)                                                                \
+    static __attribute__((noinline)) kt_status axpy_##T##_slow(                           \
+        size_t n, CT alpha, const CT *x, ptrdiff_t incx, CT *y, ptrdiff_t incy) {         \
+        kt_status s = kt_check_axpy("kt_axpy_" #T, n, sizeof *y, x, incx, y, incy);      \
+        if (s != KT_OK || n == 0 || alpha == 0) return s;                                 \
+        if (n == 1) incx = incy = 1;                                                      \
         const kt_optab *t = &kt_table_get()->ops[OP];                                     \
-        if (incx == 1 && incy == 1) {                                                     \
-            const kt_interval *iv = kt_lookup_key(t, n);                                  \
-            if (iv->direct) return ((FN)iv->direct)(iv->pick, n, alpha, x, 1, y, 1);      \
-        }                                                                                 \
         const kt_variant *v = (incx == 1 && incy == 1) ? kt_pick(t, n) : t->strided;      \
-        KT_CALL(t, v, FN, n, alpha, x, incx, y, incy);                                    \
-    } while (0)
+        KT_CALL(t, v, kt_axpy_##T##_fn, n, alpha, x, incx, y, incy);                      \
+    }                                                                                     \
+    kt_status kt_axpy_##T(size_t n, CT alpha, const CT *x, ptrdiff_t incx, CT *y,         \
+                          ptrdiff_t incy) {                                               \
+        const kt_table *tab = kt_table_peek();                                            \
+        if (axpy_plain(n, sizeof *y, x, incx, y, incy) & (alpha != 0) & (tab != NULL)) {  \
+            const kt_interval *iv = kt_lookup_key(&tab->ops[OP], n);                      \
+            if (iv->direct)                                                               \
+                return ((kt_axpy_##T##_fn)iv->direct)(iv->pick, n, alpha, x, 1, y, 1);    \
+        }                                                                                 \
+        return axpy_##T##_slow(n, alpha, x, incx, y, incy);                               \
+    }
 
-kt_status kt_axpy_f32(size_t n, float alpha, const float *x, ptrdiff_t incx, float *y,
-                      ptrdiff_t incy) {
-    KT_AXPY_BODY(KT_OP_AXPY_F32, kt_axpy_f32_fn, "kt_axpy_f32");
-}
-
-kt_status kt_axpy_f64(size_t n, double alpha, const double *x, ptrdiff_t incx, double *y,
-                      ptrdiff_t incy) {
-    KT_AXPY_BODY(KT_OP_AXPY_F64, kt_axpy_f64_fn, "kt_axpy_f64");
-}
+KT_AXPY(f32, float, KT_OP_AXPY_F32)
+KT_AXPY(f64, double, KT_OP_AXPY_F64)
