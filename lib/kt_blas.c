@@ -149,8 +149,8 @@ static kt_status dot_core(kt_op_id op, const kt_variant *v, size_t n, const void
 #define KT_DOT_FAST(OP, FN)                                                               \
     do {                                                                                  \
         const kt_table *tab_ = kt_table_peek(); /* NULL before the first: slow path */    \
-        if ((n - 1 < KT_VEC_MAX(8)) & (incx == 1) & (incy == 1) & (x != NULL) &          \
-            (y != NULL) & (result != NULL) & (tab_ != NULL)) {                            \
+        if ((n - 1 < KT_VEC_MAX(8)) && (incx == 1) && (incy == 1) && (x != NULL) &&      \
+            (y != NULL) && (result != NULL) && (tab_ != NULL)) {                          \
             const kt_interval *iv_ = kt_lookup_key(&tab_->ops[OP], n);                    \
             if (iv_->direct) return ((FN)iv_->direct)(iv_->pick, n, x, 1, y, 1, result);  \
         }                                                                                 \
@@ -281,9 +281,9 @@ gemv_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans trans,
     do {                                                                                  \
         size_t lx_ = (TR) == KT_NOTRANS ? (CN) : (CM);                                    \
         size_t ly_ = (TR) == KT_NOTRANS ? (CM) : (CN);                                    \
-        if (((unsigned)((TR) - KT_NOTRANS) <= 1) &                                        \
-            ((((CM) - 1) | ((CN) - 1) | lda) < KT_DIM_PLAIN) & (lda >= (CM)) &            \
-            (incx == 1) & (incy == 1) & (alpha != 0) & (a != NULL) & (x != NULL) &        \
+        if (((unsigned)((TR) - KT_NOTRANS) <= 1) &&                                       \
+            ((((CM) - 1) | ((CN) - 1) | lda) < KT_DIM_PLAIN) && (lda >= (CM)) &&          \
+            (incx == 1) && (incy == 1) && (alpha != 0) && (a != NULL) && (x != NULL) &&   \
             (y != NULL) &&                                                                \
             !meet(y, ly_ * (ES), a, (((CN) - 1) * lda + (CM)) * (ES)) &&                  \
             !meet(y, ly_ * (ES), x, lx_ * (ES))) {                                        \
@@ -427,10 +427,10 @@ gemm_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans ta,
     do {                                                                                  \
         size_t ar_ = (TA) == KT_NOTRANS ? (CM) : k, ac_ = (TA) == KT_NOTRANS ? k : (CM);  \
         size_t br_ = (TB) == KT_NOTRANS ? k : (CN), bc_ = (TB) == KT_NOTRANS ? (CN) : k;  \
-        if ((((unsigned)((TA) - KT_NOTRANS) | (unsigned)((TB) - KT_NOTRANS)) <= 1) &      \
-            ((((CM) - 1) | ((CN) - 1) | (k - 1) | lda | ldb | ldc) < KT_DIM_PLAIN) &      \
-            ((LDA) >= ar_) & ((LDB) >= br_) & (ldc >= (CM)) & (alpha != 0) &              \
-            (a != NULL) & (b != NULL) & (c != NULL) &&                                    \
+        if ((((unsigned)((TA) - KT_NOTRANS) | (unsigned)((TB) - KT_NOTRANS)) <= 1) &&     \
+            ((((CM) - 1) | ((CN) - 1) | (k - 1) | lda | ldb | ldc) < KT_DIM_PLAIN) &&     \
+            ((LDA) >= ar_) && ((LDB) >= br_) && (ldc >= (CM)) && (alpha != 0) &&         \
+            (a != NULL) && (b != NULL) && (c != NULL) &&                                  \
             !meet(c, (((CN) - 1) * ldc + (CM)) * (ES), CA, ((ac_ - 1) * (LDA) + ar_) * (ES)) && \
             !meet(c, (((CN) - 1) * ldc + (CM)) * (ES), CB, ((bc_ - 1) * (LDB) + br_) * (ES))) { \
             const kt_interval *iv_ = lookup_nocall(OP, CM, CN, k);                        \
