@@ -36,9 +36,21 @@ static inline void st(int f32, void *p, size_t i, double v) {
     else ((double *)p)[i] = v;
 }
 
-/* Byte span of a column-major rows x cols matrix with leading dimension ld. */
-static size_t mat_span(size_t rows, size_t cols, size_t ldm, size_t es) {
+/*
+ * Matrix sizes and leading dimensions below this need no overflow checks:
+ * ((cols - 1) ld + rows) * 8 < 2^63.  One OR-ed compare on the fast path.
+ */
+#define KT_DIM_PLAIN ((size_t)1 << 30)
+
+/* Byte span of a column-major rows x cols matrix, all below KT_DIM_PLAIN. */
+static inline size_t mat_span_plain(size_t rows, size_t cols, size_t ldm, size_t es) {
     return rows && cols ? ((cols - 1) * ldm + rows) * es : 0;
+}
+
+/* Whether non-empty byte ranges [a, a + sa) and [b, b + sb) meet (kt_overlap, inlined). */
+static inline int meet(const void *a, size_t sa, const void *b, size_t sb) {
+    uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+    return (x < y + sb) & (y < x + sa);
 }
 
 /*
@@ -49,21 +61,40 @@ static size_t mat_span(size_t rows, size_t cols, size_t ldm, size_t es) {
  * cached pointer is only ever compared, and matches the current table only
  * if it belongs to it.
  */
-static inline const kt_interval *lookup_cached(kt_op_id op, const kt_optab *t,
-                                               const size_t d[3]) {
-    static _Thread_local struct {
-        const kt_optab *t;
-        size_t d[3];
-        const kt_interval *iv;
-    } cache[KT_OP_COUNT];
-    if (cache[op].t == t && cache[op].d[0] == d[0] && cache[op].d[1] == d[1] &&
-        cache[op].d[2] == d[2])
-        return cache[op].iv;
-    const kt_interval *iv = kt_lookup(t, d);
-    cache[op].t = t;
-    memcpy(cache[op].d, d, sizeof cache[op].d);
-    cache[op].iv = iv;
+/* initial-exec: no __tls_get_addr call in the shared library */
+static _Thread_local __attribute__((tls_model("initial-exec"))) struct {
+    const kt_optab *t;
+    size_t d0, d1, d2;
+    const kt_interval *iv;
+} kt_shape_cache[KT_OP_COUNT];
+
+static inline __attribute__((always_inline)) const kt_interval *
+lookup_cached(kt_op_id op, const kt_optab *t, size_t d0, size_t d1, size_t d2) {
+    if (!t->lg) return kt_lookup_dims(t, d0, d1, d2); /* bounds on the product: no cache */
+    if (kt_shape_cache[op].t == t && kt_shape_cache[op].d0 == d0 &&
+        kt_shape_cache[op].d1 == d1 && kt_shape_cache[op].d2 == d2)
+        return kt_shape_cache[op].iv;
+    const kt_interval *iv = kt_lookup_nearest(t, d0, d1, d2);
+    kt_shape_cache[op].t = t, kt_shape_cache[op].d0 = d0, kt_shape_cache[op].d1 = d1;
+    kt_shape_cache[op].d2 = d2, kt_shape_cache[op].iv = iv;
     return iv;
+}
+
+/*
+ * The fast paths' lookup: lookup_cached without any call, NULL when it
+ * would need one (no table yet, a shape missing from the cache), so the
+ * fast path keeps nothing live across a call and needs no stack frame.
+ */
+static inline __attribute__((always_inline)) const kt_interval *
+lookup_nocall(kt_op_id op, size_t d0, size_t d1, size_t d2) {
+    const kt_table *tab = kt_table_peek();
+    if (!tab) return NULL;
+    const kt_optab *t = &tab->ops[op];
+    if (!t->lg) return kt_lookup_dims(t, d0, d1, d2);
+    if (kt_shape_cache[op].t == t && kt_shape_cache[op].d0 == d0 &&
+        kt_shape_cache[op].d1 == d1 && kt_shape_cache[op].d2 == d2)
+        return kt_shape_cache[op].iv;
+    return NULL;
 }
 
 /* ---- dot ----------------------------------------------------------------------- */
@@ -84,6 +115,7 @@ static kt_status dot_core(kt_op_id op, const kt_variant *v, size_t n, const void
         (!kt_span_bytes(n, es, incx) || !kt_span_bytes(n, es, incy)))
         return kt_fail(KT_EINVAL, "%s: n = %zu with increments %td, %td overflows", fn, n, incx,
                        incy);
+    if (n == 1) incx = incy = 1; /* never applied: spare the variants extreme values */
     const kt_optab *t = &kt_table_get()->ops[op];
     if (!v) {
         size_t d[3] = {n, 0, 0};
@@ -114,20 +146,20 @@ static kt_status dot_core(kt_op_id op, const kt_variant *v, size_t n, const void
  * fail, strides, threads inside a parallel region, GPU fallback) through
  * dot_core.
  */
-#define KT_DOT_FAST(OP, FN)                                                              \
-    do {                                                                                       \
-        if (n && x && y && result && incx == 1 && incy == 1 && n <= PTRDIFF_MAX / 8) {          \
-            const kt_optab *t_ = &kt_table_get()->ops[OP];                                     \
-            size_t d_[3] = {n, 0, 0};                                                          \
-            const kt_variant *v_ = kt_lookup(t_, d_)->pick;                                    \
-            if (!(v_->flags & (KT_VF_OPENMP | KT_VF_GPU)))                                     \
-                return ((FN)v_->fn)(v_, n, x, 1, y, 1, result);                                \
-        }                                                                                      \
+#define KT_DOT_FAST(OP, FN)                                                               \
+    do {                                                                                  \
+        const kt_table *tab_ = kt_table_peek(); /* NULL before the first: slow path */    \
+        if ((n - 1 < KT_VEC_MAX(8)) && (incx == 1) && (incy == 1) && (x != NULL) &&      \
+            (y != NULL) && (result != NULL) && (tab_ != NULL)) {                          \
+            const kt_interval *iv_ = kt_lookup_key(&tab_->ops[OP], n);                    \
+            if (iv_->direct) return ((FN)iv_->direct)(iv_->pick, n, x, 1, y, 1, result);  \
+        }                                                                                 \
     } while (0)
 
-kt_status kt_dot_f32(size_t n, const float *x, ptrdiff_t incx, const float *y, ptrdiff_t incy,
-                     float *result) {
-    KT_DOT_FAST(KT_OP_DOT_F32, kt_dot_f32_fn);
+/* Everything but the fast path; the entry point's own signature, so reached by a jump. */
+static __attribute__((noinline)) kt_status dot_f32_slow(size_t n, const float *x, ptrdiff_t incx,
+                                                        const float *y, ptrdiff_t incy,
+                                                        float *result) {
     double r;
     kt_status s = dot_core(KT_OP_DOT_F32, NULL, n, x, incx, y, incy, result ? &r : NULL,
                            "kt_dot_f32");
@@ -135,20 +167,33 @@ kt_status kt_dot_f32(size_t n, const float *x, ptrdiff_t incx, const float *y, p
     return s;
 }
 
+static __attribute__((noinline)) kt_status dot_f64_slow(size_t n, const double *x,
+                                                        ptrdiff_t incx, const double *y,
+                                                        ptrdiff_t incy, double *result) {
+    return dot_core(KT_OP_DOT_F64, NULL, n, x, incx, y, incy, result, "kt_dot_f64");
+}
+
+kt_status kt_dot_f32(size_t n, const float *x, ptrdiff_t incx, const float *y, ptrdiff_t incy,
+                     float *result) {
+    KT_DOT_FAST(KT_OP_DOT_F32, kt_dot_f32_fn);
+    return dot_f32_slow(n, x, incx, y, incy, result);
+}
+
 kt_status kt_dot_f64(size_t n, const double *x, ptrdiff_t incx, const double *y,
                      ptrdiff_t incy, double *result) {
     KT_DOT_FAST(KT_OP_DOT_F64, kt_dot_f64_fn);
-    return dot_core(KT_OP_DOT_F64, NULL, n, x, incx, y, incy, result, "kt_dot_f64");
+    return dot_f64_slow(n, x, incx, y, incy, result);
 }
 
 /* ---- gemv ------------------------------------------------------------------------ */
 
 /*
- * gemv_core and gemm_core are inlined into each caller: with the op (and so
- * the element type) and v == NULL known there, the compiler drops the other
- * branches; 4x4x4 gemm through dispatch went from 37.5 to 32.3 ns.
+ * gemv_core and gemm_core: every check in the caller's order with its
+ * message, the trivial cases, normalisation, dispatch (v NULL) or the given
+ * variant, and the GPU fallback.  The entry points take them only when
+ * their fast path (below) does not apply.
  */
-static inline __attribute__((always_inline)) kt_status
+static __attribute__((noinline)) kt_status
 gemv_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans trans,
                            size_t m, size_t n, double alpha, const void *a, size_t lda,
                            const void *x, ptrdiff_t incx, double beta, void *y, ptrdiff_t incy,
@@ -175,24 +220,32 @@ gemv_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans trans,
     size_t es = esz(op);
     if (!y) return kt_fail(KT_EINVAL, "%s: y is NULL", fn);
     if (alpha != 0 && (!a || !x)) return kt_fail(KT_EINVAL, "%s: %s is NULL", fn, a ? "x" : "A");
-    size_t sa = mat_span(cm, cn, lda, es), sx = kt_span_bytes(lx, es, incx),
-           sy = kt_span_bytes(ly, es, incy);
-    if (!sx || !sy)
-        return kt_fail(KT_EINVAL, "%s: increments %td, %td overflow the address space", fn, incx,
-                       incy);
+    size_t sa, sx, sy;
+    if (((cm | cn | lda) < KT_DIM_PLAIN) & (incx == 1) & (incy == 1)) {
+        sa = mat_span_plain(cm, cn, lda, es), sx = lx * es, sy = ly * es;
+    } else {
+        if (!kt_mat_span(cm, cn, lda, es, &sa))
+            return kt_fail(KT_EINVAL, "%s: A of %zu x %zu with lda = %zu overflows the address "
+                           "space", fn, m, n, lda);
+        if (lx == 1) incx = 1; /* never applied: spare the variants extreme values */
+        if (ly == 1) incy = 1;
+        sx = kt_span_bytes(lx, es, incx), sy = kt_span_bytes(ly, es, incy);
+        if (!sx || !sy)
+            return kt_fail(KT_EINVAL, "%s: increments %td, %td overflow the address space", fn,
+                           incx, incy);
+    }
     if (kt_overlap(y, sy, a, alpha != 0 ? sa : 0) || kt_overlap(y, sy, x, alpha != 0 ? sx : 0))
         return kt_fail(KT_EINVAL, "%s: y overlaps A or x", fn);
     if (alpha == 0) {
         /* y = beta y; beta = 0 writes zeros without reading */
-        ptrdiff_t iy = incy < 0 ? (ptrdiff_t)(ly - 1) * -incy : 0;
+        ptrdiff_t iy = incy < 0 ? (ptrdiff_t)((ly - 1) * ((size_t)0 - (size_t)incy)) : 0;
         for (size_t i = 0; i < ly; i++, iy += incy)
             st(is_f32(op), y, (size_t)iy, beta == 0 ? 0.0 : beta * ld(is_f32(op), y, (size_t)iy));
         return KT_OK;
     }
     const kt_optab *t = &kt_table_get()->ops[op];
     if (!v) {
-        size_t d[3] = {cm, cn, 0};
-        const kt_interval *iv = lookup_cached(op, t, d);
+        const kt_interval *iv = lookup_cached(op, t, cm, cn, 0);
         v = iv->pick;
         if ((v->flags & KT_VF_OPENMP) && kt_omp_in_parallel()) v = iv->serial;
         if ((v->flags & KT_VF_UNIT_STRIDE) && (incx != 1 || incy != 1)) v = t->strided;
@@ -213,23 +266,78 @@ gemv_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans trans,
     }
 }
 
+/*
+ * The common gemv -- valid transposition, lda large enough, m, n > 0 and
+ * below KT_DIM_PLAIN, unit increments, alpha != 0, no NULL, y apart from A
+ * and x, a serial CPU variant chosen, the shape's interval at hand -- goes
+ * from one combined test straight to the variant.  Written on the
+ * column-major problem (TR, CM, CN); the entry point instantiates it once
+ * per layout with its arguments permuted, so nothing is computed twice and
+ * the fast path needs no stack frame.  Everything else (errors with their
+ * messages, trivial cases, strides, threads, GPU fallback) through the
+ * slow function, reached by a jump.
+ */
+#define KT_GEMV_FAST(OP, FN, ES, TR, CM, CN)                                              \
+    do {                                                                                  \
+        size_t lx_ = (TR) == KT_NOTRANS ? (CN) : (CM);                                    \
+        size_t ly_ = (TR) == KT_NOTRANS ? (CM) : (CN);                                    \
+        if (((unsigned)((TR) - KT_NOTRANS) <= 1) &&                                       \
+            ((((CM) - 1) | ((CN) - 1) | lda) < KT_DIM_PLAIN) && (lda >= (CM)) &&          \
+            (incx == 1) && (incy == 1) && (alpha != 0) && (a != NULL) && (x != NULL) &&   \
+            (y != NULL) &&                                                                \
+            !meet(y, ly_ * (ES), a, (((CN) - 1) * lda + (CM)) * (ES)) &&                  \
+            !meet(y, ly_ * (ES), x, lx_ * (ES))) {                                        \
+            const kt_interval *iv_ = lookup_nocall(OP, CM, CN, 0);                        \
+            if (iv_ && iv_->direct)                                                       \
+                return ((FN)iv_->direct)(iv_->pick, TR, CM, CN, alpha, a, lda, x, 1,      \
+                                         beta, y, 1);                                     \
+        }                                                                                 \
+    } while (0)
+
+/*
+ * Row-major A (m x n) is column-major A^T (n x m): the transposition flips
+ * (NOTRANS <-> TRANS; an invalid value stays invalid).
+ */
+#define KT_GEMV_ENTRY(OP, FN, ES, SLOW)                                                   \
+    do {                                                                                  \
+        if (layout == KT_COL_MAJOR)                                                       \
+            KT_GEMV_FAST(OP, FN, ES, trans, m, n);                                        \
+        else if (layout == KT_ROW_MAJOR)                                                  \
+            KT_GEMV_FAST(OP, FN, ES, (kt_trans)(KT_NOTRANS + KT_TRANS - trans), n, m);    \
+        return SLOW(layout, trans, m, n, alpha, a, lda, x, incx, beta, y, incy);          \
+    } while (0)
+
+/* Everything but the fast path; the entry point's own signature, so reached by a jump. */
+static __attribute__((noinline)) kt_status
+gemv_f32_slow(kt_layout layout, kt_trans trans, size_t m, size_t n, float alpha, const float *a,
+            size_t lda, const float *x, ptrdiff_t incx, float beta, float *y, ptrdiff_t incy) {
+    return gemv_core(KT_OP_GEMV_F32, NULL, layout, trans, m, n, alpha, a, lda, x, incx, beta, y,
+                     incy, "kt_gemv_f32");
+}
+
 kt_status kt_gemv_f32(kt_layout layout, kt_trans trans, size_t m, size_t n, float alpha,
                       const float *a, size_t lda, const float *x, ptrdiff_t incx, float beta,
                       float *y, ptrdiff_t incy) {
-    return gemv_core(KT_OP_GEMV_F32, NULL, layout, trans, m, n, alpha, a, lda, x, incx, beta, y,
-                     incy, "kt_gemv_f32");
+    KT_GEMV_ENTRY(KT_OP_GEMV_F32, kt_gemv_f32_fn, 4, gemv_f32_slow);
+}
+
+/* Everything but the fast path; the entry point's own signature, so reached by a jump. */
+static __attribute__((noinline)) kt_status
+gemv_f64_slow(kt_layout layout, kt_trans trans, size_t m, size_t n, double alpha, const double *a,
+            size_t lda, const double *x, ptrdiff_t incx, double beta, double *y, ptrdiff_t incy) {
+    return gemv_core(KT_OP_GEMV_F64, NULL, layout, trans, m, n, alpha, a, lda, x, incx, beta, y,
+                     incy, "kt_gemv_f64");
 }
 
 kt_status kt_gemv_f64(kt_layout layout, kt_trans trans, size_t m, size_t n, double alpha,
                       const double *a, size_t lda, const double *x, ptrdiff_t incx, double beta,
                       double *y, ptrdiff_t incy) {
-    return gemv_core(KT_OP_GEMV_F64, NULL, layout, trans, m, n, alpha, a, lda, x, incx, beta, y,
-                     incy, "kt_gemv_f64");
+    KT_GEMV_ENTRY(KT_OP_GEMV_F64, kt_gemv_f64_fn, 8, gemv_f64_slow);
 }
 
 /* ---- gemm ------------------------------------------------------------------------ */
 
-static inline __attribute__((always_inline)) kt_status
+static __attribute__((noinline)) kt_status
 gemm_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans ta,
                            kt_trans tb, size_t m, size_t n, size_t k, double alpha, const void *a,
                            size_t lda, const void *b, size_t ldb, double beta, void *c,
@@ -265,14 +373,19 @@ gemm_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans ta,
         ca = b, cb = a;
         clda = ldb, cldb = lda;
     }
-    size_t es = esz(op);
-    size_t sc = mat_span(cm, cn, ldc, es);
-    if (multiply) {
-        size_t sa = mat_span(cta == KT_NOTRANS ? cm : k, cta == KT_NOTRANS ? k : cm, clda, es);
-        size_t sb = mat_span(ctb == KT_NOTRANS ? k : cn, ctb == KT_NOTRANS ? cn : k, cldb, es);
-        if (kt_overlap(c, sc, ca, sa) || kt_overlap(c, sc, cb, sb))
-            return kt_fail(KT_EINVAL, "%s: C overlaps A or B", fn);
+    size_t es = esz(op), sc, sa, sb;
+    size_t ar = cta == KT_NOTRANS ? cm : k, ac = cta == KT_NOTRANS ? k : cm;
+    size_t br = ctb == KT_NOTRANS ? k : cn, bc = ctb == KT_NOTRANS ? cn : k;
+    if ((m | n | k | lda | ldb | ldc) < KT_DIM_PLAIN) {
+        sc = mat_span_plain(cm, cn, ldc, es);
+        sa = mat_span_plain(ar, ac, clda, es), sb = mat_span_plain(br, bc, cldb, es);
+    } else if (!kt_mat_span(cm, cn, ldc, es, &sc) || !kt_mat_span(ar, ac, clda, es, &sa) ||
+               !kt_mat_span(br, bc, cldb, es, &sb)) {
+        return kt_fail(KT_EINVAL, "%s: m = %zu, n = %zu, k = %zu with lda = %zu, ldb = %zu, "
+                       "ldc = %zu overflow the address space", fn, m, n, k, lda, ldb, ldc);
     }
+    if (multiply && (kt_overlap(c, sc, ca, sa) || kt_overlap(c, sc, cb, sb)))
+        return kt_fail(KT_EINVAL, "%s: C overlaps A or B", fn);
     if (!multiply) {
         int f = is_f32(op);
         for (size_t j = 0; j < cn; j++)
@@ -282,8 +395,7 @@ gemm_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans ta,
     }
     const kt_optab *t = &kt_table_get()->ops[op];
     if (!v) {
-        size_t d[3] = {cm, cn, k};
-        const kt_interval *iv = lookup_cached(op, t, d);
+        const kt_interval *iv = lookup_cached(op, t, cm, cn, k);
         v = iv->pick;
         if ((v->flags & KT_VF_OPENMP) && kt_omp_in_parallel()) v = iv->serial;
     }
@@ -302,18 +414,70 @@ gemm_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans ta,
     }
 }
 
+/*
+ * The common gemm -- valid transpositions, leading dimensions large
+ * enough, m, n, k > 0 and everything below KT_DIM_PLAIN, alpha != 0, no
+ * NULL, C apart from A and B, a serial CPU variant chosen, the shape's
+ * interval at hand -- goes from one combined test straight to the variant.
+ * Written on the column-major problem C (CM x CN) = op(CA) op(CB); the
+ * entry point instantiates it once per layout with its arguments permuted
+ * (as KT_GEMV_FAST); everything else through the slow function.
+ */
+#define KT_GEMM_FAST(OP, FN, ES, TA, TB, CM, CN, CA, LDA, CB, LDB)                       \
+    do {                                                                                  \
+        size_t ar_ = (TA) == KT_NOTRANS ? (CM) : k, ac_ = (TA) == KT_NOTRANS ? k : (CM);  \
+        size_t br_ = (TB) == KT_NOTRANS ? k : (CN), bc_ = (TB) == KT_NOTRANS ? (CN) : k;  \
+        if ((((unsigned)((TA) - KT_NOTRANS) | (unsigned)((TB) - KT_NOTRANS)) <= 1) &&     \
+            ((((CM) - 1) | ((CN) - 1) | (k - 1) | lda | ldb | ldc) < KT_DIM_PLAIN) &&     \
+            ((LDA) >= ar_) && ((LDB) >= br_) && (ldc >= (CM)) && (alpha != 0) &&         \
+            (a != NULL) && (b != NULL) && (c != NULL) &&                                  \
+            !meet(c, (((CN) - 1) * ldc + (CM)) * (ES), CA, ((ac_ - 1) * (LDA) + ar_) * (ES)) && \
+            !meet(c, (((CN) - 1) * ldc + (CM)) * (ES), CB, ((bc_ - 1) * (LDB) + br_) * (ES))) { \
+            const kt_interval *iv_ = lookup_nocall(OP, CM, CN, k);                        \
+            if (iv_ && iv_->direct)                                                       \
+                return ((FN)iv_->direct)(iv_->pick, TA, TB, CM, CN, k, alpha, CA, LDA, CB, \
+                                         LDB, beta, c, ldc);                              \
+        }                                                                                 \
+    } while (0)
+
+/* Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap A and B, m and n. */
+#define KT_GEMM_ENTRY(OP, FN, ES, SLOW)                                                   \
+    do {                                                                                  \
+        if (layout == KT_COL_MAJOR)                                                       \
+            KT_GEMM_FAST(OP, FN, ES, transa, transb, m, n, a, lda, b, ldb);               \
+        else if (layout == KT_ROW_MAJOR)                                                  \
+            KT_GEMM_FAST(OP, FN, ES, transb, transa, n, m, b, ldb, a, lda);               \
+        return SLOW(layout, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc); \
+    } while (0)
+
+/* Everything but the fast path; the entry point's own signature, so reached by a jump. */
+static __attribute__((noinline)) kt_status
+gemm_f32_slow(kt_layout layout, kt_trans transa, kt_trans transb, size_t m, size_t n, size_t k,
+            float alpha, const float *a, size_t lda, const float *b, size_t ldb, float beta, float *c,
+            size_t ldc) {
+    return gemm_core(KT_OP_GEMM_F32, NULL, layout, transa, transb, m, n, k, alpha, a, lda, b, ldb,
+                     beta, c, ldc, "kt_gemm_f32");
+}
+
 kt_status kt_gemm_f32(kt_layout layout, kt_trans transa, kt_trans transb, size_t m, size_t n,
                       size_t k, float alpha, const float *a, size_t lda, const float *b,
                       size_t ldb, float beta, float *c, size_t ldc) {
-    return gemm_core(KT_OP_GEMM_F32, NULL, layout, transa, transb, m, n, k, alpha, a, lda, b, ldb,
-                     beta, c, ldc, "kt_gemm_f32");
+    KT_GEMM_ENTRY(KT_OP_GEMM_F32, kt_gemm_f32_fn, 4, gemm_f32_slow);
+}
+
+/* Everything but the fast path; the entry point's own signature, so reached by a jump. */
+static __attribute__((noinline)) kt_status
+gemm_f64_slow(kt_layout layout, kt_trans transa, kt_trans transb, size_t m, size_t n, size_t k,
+            double alpha, const double *a, size_t lda, const double *b, size_t ldb, double beta, double *c,
+            size_t ldc) {
+    return gemm_core(KT_OP_GEMM_F64, NULL, layout, transa, transb, m, n, k, alpha, a, lda, b, ldb,
+                     beta, c, ldc, "kt_gemm_f64");
 }
 
 kt_status kt_gemm_f64(kt_layout layout, kt_trans transa, kt_trans transb, size_t m, size_t n,
                       size_t k, double alpha, const double *a, size_t lda, const double *b,
                       size_t ldb, double beta, double *c, size_t ldc) {
-    return gemm_core(KT_OP_GEMM_F64, NULL, layout, transa, transb, m, n, k, alpha, a, lda, b, ldb,
-                     beta, c, ldc, "kt_gemm_f64");
+    KT_GEMM_ENTRY(KT_OP_GEMM_F64, kt_gemm_f64_fn, 8, gemm_f64_slow);
 }
 
 kt_status kt_blas_invoke(const kt_variant *v, kt_args *a) {

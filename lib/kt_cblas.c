@@ -11,7 +11,11 @@
  * without the layout argument (CBLAS adds 1).  For a row-major call the
  * wrapper hands Fortran the transposed problem (M and N swapped, for gemm
  * A and B swapped), so Fortran checks N before M and ldb before lda, and
- * cblas_xerbla maps the numbers back to the caller's parameters.
+ * cblas_xerbla maps the numbers back to the caller's parameters: a row-major
+ * error is reported with the number of the swapped call's parameter and
+ * RowMajorStrg = 1 (gemm: 4 <-> 5 and 9 <-> 11, gemv: 3 <-> 4), exactly as
+ * reference CBLAS and OpenBLAS do, so a program's handler written for them
+ * reads the same numbers here.
  *
  * The routine name passed to cblas_xerbla is "cblas_dgemm".  (Reference
  * CBLAS builds it from the Fortran name, "DGEMM ", so its errors found by
@@ -30,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "kt_internal.h"
 #include "ktune_cblas.h"
@@ -124,16 +129,54 @@ static inline void kt_cblas_leave(int r, kt_status s) {
 /* ---- argument checks --------------------------------------------------------------- */
 
 /*
+ * The reference CBLAS globals (cblas_globals.c there) an error handler reads:
+ * RowMajorStrg is 1 while a row-major call reports an error (its number is
+ * then the swapped column-major call's), CBLAS_CallFromC 1 while any call
+ * does.  Set only around the cblas_xerbla call, so valid calls write no
+ * shared state.  Weak, so that a BLAS defining them too is no clash.
+ */
+__attribute__((weak)) int RowMajorStrg;
+__attribute__((weak)) int CBLAS_CallFromC;
+
+/*
+ * The number of the caller's parameter for error p of routine rout while
+ * RowMajorStrg is set (the reference cblas_xerbla's mapping, for the
+ * routines this library has).
+ */
+static int kt_cblas_caller_param(int p, const char *rout) {
+    if (!RowMajorStrg) return p;
+    if (strstr(rout, "gemm")) return p == 4 ? 5 : p == 5 ? 4 : p == 9 ? 11 : p == 11 ? 9 : p;
+    if (strstr(rout, "gemv")) return p == 3 ? 4 : p == 4 ? 3 : p;
+    return p;
+}
+
+/*
  * The default error handler, weak so that a program's own cblas_xerbla
  * replaces it.  Reference CBLAS then exits the program; this one returns
  * (the routine returns without touching its outputs), as OpenBLAS does.
  */
 __attribute__((weak)) void cblas_xerbla(int p, const char *rout, const char *form, ...) {
     va_list ap;
+    p = kt_cblas_caller_param(p, rout);
     if (p) fprintf(stderr, "Parameter %d to routine %s was incorrect\n", p, rout);
     va_start(ap, form);
     vfprintf(stderr, form, ap);
     va_end(ap);
+}
+
+/* Calls cblas_xerbla for error p of routine r with the reference globals set. */
+static void __attribute__((noinline, format(printf, 4, 5)))
+kt_cblas_report(int r, bool row_major, int p, const char *form, ...) {
+    char detail[128];
+    va_list ap;
+    va_start(ap, form);
+    vsnprintf(detail, sizeof detail, form, ap);
+    va_end(ap);
+    RowMajorStrg = row_major;
+    CBLAS_CallFromC = 1;
+    cblas_xerbla(p, kt_cblas_name[r], "%s", detail);
+    CBLAS_CallFromC = 0;
+    RowMajorStrg = 0;
 }
 
 static bool kt_cblas_trans_ok(int t) {
@@ -143,78 +186,70 @@ static bool kt_cblas_trans_ok(int t) {
 static int kt_cblas_max1(int a) { return a > 1 ? a : 1; }
 
 /* Reports bad parameter p of routine r (found by the Fortran checks: no detail). */
-static bool kt_cblas_bad(int r, int p) {
-    cblas_xerbla(p, kt_cblas_name[r], "");
+static bool kt_cblas_bad(int r, bool row_major, int p) {
+    kt_cblas_report(r, row_major, p, "%s", "");
     return true;
 }
 
 /*
  * ?gemv's checks in the reference order; on a bad parameter calls
- * cblas_xerbla with its number and returns true.
+ * cblas_xerbla with the reference's number and returns true.  Row-major:
+ * Fortran checks the swapped call gemv(trans', N, M, ...), so N is its
+ * parameter 3 and M its 4, and lda >= max(1, N).
  */
 static bool kt_cblas_gemv_bad(int r, int layout, int trans, int m, int n, int lda, int incx,
                               int incy) {
     if (layout != CblasColMajor && layout != CblasRowMajor) {
-        cblas_xerbla(1, kt_cblas_name[r], "Illegal layout setting, %d\n", layout);
+        kt_cblas_report(r, false, 1, "Illegal layout setting, %d\n", layout);
         return true;
     }
+    bool row = layout == CblasRowMajor;
     if (!kt_cblas_trans_ok(trans)) {
-        cblas_xerbla(2, kt_cblas_name[r], "Illegal TransA setting, %d\n", trans);
+        kt_cblas_report(r, row, 2, "Illegal TransA setting, %d\n", trans);
         return true;
     }
-    if (layout == CblasColMajor) {
-        if (m < 0) return kt_cblas_bad(r, 3);
-        if (n < 0) return kt_cblas_bad(r, 4);
-        if (lda < kt_cblas_max1(m)) return kt_cblas_bad(r, 7);
-    } else {
-        /* Fortran sees the N x M matrix A^T: N first, and lda >= max(1, N) */
-        if (n < 0) return kt_cblas_bad(r, 4);
-        if (m < 0) return kt_cblas_bad(r, 3);
-        if (lda < kt_cblas_max1(n)) return kt_cblas_bad(r, 7);
-    }
-    if (incx == 0) return kt_cblas_bad(r, 9);
-    if (incy == 0) return kt_cblas_bad(r, 12);
+    int fm = row ? n : m, fn = row ? m : n; /* the Fortran call's M and N */
+    if (fm < 0) return kt_cblas_bad(r, row, 3);
+    if (fn < 0) return kt_cblas_bad(r, row, 4);
+    if (lda < kt_cblas_max1(fm)) return kt_cblas_bad(r, row, 7);
+    if (incx == 0) return kt_cblas_bad(r, row, 9);
+    if (incy == 0) return kt_cblas_bad(r, row, 12);
     return false;
 }
 
 /*
  * ?gemm's checks in the reference order; on a bad parameter calls
- * cblas_xerbla with its number and returns true.  A stored matrix needs a
- * leading dimension of at least max(1, its stored row length for row-major
- * data, column length for column-major), whatever the other sizes.
+ * cblas_xerbla with the reference's number and returns true.  A stored
+ * matrix needs a leading dimension of at least max(1, its stored row
+ * length for row-major data, column length for column-major), whatever the
+ * other sizes.  Row-major: Fortran checks the swapped call
+ * gemm(transb, transa, N, M, K, B, ldb, A, lda, C, ldc), numbered as such.
  */
 static bool kt_cblas_gemm_bad(int r, int layout, int transa, int transb, int m, int n, int k,
                               int lda, int ldb, int ldc) {
     if (layout != CblasColMajor && layout != CblasRowMajor) {
-        cblas_xerbla(1, kt_cblas_name[r], "Illegal layout setting, %d\n", layout);
+        kt_cblas_report(r, false, 1, "Illegal layout setting, %d\n", layout);
         return true;
     }
+    bool row = layout == CblasRowMajor;
     if (!kt_cblas_trans_ok(transa)) {
-        cblas_xerbla(2, kt_cblas_name[r], "Illegal TransA setting, %d\n", transa);
+        kt_cblas_report(r, row, 2, "Illegal TransA setting, %d\n", transa);
         return true;
     }
     if (!kt_cblas_trans_ok(transb)) {
-        cblas_xerbla(3, kt_cblas_name[r], "Illegal TransB setting, %d\n", transb);
+        kt_cblas_report(r, row, 3, "Illegal TransB setting, %d\n", transb);
         return true;
     }
-    bool na = transa == CblasNoTrans, nb = transb == CblasNoTrans;
-    if (layout == CblasColMajor) {
-        /* A is M x K (K x M transposed), B K x N (N x K), C M x N */
-        if (m < 0) return kt_cblas_bad(r, 4);
-        if (n < 0) return kt_cblas_bad(r, 5);
-        if (k < 0) return kt_cblas_bad(r, 6);
-        if (lda < kt_cblas_max1(na ? m : k)) return kt_cblas_bad(r, 9);
-        if (ldb < kt_cblas_max1(nb ? k : n)) return kt_cblas_bad(r, 11);
-        if (ldc < kt_cblas_max1(m)) return kt_cblas_bad(r, 14);
-    } else {
-        /* Fortran computes C^T = op(B)^T op(A)^T: N before M, B before A */
-        if (n < 0) return kt_cblas_bad(r, 5);
-        if (m < 0) return kt_cblas_bad(r, 4);
-        if (k < 0) return kt_cblas_bad(r, 6);
-        if (ldb < kt_cblas_max1(nb ? n : k)) return kt_cblas_bad(r, 11);
-        if (lda < kt_cblas_max1(na ? k : m)) return kt_cblas_bad(r, 9);
-        if (ldc < kt_cblas_max1(n)) return kt_cblas_bad(r, 14);
-    }
+    /* the Fortran call: C (fm x fn) = op(FA) op(FB), FA fm x k (k x fm), FB k x fn (fn x k) */
+    bool na = (row ? transb : transa) == CblasNoTrans;
+    bool nb = (row ? transa : transb) == CblasNoTrans;
+    int fm = row ? n : m, fn = row ? m : n, flda = row ? ldb : lda, fldb = row ? lda : ldb;
+    if (fm < 0) return kt_cblas_bad(r, row, 4);
+    if (fn < 0) return kt_cblas_bad(r, row, 5);
+    if (k < 0) return kt_cblas_bad(r, row, 6);
+    if (flda < kt_cblas_max1(na ? fm : k)) return kt_cblas_bad(r, row, 9);
+    if (fldb < kt_cblas_max1(nb ? k : fn)) return kt_cblas_bad(r, row, 11);
+    if (ldc < kt_cblas_max1(fm)) return kt_cblas_bad(r, row, 14);
     return false;
 }
 

@@ -30,17 +30,8 @@ static kt_table *kt_retired;          /* older tables, freed at exit */
 static kt_status kt_last_init = KT_OK;
 static int kt_api_cap;                /* kt_set_max_threads, 0: none */
 static const kt_variant *kt_api_force[KT_OP_COUNT];
-static kt_env kt_env_state;
-static pthread_once_t kt_env_once = PTHREAD_ONCE_INIT;
-
-
-static void env_init(void) { kt_env_parse(&kt_env_state); }
-
-const kt_env *kt_env_get(void) {
-    pthread_once(&kt_env_once, env_init);
-    return &kt_env_state;
-}
-
+static kt_tuned_point *kt_set_pts[KT_OP_COUNT]; /* kt_dispatch_set_points */
+static size_t kt_set_npts[KT_OP_COUNT];
 int kt_thread_cap(void) {
     const kt_env *env = kt_env_get();
     if (kt_api_cap > 0) return kt_api_cap;
@@ -95,12 +86,13 @@ static void build_defaults(kt_optab *t, kt_op_id op) {
     if (thr) {
         optab_alloc(t, 2);
         if (!t->iv) return;
-        t->iv[0] = (kt_interval){default_threshold(op), simd, simd, KT_SRC_DEFAULT, {0, 0, 0}};
-        t->iv[1] = (kt_interval){SIZE_MAX, thr, simd, KT_SRC_DEFAULT, {0, 0, 0}};
+        t->iv[0] =
+            (kt_interval){default_threshold(op), simd, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL};
+        t->iv[1] = (kt_interval){SIZE_MAX, thr, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL};
     } else {
         optab_alloc(t, 1);
         if (!t->iv) return;
-        t->iv[0] = (kt_interval){SIZE_MAX, simd, simd, KT_SRC_DEFAULT, {0, 0, 0}};
+        t->iv[0] = (kt_interval){SIZE_MAX, simd, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL};
     }
 }
 
@@ -164,6 +156,47 @@ void kt_tuned_set_free(kt_tuned_set *set) {
     free(set);
 }
 
+/*
+ * The interval of the tuned point nearest to dims in log space: each
+ * dimension's log2, squared distances summed (which generalises "nearest
+ * tuned size in log scale" to (m, n[, k])); the first of equals.
+ */
+const kt_interval *kt_lookup_nearest(const kt_optab *t, size_t d0, size_t d1, size_t d2) {
+    size_t i = 0;
+    double q[3] = {kt_flog2(d0), kt_flog2(d1), t->ndims == 3 ? kt_flog2(d2) : 0};
+    double best = 1e300;
+    for (size_t j = 0; j < t->nint; j++) {
+        double e0 = q[0] - t->lg[j][0], e1 = q[1] - t->lg[j][1], e2 = q[2] - t->lg[j][2];
+        double d = e0 * e0 + e1 * e1 + e2 * e2;
+        if (d < best) best = d, i = j;
+    }
+    return &t->iv[i];
+}
+
+/* Index of the interval of t holding size x (bounds ascending; the last one if none). */
+static size_t interval_of(const kt_optab *t, size_t x) {
+    size_t i = 0;
+    while (i + 1 < t->nint && x >= t->iv[i].bound) i++;
+    return i;
+}
+
+/*
+ * Completes t: each interval's direct pointer, and the buckets: for each
+ * floor(log2) the intervals of its first and last size.
+ */
+static void finish_optab(kt_optab *t) {
+    for (size_t i = 0; i < t->nint; i++) {
+        const kt_variant *v = t->iv[i].pick;
+        t->iv[i].direct = (v->flags & (KT_VF_OPENMP | KT_VF_GPU)) ? NULL : v->fn;
+    }
+    for (unsigned b = 0; b < KT_NBUCKETS; b++) {
+        size_t first = b ? (size_t)1 << b : 0;
+        size_t last = b + 1 == KT_NBUCKETS ? SIZE_MAX : ((size_t)2 << b) - 1;
+        t->bucket[b].lo = (uint32_t)interval_of(t, first);
+        t->bucket[b].hi = (uint32_t)interval_of(t, last);
+    }
+}
+
 static void table_free(kt_table *tab) {
     if (!tab) return;
     for (int op = 0; op < KT_OP_COUNT; op++) free(tab->ops[op].iv), free(tab->ops[op].lg);
@@ -210,7 +243,8 @@ static kt_table *table_build(kt_status *status) {
                 if (t->iv) {
                     const kt_variant *serial =
                         (forced->flags & KT_VF_OPENMP) ? t->best_serial : forced;
-                    t->iv[0] = (kt_interval){SIZE_MAX, forced, serial, KT_SRC_FORCED, {0, 0, 0}};
+                    t->iv[0] = (kt_interval){SIZE_MAX, forced, serial, KT_SRC_FORCED, {0, 0, 0},
+                                             NULL};
                     if (!(forced->flags & KT_VF_UNIT_STRIDE)) t->strided = forced;
                     continue;
                 }
@@ -220,8 +254,10 @@ static kt_table *table_build(kt_status *status) {
                 kt_log(KT_LOG_WARN, "%s", t->force_note);
             }
         }
-        if (tuned && tuned->npoints[op] && build_tuned(t, op, tuned->points[op], tuned->npoints[op]))
-            continue;
+        const kt_tuned_point *pts = tuned ? tuned->points[op] : NULL;
+        size_t npts = tuned ? tuned->npoints[op] : 0;
+        if (kt_set_npts[op]) pts = kt_set_pts[op], npts = kt_set_npts[op];
+        if (npts && build_tuned(t, op, pts, npts)) continue;
         free(t->iv), free(t->lg);
         t->iv = NULL;
         t->lg = NULL;
@@ -229,11 +265,12 @@ static kt_table *table_build(kt_status *status) {
     }
     if (tuned) kt_tuned_set_free(tuned);
     for (int op = 0; op < KT_OP_COUNT; op++) {
-        if (!tab->ops[op].iv) {
+        if (!tab->ops[op].iv || tab->ops[op].nint > UINT32_MAX) {
             table_free(tab);
             *status = kt_fail(KT_ENOMEM, "dispatch table: out of memory");
             return NULL;
         }
+        finish_optab(&tab->ops[op]);
     }
     return tab;
 }
@@ -287,7 +324,36 @@ const kt_table *kt_table_slow(void) {
     return t;
 }
 
+/* Orders tuned points by size (n, then m, n, k). */
+static int cmp_point(const void *a, const void *b) {
+    const kt_tuned_point *p = a, *q = b;
+    for (int d = 0; d < 3; d++)
+        if (p->dims[d] != q->dims[d]) return p->dims[d] < q->dims[d] ? -1 : 1;
+    return 0;
+}
+
+kt_status kt_dispatch_set_points(kt_op_id op, const kt_tuned_point *pts, size_t npts) {
+    if ((unsigned)op >= KT_OP_COUNT || (npts && !pts) || npts > UINT32_MAX)
+        return kt_fail(KT_EINVAL, "kt_dispatch_set_points: bad op %d or %zu points", (int)op,
+                       npts);
+    kt_tuned_point *copy = NULL;
+    if (npts) {
+        copy = malloc(npts * sizeof *copy);
+        if (!copy) return kt_fail(KT_ENOMEM, "kt_dispatch_set_points: out of memory");
+        memcpy(copy, pts, npts * sizeof *copy);
+        qsort(copy, npts, sizeof *copy, cmp_point);
+    }
+    kt_init();
+    pthread_mutex_lock(&kt_build_lock);
+    free(kt_set_pts[op]);
+    kt_set_pts[op] = copy;
+    kt_set_npts[op] = npts;
+    pthread_mutex_unlock(&kt_build_lock);
+    return rebuild() == KT_ENOMEM ? KT_ENOMEM : KT_OK;
+}
+
 __attribute__((destructor)) static void kt_dispatch_fini(void) {
+    for (int op = 0; op < KT_OP_COUNT; op++) free(kt_set_pts[op]), kt_set_pts[op] = NULL;
     table_free(atomic_exchange(&kt_current_table, NULL));
     while (kt_retired) {
         kt_table *next = kt_retired->next_retired;
@@ -387,6 +453,9 @@ kt_status kt_dispatch_explain(const char *op, const size_t dims[3], kt_dispatch_
     kt_op_id id = kt_op_find(op);
     if (id == KT_OP_COUNT) return kt_fail(KT_ENOTFOUND, "no operation named '%s'", op ? op : "");
     if (!dims || !out) return kt_fail(KT_EINVAL, "kt_dispatch_explain: NULL argument");
+    if (!kt_dims_fit(id, dims))
+        return kt_fail(KT_EINVAL, "kt_dispatch_explain: %s of %zu x %zu x %zu overflows the "
+                       "address space", op, dims[0], dims[1], dims[2]);
     const kt_optab *t = &kt_table_get()->ops[id];
     const kt_interval *iv = kt_lookup(t, dims);
     memset(out, 0, sizeof *out);
@@ -439,61 +508,72 @@ kt_status kt_dispatch_explain(const char *op, const size_t dims[3], kt_dispatch_
         return s_;                                                                        \
     } while (0)
 
-kt_status kt_add_scalar_i64(size_t n, int64_t c, int64_t *a) {
-    if (n == 0) return KT_OK;
-    if (!a) return kt_check_vector("kt_add_scalar_i64", n, a);
-    const kt_optab *t = &kt_table_get()->ops[KT_OP_ADD_SCALAR_I64];
-    const kt_variant *v = kt_pick(t, n);
-    KT_CALL(t, v, kt_add_scalar_i64_fn, n, c, a);
-}
+/*
+ * Each vector entry point: a fast path -- sizes that fit, no NULL, unit
+ * increments and disjoint spans for axpy, a table built, a serial CPU
+ * variant chosen -- that jumps straight to the variant, and a slow
+ * function with the entry point's own signature (so also reached by a
+ * jump, and the fast path needs no stack frame) for everything else: the
+ * checks with their messages, strides, threads, the GPU fallback.
+ */
+#define KT_ADD_SCALAR(T, CT, OP)                                                          \
+    static __attribute__((noinline)) kt_status add_scalar_##T##_slow(size_t n, CT c,      \
+                                                                     CT *a) {             \
+        kt_status s = kt_check_vec("kt_add_scalar_" #T, n, sizeof *a, a);                \
+        if (s != KT_OK || n == 0) return s;                                               \
+        const kt_optab *t = &kt_table_get()->ops[OP];                                     \
+        const kt_variant *v = kt_pick(t, n);                                              \
+        KT_CALL(t, v, kt_add_scalar_##T##_fn, n, c, a);                                   \
+    }                                                                                     \
+    kt_status kt_add_scalar_##T(size_t n, CT c, CT *a) {                                  \
+        const kt_table *tab = kt_table_peek();                                            \
+        if ((n - 1 < KT_VEC_MAX(sizeof *a)) & (a != NULL) & (tab != NULL)) {              \
+            const kt_interval *iv = kt_lookup_key(&tab->ops[OP], n);                      \
+            if (iv->direct) return ((kt_add_scalar_##T##_fn)iv->direct)(iv->pick, n, c, a); \
+        }                                                                                 \
+        return add_scalar_##T##_slow(n, c, a);                                            \
+    }
 
-kt_status kt_add_scalar_f32(size_t n, float c, float *a) {
-    if (n == 0) return KT_OK;
-    if (!a) return kt_check_vector("kt_add_scalar_f32", n, a);
-    const kt_optab *t = &kt_table_get()->ops[KT_OP_ADD_SCALAR_F32];
-    const kt_variant *v = kt_pick(t, n);
-    KT_CALL(t, v, kt_add_scalar_f32_fn, n, c, a);
-}
+KT_ADD_SCALAR(i64, int64_t, KT_OP_ADD_SCALAR_I64)
+KT_ADD_SCALAR(f32, float, KT_OP_ADD_SCALAR_F32)
+KT_ADD_SCALAR(f64, double, KT_OP_ADD_SCALAR_F64)
 
-kt_status kt_add_scalar_f64(size_t n, double c, double *a) {
-    if (n == 0) return KT_OK;
-    if (!a) return kt_check_vector("kt_add_scalar_f64", n, a);
-    const kt_optab *t = &kt_table_get()->ops[KT_OP_ADD_SCALAR_F64];
-    const kt_variant *v = kt_pick(t, n);
-    KT_CALL(t, v, kt_add_scalar_f64_fn, n, c, a);
+/*
+ * The axpy call needs no more checking than this: unit increments, both
+ * pointers set, n below the overflow bound (n - 1 wraps for n = 0) and
+ * disjoint or identical spans.
+ */
+static inline int axpy_plain(size_t n, size_t es, const void *x, ptrdiff_t incx, const void *y,
+                             ptrdiff_t incy) {
+    uintptr_t px = (uintptr_t)x, py = (uintptr_t)y;
+    return (incx == 1) & (incy == 1) & (x != NULL) & (y != NULL) & (n - 1 < KT_VEC_MAX(8)) &&
+           ((px == py) | (px + n * es <= py) | (py + n * es <= px));
 }
 
 /*
- * The axpy argument check, fast for the common case: unit increments need
- * no overflow arithmetic, and overlap is one comparison pair.
+ * Slow path: the full check, then n = 1 runs with unit increments (they are
+ * never applied), so variants see no extreme values.
  */
-static inline kt_status check_axpy(const char *fn, size_t n, size_t es, const void *x,
-                                   ptrdiff_t incx, const void *y, ptrdiff_t incy) {
-    if (incx == 1 && incy == 1 && x && y && n <= PTRDIFF_MAX / 8) {
-        const char *px = x, *py = y;
-        if (px == py || px + n * es <= py || py + n * es <= px) return KT_OK;
+#define KT_AXPY(T, CT, OP)                                                                \
+    static __attribute__((noinline)) kt_status axpy_##T##_slow(                           \
+        size_t n, CT alpha, const CT *x, ptrdiff_t incx, CT *y, ptrdiff_t incy) {         \
+        kt_status s = kt_check_axpy("kt_axpy_" #T, n, sizeof *y, x, incx, y, incy);      \
+        if (s != KT_OK || n == 0 || alpha == 0) return s;                                 \
+        if (n == 1) incx = incy = 1;                                                      \
+        const kt_optab *t = &kt_table_get()->ops[OP];                                     \
+        const kt_variant *v = (incx == 1 && incy == 1) ? kt_pick(t, n) : t->strided;      \
+        KT_CALL(t, v, kt_axpy_##T##_fn, n, alpha, x, incx, y, incy);                      \
+    }                                                                                     \
+    kt_status kt_axpy_##T(size_t n, CT alpha, const CT *x, ptrdiff_t incx, CT *y,         \
+                          ptrdiff_t incy) {                                               \
+        const kt_table *tab = kt_table_peek();                                            \
+        if (axpy_plain(n, sizeof *y, x, incx, y, incy) & (alpha != 0) & (tab != NULL)) {  \
+            const kt_interval *iv = kt_lookup_key(&tab->ops[OP], n);                      \
+            if (iv->direct)                                                               \
+                return ((kt_axpy_##T##_fn)iv->direct)(iv->pick, n, alpha, x, 1, y, 1);    \
+        }                                                                                 \
+        return axpy_##T##_slow(n, alpha, x, incx, y, incy);                               \
     }
-    return kt_check_axpy(fn, n, es, x, incx, y, incy);
-}
 
-kt_status kt_axpy_f32(size_t n, float alpha, const float *x, ptrdiff_t incx, float *y,
-                      ptrdiff_t incy) {
-    if (n == 0) return KT_OK;
-    kt_status s = check_axpy("kt_axpy_f32", n, sizeof *y, x, incx, y, incy);
-    if (s != KT_OK) return s;
-    if (alpha == 0.0f) return KT_OK;
-    const kt_optab *t = &kt_table_get()->ops[KT_OP_AXPY_F32];
-    const kt_variant *v = (incx == 1 && incy == 1) ? kt_pick(t, n) : t->strided;
-    KT_CALL(t, v, kt_axpy_f32_fn, n, alpha, x, incx, y, incy);
-}
-
-kt_status kt_axpy_f64(size_t n, double alpha, const double *x, ptrdiff_t incx, double *y,
-                      ptrdiff_t incy) {
-    if (n == 0) return KT_OK;
-    kt_status s = check_axpy("kt_axpy_f64", n, sizeof *y, x, incx, y, incy);
-    if (s != KT_OK) return s;
-    if (alpha == 0.0) return KT_OK;
-    const kt_optab *t = &kt_table_get()->ops[KT_OP_AXPY_F64];
-    const kt_variant *v = (incx == 1 && incy == 1) ? kt_pick(t, n) : t->strided;
-    KT_CALL(t, v, kt_axpy_f64_fn, n, alpha, x, incx, y, incy);
-}
+KT_AXPY(f32, float, KT_OP_AXPY_F32)
+KT_AXPY(f64, double, KT_OP_AXPY_F64)

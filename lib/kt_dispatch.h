@@ -17,13 +17,28 @@ typedef struct kt_interval {
     const kt_variant *serial;  /* what it runs inside an OpenMP parallel region */
     int source;                /* KT_SRC_* */
     size_t matched[3];         /* the tuned dimensions (KT_SRC_TUNED) */
+    void *direct;              /* pick->fn if a call may go straight to it (a serial CPU
+                                  variant: no parallel-region or GPU-fallback rule), else NULL */
 } kt_interval;
+
+/*
+ * Sizes whose floor(log2) is b (b = 0: sizes 0 and 1) lie in intervals lo..hi
+ * of their table: the lookup starts at lo and can never pass hi, so it takes
+ * one compare when a bucket lies in one interval (the common case) and
+ * stops at the last interval whatever the size (SIZE_MAX included).
+ */
+typedef struct kt_bucket {
+    uint32_t lo, hi;
+} kt_bucket;
+
+#define KT_NBUCKETS 64
 
 typedef struct kt_optab {
     int ndims;                     /* 1: {n}; 2: {m, n}; 3: {m, n, k} */
     double (*lg)[3];               /* ndims > 1 and tuned: log2 of each interval's dims */
     size_t nint;
     kt_interval *iv;               /* nint intervals, the last bound is SIZE_MAX */
+    kt_bucket bucket[KT_NBUCKETS]; /* by floor(log2 size): where to look in iv */
     const kt_variant *strided;     /* for non-unit increments */
     const kt_variant *best_serial; /* best serial SIMD variant (threads' inner loop) */
     char force_note[256];          /* why a forced variant was ignored ("" if none) */
@@ -46,6 +61,14 @@ typedef struct kt_tuned_set {
     size_t npoints[KT_OP_COUNT];
 } kt_tuned_set;
 
+/*
+ * Replaces the tuned points of op (those of the database, if any) by a copy
+ * of pts[0..npts) sorted by size, and rebuilds the tables; npts = 0 goes back
+ * to the database.  For tests and `ktune bench --overhead`, which need tables
+ * of a known shape.  KT_EINVAL for a bad op or too many points.
+ */
+kt_status kt_dispatch_set_points(kt_op_id op, const kt_tuned_point *pts, size_t npts);
+
 /* Loads the tuned points for this machine from the database (lib/kt_tuned.c). */
 kt_status kt_tuned_load(kt_tuned_set **out);
 void kt_tuned_set_free(kt_tuned_set *set);
@@ -58,6 +81,13 @@ kt_status kt_tuned_db_path(char *buf, size_t len);
 void kt_tuned_db_override(const char *path);
 
 const kt_table *kt_table_slow(void);
+
+extern _Atomic(kt_table *) kt_current_table;
+
+/* The current table, or NULL before the first is built (never builds: no call). */
+static inline const kt_table *kt_table_peek(void) {
+    return atomic_load_explicit(&kt_current_table, memory_order_acquire);
+}
 
 /* The current table (built on first use). */
 static inline const kt_table *kt_table_get(void) {
@@ -77,39 +107,55 @@ static inline double kt_flog2(size_t x) {
 }
 
 /*
- * The interval for a call of size dims.  Vector ops: a linear scan of the
- * bounds (the tables are short).  Matrix ops with tuned points: the point
+ * Matrix ops with tuned points: the point nearest to (d0, d1, d2) in log
+ * space (kt_dispatch.c).  Dims by value: no caller's local escapes, so the
+ * entry points can still end in a tail call.
+ */
+const kt_interval *kt_lookup_nearest(const kt_optab *t, size_t d0, size_t d1, size_t d2);
+
+/* floor(log2(x)), 0 for x = 0 and 1. */
+static inline unsigned kt_ilog2(size_t x) {
+    return 63u - (unsigned)__builtin_clzll((unsigned long long)x | 1u);
+}
+
+/* The interval holding size key (bounds ascending): O(1) through the buckets. */
+static inline __attribute__((always_inline)) const kt_interval *
+kt_lookup_key(const kt_optab *t, size_t key) {
+    const kt_bucket *b = &t->bucket[kt_ilog2(key)];
+    size_t i = b->lo;
+    while (i < b->hi && key >= t->iv[i].bound) i++;
+    return &t->iv[i];
+}
+
+/*
+ * The interval for a call of size dims (any sizes, SIZE_MAX included).
+ * Vector ops: the interval of n.  Matrix ops with tuned points: the point
  * nearest in log space (each dimension's log2, squared distances summed),
  * which generalises "nearest tuned size in log scale" to (m, n[, k]).
- * Matrix ops without tuning: the bounds apply to the product of the dims.
+ * Matrix ops without tuning: the bounds apply to the product of the dims
+ * (saturated at SIZE_MAX).
  */
-static inline const kt_interval *kt_lookup(const kt_optab *t, const size_t dims[3]) {
-    size_t i = 0;
-    if (t->ndims == 1) {
-        while (dims[0] >= t->iv[i].bound) i++;
-        return &t->iv[i];
-    }
-    if (t->lg) {
-        double q[3] = {kt_flog2(dims[0]), kt_flog2(dims[1]), t->ndims == 3 ? kt_flog2(dims[2]) : 0};
-        double best = 1e300;
-        for (size_t j = 0; j < t->nint; j++) {
-            double d0 = q[0] - t->lg[j][0], d1 = q[1] - t->lg[j][1], d2 = q[2] - t->lg[j][2];
-            double d = d0 * d0 + d1 * d1 + d2 * d2;
-            if (d < best) best = d, i = j;
-        }
-        return &t->iv[i];
-    }
-    size_t key = dims[0] * dims[1] * (t->ndims == 3 ? dims[2] : 1);
-    while (key >= t->iv[i].bound) i++;
-    return &t->iv[i];
+static inline __attribute__((always_inline)) const kt_interval *
+kt_lookup_dims(const kt_optab *t, size_t d0, size_t d1, size_t d2) {
+    if (t->ndims == 1) return kt_lookup_key(t, d0);
+    if (t->lg) return kt_lookup_nearest(t, d0, d1, d2);
+    size_t key;
+    if (__builtin_mul_overflow(d0, d1, &key) ||
+        (t->ndims == 3 && __builtin_mul_overflow(key, d2, &key)))
+        key = SIZE_MAX;
+    return kt_lookup_key(t, key);
+}
+
+static inline __attribute__((always_inline)) const kt_interval *
+kt_lookup(const kt_optab *t, const size_t dims[3]) {
+    return kt_lookup_dims(t, dims[0], dims[1], dims[2]);
 }
 
 /* The variant for a unit-stride call of size n; serial inside a parallel region. */
 static inline const kt_variant *kt_pick(const kt_optab *t, size_t n) {
-    size_t i = 0;
-    while (n >= t->iv[i].bound) i++;
-    const kt_variant *v = t->iv[i].pick;
-    if ((v->flags & KT_VF_OPENMP) && kt_omp_in_parallel()) v = t->iv[i].serial;
+    const kt_interval *iv = kt_lookup_key(t, n);
+    const kt_variant *v = iv->pick;
+    if ((v->flags & KT_VF_OPENMP) && kt_omp_in_parallel()) v = iv->serial;
     return v;
 }
 

@@ -1,12 +1,15 @@
 /*
- * The environment variables of DESIGN.md, read once at init.  A bad value
- * never fails anything: it is recorded as a warning (logged at
- * KTUNE_LOG=warn by kt_init) and ignored.
+ * The environment variables of DESIGN.md, read once (the first kt_env_get,
+ * from kt_init or kt_fail) into one process-wide state.  A bad value never
+ * fails anything: it is recorded as a warning (logged at KTUNE_LOG=warn by
+ * kt_init) and ignored.  Sits below dispatch and logging: it needs only the
+ * registry (variant names) and the log level setter.
  */
 #include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,4 +134,15 @@ void kt_env_parse(kt_env *env) {
             warn(env, "KTUNE_NUM_THREADS: '%s' is not a positive integer; ignored%s", v, "");
     }
     if ((v = getenv("KTUNE_PROFILE")) && *v) env->profile = strcmp(v, "0") != 0;
+}
+
+static kt_env kt_env_state;
+static pthread_once_t kt_env_once = PTHREAD_ONCE_INIT;
+
+static void env_init(void) { kt_env_parse(&kt_env_state); }
+
+/* The environment as read at the first call (thread-safe, never fails). */
+const kt_env *kt_env_get(void) {
+    pthread_once(&kt_env_once, env_init);
+    return &kt_env_state;
 }

@@ -253,6 +253,22 @@ kt_status kt_check_vector(const char *fn, size_t n, const void *a);
 kt_status kt_check_axpy(const char *fn, size_t n, size_t elem, const void *x, ptrdiff_t incx,
                         const void *y, ptrdiff_t incy);
 
+/* The most elements of size elem a buffer can hold (its bytes fit in a ptrdiff_t). */
+#define KT_VEC_MAX(elem) ((size_t)PTRDIFF_MAX / (elem))
+/* kt_check_vector with the size check: n elements of size elem must fit in a ptrdiff_t. */
+kt_status kt_check_vec(const char *fn, size_t n, size_t elem, const void *a);
+/*
+ * Byte span of a column-major rows x cols matrix with leading dimension ld:
+ * ((cols - 1) ld + rows) elem, every step checked; 0 for an empty matrix.
+ * Returns 0 when it does not fit in a ptrdiff_t, else 1 with *out set.
+ */
+int kt_mat_span(size_t rows, size_t cols, size_t ld, size_t elem, size_t *out);
+/*
+ * Whether a call of op at dims can exist: a vector's n elements, and each
+ * matrix an op of these dims needs (tightly packed), fit in a ptrdiff_t.
+ */
+int kt_dims_fit(kt_op_id op, const size_t dims[3]);
+
 /* Deterministic random numbers (splitmix64 seeding a xoshiro256**). */
 typedef struct kt_rng {
     uint64_t s[4];

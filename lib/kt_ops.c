@@ -54,11 +54,44 @@ kt_status kt_check_vector(const char *fn, size_t n, const void *a) {
     return KT_OK;
 }
 
+kt_status kt_check_vec(const char *fn, size_t n, size_t elem, const void *a) {
+    if (n == 0) return KT_OK;
+    if (!a) return kt_fail(KT_EINVAL, "%s: a is NULL with n = %zu", fn, n);
+    if (n > KT_VEC_MAX(elem))
+        return kt_fail(KT_EINVAL, "%s: n = %zu elements of %zu bytes overflow the address space",
+                       fn, n, elem);
+    return KT_OK;
+}
+
 size_t kt_span_bytes(size_t n, size_t elem, ptrdiff_t inc) {
-    size_t step = (size_t)(inc < 0 ? -inc : inc);
+    /* |inc| in unsigned arithmetic: -PTRDIFF_MIN does not exist */
+    size_t step = inc < 0 ? (size_t)0 - (size_t)inc : (size_t)inc;
     if (n == 0) return 0;
     if (n - 1 > (PTRDIFF_MAX / elem - 1) / (step ? step : 1)) return 0;
     return ((n - 1) * step + 1) * elem;
+}
+
+int kt_mat_span(size_t rows, size_t cols, size_t ld, size_t elem, size_t *out) {
+    size_t e;
+    *out = 0;
+    if (!rows || !cols) return 1;
+    if (__builtin_mul_overflow(cols - 1, ld, &e) || __builtin_add_overflow(e, rows, &e) ||
+        __builtin_mul_overflow(e, elem, &e) || e > PTRDIFF_MAX)
+        return 0;
+    *out = e;
+    return 1;
+}
+
+int kt_dims_fit(kt_op_id op, const size_t dims[3]) {
+    size_t es = kt_ops[op].dtype == KT_F32 ? 4 : 8, s;
+    switch (kt_ops[op].ndims) {
+    case 1: return dims[0] <= KT_VEC_MAX(es);
+    case 2: return kt_mat_span(dims[0], dims[1], dims[0], es, &s); /* A, m x n */
+    default:
+        return kt_mat_span(dims[0], dims[2], dims[0], es, &s) &&  /* A, m x k */
+               kt_mat_span(dims[2], dims[1], dims[2], es, &s) &&  /* B, k x n */
+               kt_mat_span(dims[0], dims[1], dims[0], es, &s);    /* C, m x n */
+    }
 }
 
 int kt_overlap(const void *a, size_t sa, const void *b, size_t sb) {
@@ -309,7 +342,8 @@ kt_status kt_invoke(const kt_variant *v, kt_args *a) {
     case KT_OP_ADD_SCALAR_I64:
     case KT_OP_ADD_SCALAR_F32:
     case KT_OP_ADD_SCALAR_F64:
-        if ((s = kt_check_vector(name, a->n, a->y)) != KT_OK) return s;
+        s = kt_check_vec(name, a->n, elem_size(kt_ops[v->op].dtype), a->y);
+        if (s != KT_OK) return s;
         if (a->n == 0) return KT_OK;
         break;
     case KT_OP_AXPY_F32:
@@ -325,5 +359,6 @@ kt_status kt_invoke(const kt_variant *v, kt_args *a) {
     default: return kt_blas_invoke(v, a);
     }
     kt_problem p = {.op = v->op, .args = *a};
+    if (p.args.n == 1) p.args.incx = p.args.incy = 1; /* never applied: no extreme values */
     return vec_run(v, &p);
 }

@@ -11,7 +11,10 @@
  * Bad arguments are reported as reference CBLAS reports them: the routine
  * calls cblas_xerbla(p, "cblas_dgemm", form, ...) with the number of the
  * first bad parameter (1-based, in the reference order) and returns without
- * touching its outputs.  The library's default cblas_xerbla is a weak symbol
+ * touching its outputs.  For a row-major gemv or gemm the number is that of
+ * the swapped column-major call, with RowMajorStrg = 1 during the handler
+ * call, as in reference CBLAS and OpenBLAS (whose cblas_xerbla maps it
+ * back: gemm 4 <-> 5, 9 <-> 11; gemv 3 <-> 4).  The library's default cblas_xerbla is a weak symbol
  * printing "Parameter p to routine r was incorrect" to stderr (and, unlike
  * the reference, returning instead of exiting); a program overrides it by
  * defining its own cblas_xerbla.
@@ -76,6 +79,13 @@ void cblas_dgemm(const CBLAS_LAYOUT layout, const CBLAS_TRANSPOSE transa,
 void cblas_xerbla(int p, const char *rout, const char *form, ...);
 
 #endif /* CBLAS_H */
+
+/*
+ * The reference CBLAS globals a handler reads: RowMajorStrg is 1 while a
+ * row-major call reports its error, CBLAS_CallFromC 1 while any call does.
+ */
+extern int RowMajorStrg;
+extern int CBLAS_CallFromC;
 
 #ifdef __cplusplus
 }

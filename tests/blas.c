@@ -309,6 +309,109 @@ static void test_entry_points(void **state) {
     }
 }
 
+/* Element (i, j) of op(X), X stored in layout with leading dimension ld. */
+static double mat_at(int f32, const void *p, kt_layout layout, kt_trans t, size_t ld, size_t i,
+                     size_t j) {
+    if (t == KT_TRANS) {
+        size_t s = i;
+        i = j, j = s;
+    }
+    size_t e = layout == KT_COL_MAJOR ? i + j * ld : i * ld + j;
+    return f32 ? (double)((const float *)p)[e] : ((const double *)p)[e];
+}
+
+/*
+ * The entry points' own fast path (no kt_call): gemv and gemm, both types,
+ * both layouts, every transposition, small sizes with padded leading
+ * dimensions, against a long-double reference; outside the output untouched.
+ */
+static void test_entry_fast_paths(void **state) {
+    (void)state;
+    kt_rng r;
+    kt_rng_seed(&r, kt_test_seed());
+    static const size_t sz[] = {1, 2, 3, 4, 7, 16};
+    static const kt_layout lay[] = {KT_COL_MAJOR, KT_ROW_MAJOR};
+    static const kt_trans tr[] = {KT_NOTRANS, KT_TRANS};
+    enum { PAD = 2, CAP = 24 * 24 };
+    for (int f32 = 0; f32 < 2; f32++) {
+        size_t es = f32 ? 4 : 8;
+        double eps = f32 ? FLT_EPSILON : DBL_EPSILON;
+        void *a = malloc(CAP * es), *b = malloc(CAP * es), *c = malloc(CAP * es);
+        void *x = malloc(CAP * es);
+        assert_true(a && b && c && x);
+        for (size_t i = 0; i < CAP; i++) {
+            double va = kt_rng_nonzero(&r), vb = kt_rng_nonzero(&r), vx = kt_rng_nonzero(&r);
+            if (f32) ((float *)a)[i] = (float)va, ((float *)b)[i] = (float)vb,
+                     ((float *)x)[i] = (float)vx;
+            else ((double *)a)[i] = va, ((double *)b)[i] = vb, ((double *)x)[i] = vx;
+        }
+        for (int L = 0; L < 2; L++)
+            for (int ta = 0; ta < 2; ta++)
+                for (size_t mi = 0; mi < 6; mi++)
+                    for (size_t ni = 0; ni < 6; ni++) {
+                        size_t m = sz[mi], n = sz[ni], k = sz[(mi + ni) % 6];
+                        kt_layout l = lay[L];
+                        /* gemv: A m x n; y = A' x with A' = op(A) */
+                        size_t lda = (l == KT_COL_MAJOR ? m : n) + PAD;
+                        int na = tr[ta] == KT_NOTRANS;
+                        size_t ly = na ? m : n, lx = na ? n : m;
+                        memset(c, 0x5a, CAP * es);
+                        kt_status s = f32 ? kt_gemv_f32(l, tr[ta], m, n, 1.5f, a, lda, x, 1,
+                                                        0.0f, c, 1)
+                                          : kt_gemv_f64(l, tr[ta], m, n, 1.5, a, lda, x, 1, 0.0,
+                                                        c, 1);
+                        assert_int_equal(s, KT_OK);
+                        for (size_t i = 0; i < ly; i++) {
+                            long double ref = 0, mag = 0;
+                            for (size_t j = 0; j < lx; j++) {
+                                long double t = 1.5L * mat_at(f32, a, l, tr[ta], lda, i, j) *
+                                                (f32 ? ((float *)x)[j] : ((double *)x)[j]);
+                                ref += t, mag += fabsl(t);
+                            }
+                            double got = f32 ? ((float *)c)[i] : ((double *)c)[i];
+                            if (!(fabsl(got - ref) <= (lx + 2) * eps * mag))
+                                fail_msg("gemv f32=%d layout %d trans %d %zux%zu: y[%zu]", f32, l,
+                                         tr[ta], m, n, i);
+                        }
+                        unsigned char pat[8];
+                        memset(pat, 0x5a, sizeof pat);
+                        assert_memory_equal((char *)c + ly * es, pat, es);
+                        /* gemm: C m x n = op(A) op(B), op(A) m x k, op(B) k x n */
+                        for (int tb = 0; tb < 2; tb++) {
+                            int col = l == KT_COL_MAJOR;
+                            int nb = tr[tb] == KT_NOTRANS;
+                            size_t ar = na ? m : k, ac = na ? k : m;
+                            size_t br = nb ? k : n, bc = nb ? n : k;
+                            size_t la = (col ? ar : ac) + PAD, lb = (col ? br : bc) + 1;
+                            size_t lc = (col ? m : n) + PAD;
+                            memset(c, 0x5a, CAP * es);
+                            s = f32 ? kt_gemm_f32(l, tr[ta], tr[tb], m, n, k, 1.5f, a, la, b, lb,
+                                                  0.0f, c, lc)
+                                    : kt_gemm_f64(l, tr[ta], tr[tb], m, n, k, 1.5, a, la, b, lb,
+                                                  0.0, c, lc);
+                            assert_int_equal(s, KT_OK);
+                            for (size_t i = 0; i < m; i++)
+                                for (size_t j = 0; j < n; j++) {
+                                    long double ref = 0, mag = 0;
+                                    for (size_t q = 0; q < k; q++) {
+                                        long double t = 1.5L *
+                                                        mat_at(f32, a, l, tr[ta], la, i, q) *
+                                                        mat_at(f32, b, l, tr[tb], lb, q, j);
+                                        ref += t, mag += fabsl(t);
+                                    }
+                                    double got = mat_at(f32, c, l, KT_NOTRANS, lc, i, j);
+                                    if (!(fabsl(got - ref) <= (k + 2) * eps * mag))
+                                        fail_msg("gemm f32=%d layout %d %d%d %zux%zux%zu: C(%zu,"
+                                                 "%zu)", f32, l, tr[ta], tr[tb], m, n, k, i, j);
+                                }
+                            /* the padding of C's first stored line is untouched */
+                            assert_memory_equal((char *)c + (col ? m : n) * es, pat, es);
+                        }
+                    }
+        free(a), free(b), free(c), free(x);
+    }
+}
+
 int main(void) {
     kt_tests ts = {0};
     kt_init();
@@ -336,5 +439,8 @@ int main(void) {
     }
     kt_tests_add(&ts, test_errors, NULL, "gemm/gemv/dot error paths leave outputs untouched");
     kt_tests_add(&ts, test_entry_points, NULL, "kt_gemm_f64 through dispatch matches reference");
+    kt_tests_add(&ts, test_entry_fast_paths, NULL,
+                 "kt_gemv/kt_gemm f32/f64 entry points (fast path): both layouts, every "
+                 "transposition, sizes 1..16, padded ld, match reference");
     return kt_tests_run(&ts, "blas variants");
 }

@@ -28,13 +28,15 @@
 
 /* ---- the recording error handler -------------------------------------------------- */
 
-static int xe_calls, xe_p;
+static int xe_calls, xe_p, xe_row, xe_fromc;
 static char xe_rout[64], xe_msg[128];
 
 void cblas_xerbla(int p, const char *rout, const char *form, ...) {
     va_list ap;
     xe_calls++;
     xe_p = p;
+    xe_row = RowMajorStrg; /* what a handler written for reference CBLAS reads */
+    xe_fromc = CBLAS_CallFromC;
     snprintf(xe_rout, sizeof xe_rout, "%s", rout);
     va_start(ap, form);
     vsnprintf(xe_msg, sizeof xe_msg, form, ap);
@@ -42,7 +44,7 @@ void cblas_xerbla(int p, const char *rout, const char *form, ...) {
 }
 
 static void xe_reset(void) {
-    xe_calls = xe_p = 0;
+    xe_calls = xe_p = xe_row = xe_fromc = 0;
     xe_rout[0] = xe_msg[0] = '\0';
 }
 
@@ -217,15 +219,15 @@ static const gemm_bad gemm_cases[] = {
     {"col lda, ldb bad: lda first", COL, N_, N_, 3, 4, 5, 2, 4, 3, 9, ""},
     {"col ldc < M", COL, N_, N_, 3, 4, 5, 3, 5, 2, 14, ""},
     {"col K < 0 before lda", COL, N_, N_, 3, 4, -1, 0, 0, 0, 6, ""},
-    {"row M < 0", ROW, N_, N_, -1, 4, 5, 5, 4, 4, 4, ""},
-    {"row N < 0", ROW, N_, N_, 3, -1, 5, 5, 4, 4, 5, ""},
-    {"row M, N < 0: N first", ROW, N_, N_, -1, -1, 5, 5, 4, 4, 5, ""},
+    {"row M < 0 (swapped call: 5)", ROW, N_, N_, -1, 4, 5, 5, 4, 4, 5, ""},
+    {"row N < 0 (swapped call: 4)", ROW, N_, N_, 3, -1, 5, 5, 4, 4, 4, ""},
+    {"row M, N < 0: N first", ROW, N_, N_, -1, -1, 5, 5, 4, 4, 4, ""},
     {"row K < 0", ROW, N_, N_, 3, 4, -1, 5, 4, 4, 6, ""},
-    {"row lda < K", ROW, N_, N_, 3, 4, 5, 4, 4, 4, 9, ""},
-    {"row TransA lda < M", ROW, T_, N_, 3, 4, 5, 2, 4, 4, 9, ""},
-    {"row ldb < N", ROW, N_, N_, 3, 4, 5, 5, 3, 4, 11, ""},
-    {"row TransB ldb < K", ROW, N_, T_, 3, 4, 5, 5, 4, 4, 11, ""},
-    {"row lda, ldb bad: ldb first", ROW, N_, N_, 3, 4, 5, 4, 3, 4, 11, ""},
+    {"row lda < K (swapped call: 11)", ROW, N_, N_, 3, 4, 5, 4, 4, 4, 11, ""},
+    {"row TransA lda < M", ROW, T_, N_, 3, 4, 5, 2, 4, 4, 11, ""},
+    {"row ldb < N (swapped call: 9)", ROW, N_, N_, 3, 4, 5, 5, 3, 4, 9, ""},
+    {"row TransB ldb < K", ROW, N_, T_, 3, 4, 5, 5, 4, 4, 9, ""},
+    {"row lda, ldb bad: ldb first", ROW, N_, N_, 3, 4, 5, 4, 3, 4, 9, ""},
     {"row ldc < N", ROW, N_, N_, 3, 4, 5, 5, 4, 3, 14, ""},
     {"row ldc 0 with N 0", ROW, N_, N_, 3, 0, 5, 5, 1, 0, 14, ""},
 };
@@ -255,17 +257,26 @@ static const gemv_bad gemv_cases[] = {
     {"col incy 0", COL, T_, 3, 4, 3, 1, 0, 12, ""},
     {"col incx, incy 0: incx first", COL, N_, 3, 4, 3, 0, 0, 9, ""},
     {"col lda before incx", COL, N_, 3, 4, 1, 0, 0, 7, ""},
-    {"row M < 0", ROW, N_, -1, 4, 4, 1, 1, 3, ""},
-    {"row N < 0", ROW, N_, 3, -1, 4, 1, 1, 4, ""},
-    {"row M, N < 0: N first", ROW, T_, -1, -1, 4, 1, 1, 4, ""},
+    {"row M < 0 (swapped call: 4)", ROW, N_, -1, 4, 4, 1, 1, 4, ""},
+    {"row N < 0 (swapped call: 3)", ROW, N_, 3, -1, 4, 1, 1, 3, ""},
+    {"row M, N < 0: N first", ROW, T_, -1, -1, 4, 1, 1, 3, ""},
     {"row lda < N", ROW, N_, 3, 4, 3, 1, 1, 7, ""},
     {"row lda 0 with N 0", ROW, N_, 3, 0, 0, 1, 1, 7, ""},
     {"row incx 0", ROW, T_, 3, 4, 4, 0, 1, 9, ""},
     {"row incy 0", ROW, N_, 3, 4, 4, 1, 0, 12, ""},
 };
 
-/* Checks the recorded xerbla call (or its absence) against the expectation. */
-static void expect_xerbla(const char *what, const char *rout, int p, const char *msg) {
+/*
+ * Checks the recorded xerbla call (or its absence) against the expectation:
+ * the number of reference CBLAS (the swapped call's for row-major Fortran
+ * checks), RowMajorStrg set for every row-major error after the layout
+ * check, CBLAS_CallFromC set during the call, both clear after it.
+ */
+static void expect_xerbla(const char *what, const char *rout, int layout, int p,
+                          const char *msg) {
+    if (RowMajorStrg || CBLAS_CallFromC)
+        fail_msg("%s: RowMajorStrg %d, CBLAS_CallFromC %d after the call", what, RowMajorStrg,
+                 CBLAS_CallFromC);
     if (p == 0) {
         if (xe_calls != 0)
             fail_msg("%s: %s called cblas_xerbla(%d, \"%s\") on valid arguments", what, rout, xe_p,
@@ -278,6 +289,10 @@ static void expect_xerbla(const char *what, const char *rout, int p, const char 
                  rout);
     if (msg && strcmp(xe_msg, msg) != 0)
         fail_msg("%s: detail \"%s\", expected \"%s\"", what, xe_msg, msg);
+    int row = layout == CblasRowMajor && p != 1;
+    if (xe_row != row || xe_fromc != 1)
+        fail_msg("%s: RowMajorStrg %d, CBLAS_CallFromC %d in the handler, expected %d, 1", what,
+                 xe_row, xe_fromc, row);
 }
 
 static void test_gemm_checks(void **state) {
@@ -296,7 +311,7 @@ static void test_gemm_checks(void **state) {
         xe_reset();
         call_gemm(dbl, g->layout, g->ta, g->tb, g->m, g->n, g->k, 1.5, a.p, g->lda, b.p, g->ldb,
                   0.5, c.p, g->ldc);
-        expect_xerbla(g->what, rout, g->p, g->msg);
+        expect_xerbla(g->what, rout, g->layout, g->p, g->msg);
         if (g->p && !buf_untouched(&c, &c0)) fail_msg("%s: C written after an error", g->what);
         buf_free(&a);
         buf_free(&b);
@@ -320,7 +335,7 @@ static void test_gemv_checks(void **state) {
         xe_reset();
         call_gemv(dbl, g->layout, g->trans, g->m, g->n, 1.5, a.p, g->lda, x.p, g->incx, 0.5, y.p,
                   g->incy);
-        expect_xerbla(g->what, rout, g->p, g->msg);
+        expect_xerbla(g->what, rout, g->layout, g->p, g->msg);
         if (g->p && !buf_untouched(&y, &y0)) fail_msg("%s: y written after an error", g->what);
         buf_free(&a);
         buf_free(&x);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_overhead.h"
 #include "kt_cli.h"
 #include "kt_measure.h"
 #include "kt_tune.h"
@@ -70,43 +71,6 @@ double kt_bench_switch(int rounds); /* tuner/bench_switch.c */
 
 #define KT_MAX_BENCH 256 /* candidates at one size */
 
-static int cmp_dbl(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/*
- * Dispatch overhead: the public entry point against a direct call of the
- * variant it dispatches to (through a function pointer, as dispatch does),
- * on the same data, interleaved 15 times; the median difference per call.
- */
-static double overhead_ns(size_t n, double *entry_ns, const char **variant) {
-    enum { CALLS = 2000000, ROUNDS = 15 };
-    static float x[4096], y[4096];
-    for (size_t i = 0; i < n; i++) x[i] = 1.0f, y[i] = 0.0f;
-    size_t dims[3] = {n, 0, 0};
-    kt_dispatch_info di;
-    kt_dispatch_explain("axpy_f32", dims, &di);
-    const kt_variant *v = kt_variant_lookup(KT_OP_AXPY_F32, di.variant);
-    kt_axpy_f32_fn volatile f = (kt_axpy_f32_fn)v->fn;
-    double d[ROUNDS], e[ROUNDS];
-    for (int r = 0; r < ROUNDS; r++) {
-        double t0 = kt_now();
-        for (int i = 0; i < CALLS; i++) kt_axpy_f32(n, 1e-7f, x, 1, y, 1);
-        double t1 = kt_now();
-        kt_axpy_f32_fn g = f;
-        for (int i = 0; i < CALLS; i++) g(v, n, 1e-7f, x, 1, y, 1);
-        double t2 = kt_now();
-        d[r] = ((t1 - t0) - (t2 - t1)) / CALLS * 1e9;
-        e[r] = (t1 - t0) / CALLS * 1e9;
-    }
-    qsort(d, ROUNDS, sizeof *d, cmp_dbl);
-    qsort(e, ROUNDS, sizeof *e, cmp_dbl);
-    *entry_ns = e[ROUNDS / 2];
-    *variant = v->name;
-    return d[ROUNDS / 2];
-}
-
 /* Bytes one problem needs (inputs and output), to stay well inside RAM. */
 static double problem_bytes(kt_op_id op, const size_t dims[3]) { return kt_ops[op].bytes(dims); }
 
@@ -119,7 +83,7 @@ int kt_cmd_bench(int argc, char **argv) {
         {"switch", no_argument, NULL, 'S'},    {"random", required_argument, NULL, 'r'},
         {"seed", required_argument, NULL, 'e'},
         {NULL, 0, NULL, 0}};
-    int selected[KT_OP_COUNT], json = 0, quick = 0, show_variants = 0, c;
+    int selected[KT_OP_COUNT], json = 0, quick = 0, show_variants = 0, overhead = 0, c;
     long nrandom = 0;
     uint64_t seed = 1;
     const char *ops = "all", *sizes_spec = NULL, *bad;
@@ -131,19 +95,7 @@ int kt_cmd_bench(int argc, char **argv) {
         case 'o': ops = optarg; break;
         case 's': sizes_spec = optarg; break;
         case 'v': show_variants = 1; break;
-        case 'O': {
-            kt_init();
-            static const size_t ns[] = {1, 16, 1000};
-            printf("dispatch overhead: kt_axpy_f32 against a direct call of its variant\n");
-            for (size_t i = 0; i < 3; i++) {
-                double entry;
-                const char *var;
-                double ov = overhead_ns(ns[i], &entry, &var);
-                printf("  n=%-5zu %-12s call %7.2f ns, of which dispatch %5.2f ns\n", ns[i], var,
-                       entry, ov);
-            }
-            return KT_EXIT_OK;
-        }
+        case 'O': overhead = 1; break;
         case 'S': kt_init(); kt_bench_switch(21); return KT_EXIT_OK;
         case 'q': quick = 1; break;
         case 'r': {
@@ -172,6 +124,7 @@ int kt_cmd_bench(int argc, char **argv) {
     }
     if (optind < argc)
         return kt_cli_error(KT_EXIT_USAGE, "bench", "unexpected argument '%s'", argv[optind]);
+    if (overhead) return kt_bench_overhead(json);
     if (kt_ops_parse(ops, selected, &bad))
         return kt_cli_error(KT_EXIT_USAGE, "bench", "unknown operation '%s' (see ktune list)", bad);
     if (sizes_spec && kt_sizes_parse(sizes_spec, &sizes, &nsizes))

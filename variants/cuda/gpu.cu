@@ -115,8 +115,8 @@ static bool resolve(void *h, const char *name, F *fn, bool required, char *why, 
  */
 static void *cublas_open(char *why, size_t len) {
     static const char *const names[] = {"libcublas.so.13", "libcublas.so.12", "libcublas.so"};
-    const char *home = getenv("CUDA_HOME");
-    const char *cpath = getenv("CUDA_PATH");
+    const char *home = secure_getenv("CUDA_HOME"); /* g++ defines _GNU_SOURCE */
+    const char *cpath = secure_getenv("CUDA_PATH");
     /* Directory and separator pairs; NULL directory: the loader's search path. */
     const struct {
         const char *dir, *sub;
