@@ -116,7 +116,10 @@ kt_status kt_ins_ops(const kt_db_dump *d, int64_t machine, kt_ins_op **out, size
                 r->win = p->win;
                 r->first = k;
                 r->tp_min = r->tp_max = r->margin_min = NAN;
+                r->ci_lo = r->ci_hi = NAN;
             }
+            r->unresolved += !strcmp(p->win->c.decision, "unresolved");
+            r->merged += !strcmp(p->win->c.decision, "merged");
             r->npoints++;
             r->to = k + 1 < o->npts ? bound_between(p->dims[0], o->pts[k + 1].dims[0]) - 1
                                     : SIZE_MAX;
@@ -128,6 +131,8 @@ kt_status kt_ins_ops(const kt_db_dump *d, int64_t machine, kt_ins_op **out, size
             if (!isnan(mg) && (isnan(r->margin_min) || mg < r->margin_min)) {
                 r->margin_min = mg;
                 r->runner_up = p->next ? p->next->c.variant : NULL;
+                r->ci_lo = p->win->c.ci_lo;
+                r->ci_hi = p->win->c.ci_hi;
             }
         }
         i = j;
@@ -295,4 +300,80 @@ void kt_ins_wrap(const char *lead, int col, const char *text) {
         p += wl;
     }
     printf("\n");
+}
+
+void kt_ins_verification(const kt_db_dump *d, int64_t machine, kt_ins_verify *out) {
+    memset(out, 0, sizeof *out);
+    out->geomean = out->worst = NAN;
+    /* the newest run of machine with rows */
+    const kt_db_run_row *best = NULL;
+    for (size_t i = 0; i < d->nverifications; i++) {
+        const kt_db_verify_row *v = &d->verifications[i];
+        const kt_db_run_row *r = kt_ins_run(d, v->run);
+        if (v->machine != machine || !r) continue;
+        if (!best || strcmp(r->started, best->started) > 0) best = r;
+    }
+    if (!best) return;
+    out->run = best->id;
+    double ls = 0;
+    /* per op: each fixed variant's log sum and count, over the final pass of each size */
+    json_t *fixed = json_object();
+    for (size_t i = 0; i < d->nverifications; i++) {
+        const kt_db_verify_row *v = &d->verifications[i];
+        if (v->run != best->id || v->machine != machine) continue;
+        int final = v->pass == 2;
+        if (v->pass == 1) { /* a pass 2 of the same size replaces it */
+            final = 1;
+            for (size_t j = 0; j < d->nverifications; j++) {
+                const kt_db_verify_row *w = &d->verifications[j];
+                if (w->run == v->run && w->pass == 2 && !strcmp(w->op, v->op) && w->m == v->m &&
+                    w->n == v->n && w->k == v->k)
+                    final = 0;
+            }
+        }
+        if (v->pass == 2) out->remeasured++;
+        if (!final || !isfinite(v->ratio)) continue;
+        out->sizes++;
+        ls += log(v->ratio);
+        if (!(v->ratio <= out->worst)) {
+            out->worst = v->ratio;
+            kt_op_id id = kt_op_find(v->op);
+            size_t dims[3];
+            char dbuf[64];
+            kt_ins_unpack(id, v->m, v->n, v->k, dims);
+            snprintf(out->worst_at, sizeof out->worst_at, "%s %s", v->op,
+                     kt_ins_dims(id, dims, dbuf, sizeof dbuf));
+        }
+        json_t *f = json_loads(v->fixed, 0, NULL), *acc = json_object_get(fixed, v->op);
+        if (!acc) json_object_set_new(fixed, v->op, acc = json_object());
+        const char *name;
+        json_t *val;
+        json_object_foreach(f, name, val) {
+            json_t *e = json_object_get(acc, name);
+            if (!e) json_object_set_new(acc, name, e = json_pack("[f, i]", 0.0, 0));
+            double r = json_number_value(val);
+            if (r > 0)
+                json_array_set_new(e, 0, json_real(json_real_value(json_array_get(e, 0)) + log(r))),
+                json_array_set_new(e, 1, json_integer(json_integer_value(json_array_get(e, 1)) + 1));
+        }
+        json_decref(f);
+        json_t *cnt = json_object_get(acc, "");
+        json_object_set_new(acc, "", json_integer(cnt ? json_integer_value(cnt) + 1 : 1));
+    }
+    out->geomean = out->sizes ? exp(ls / out->sizes) : NAN;
+    const char *op;
+    json_t *acc;
+    json_object_foreach(fixed, op, acc) {
+        json_int_t sizes = json_integer_value(json_object_get(acc, ""));
+        const char *name;
+        json_t *e;
+        json_object_foreach(acc, name, e) {
+            if (!*name || json_integer_value(json_array_get(e, 1)) != sizes) continue;
+            double g = exp(json_real_value(json_array_get(e, 0)) / (double)sizes);
+            if (g < 1.0 && !out->faster[0])
+                snprintf(out->faster, sizeof out->faster, "%s: always %s takes %.3fx the "
+                         "dispatched time", op, name, g);
+        }
+    }
+    json_decref(fixed);
 }

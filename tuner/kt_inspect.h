@@ -34,6 +34,8 @@ typedef struct kt_ins_range {
     double tp_min, tp_max;         /* throughput over its points (NAN: unknown) */
     double margin_min;             /* the smallest margin (NAN: never a runner-up) */
     const char *runner_up;         /* the runner-up where the margin is smallest, or NULL */
+    double ci_lo, ci_hi;           /* the 95% interval of that margin (NAN: none) */
+    int unresolved, merged;        /* points decided so (see kt_db_choice.decision) */
 } kt_ins_range;
 
 /* The choices of one op on one machine. */
@@ -93,6 +95,20 @@ void kt_ins_wrap(const char *lead, int col, const char *text);
 
 /* A real as JSON: null for NAN and infinities. */
 json_t *kt_ins_json_real(double v);
+
+/*
+ * The verification of machine's newest run that has one (final pass of each held-out
+ * size): sizes, dispatched/best geometric mean and worst, the first fixed variant whose
+ * geometric mean over an op's sizes beat dispatch.  sizes == 0 when there is none.
+ */
+typedef struct kt_ins_verify {
+    int sizes, remeasured;
+    int64_t run;
+    double geomean, worst;
+    char worst_at[96];
+    char faster[160];              /* "" when no fixed variant was faster */
+} kt_ins_verify;
+void kt_ins_verification(const kt_db_dump *d, int64_t machine, kt_ins_verify *out);
 
 /* "+12.3%" for a margin of 0.123; "-" for NAN. */
 const char *kt_ins_pct(double margin, char *buf, size_t len);
