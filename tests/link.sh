@@ -1,6 +1,7 @@
 #!/bin/bash
 # TAP: installing ktune and linking a program against it the way users do.
-#  1-6: installs the build into a scratch root (make install DESTDIR=...) and builds
+#  1-6: installs the build into a scratch root (make install DESTDIR=...: the library,
+#       header, pkg-config file, tool and its man page) and builds
 #       tests/app.c with `cc app.c $(pkg-config --cflags --libs --static ktune)` (the
 #       program must not need libktune.so) and with plain `--libs` (the common habit,
 #       which must link too); both run and get correct results.
@@ -36,9 +37,10 @@ $MAKE -C "$top_builddir" install DESTDIR="$tmp/root" >"$tmp/log" 2>&1 ||
 pc=$(find "$tmp/root" -name ktune.pc | head -n 1)
 [ -n "$pc" ] && [ -n "$(find "$tmp/root" -name libktune.a)" ] &&
     [ -n "$(find "$tmp/root" -name 'libktune.so*')" ] && [ -n "$(find "$tmp/root" -name ktune.h)" ] &&
-    [ -x "$(find "$tmp/root" -path '*/bin/ktune' | head -n 1)" ] ||
-    fail 1 "make install DESTDIR installs the library, header, pkg-config file and tool"
-echo "ok 1 - make install DESTDIR installs libktune.a/.so, ktune.h, ktune.pc, ktune"
+    [ -x "$(find "$tmp/root" -path '*/bin/ktune' | head -n 1)" ] &&
+    [ -n "$(find "$tmp/root" -path '*/man1/ktune.1')" ] ||
+    fail 1 "make install DESTDIR installs the library, header, pkg-config file, tool, man page"
+echo "ok 1 - make install DESTDIR installs libktune.a/.so, ktune.h, ktune.pc, ktune, ktune.1"
 
 # the staged install lives under DESTDIR: point the .pc's prefix there
 prefix=$(sed -n 's/^prefix=//p' "$pc")

@@ -29,3 +29,9 @@ tests_outputs_LDFLAGS = -static
 # tests/outfile.sh: ktune report on a regular file, a device, a FIFO, symlinks, a directory.
 TESTS += tests/outfile.sh
 EXTRA_DIST += tests/outfile.sh
+
+# ktune(1): generated from the tool's help by scripts/mkman, checked in, installed;
+# tests/man.sh fails when the page and the help drift apart.
+dist_man_MANS = docs/ktune.1
+EXTRA_DIST += scripts/mkman tests/man.sh
+TESTS += tests/man.sh
