@@ -85,7 +85,10 @@ for la in libktune.la libktune_cblas.la; do
     grep -qx "libdir='$tmp/second/lib'" "$tmp/second/lib/$la" 2>"$tmp/log" ||
         fail 8 "the installed $la is for the second prefix"
 done
-[ ! -e "$tmp/first" ] || { ls -R "$tmp/first" >"$tmp/log"; fail 8 "nothing went to the first prefix"; }
+if [ -e "$tmp/first" ]; then
+    ls -R "$tmp/first" >"$tmp/log"
+    fail 8 "nothing went to the first prefix"
+fi
 echo "ok 8 - the installed libraries are for the second prefix, nothing went to the first"
 
 build_app "$tmp/second/lib/pkgconfig" "" "$tmp/app2" &&

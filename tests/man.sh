@@ -15,7 +15,8 @@ fix="(regenerate: scripts/mkman ./ktune > docs/ktune.1)"
 "$k" --help | sed -n '/^commands:/,/^$/p' | sed -n 's/^  \([a-z][a-z]*\) .*/\1/p' >"$tmp/help"
 sed -n 's/^\.SS ktune \([a-z]*\)$/\1/p' "$page" >"$tmp/man"
 if [ -s "$tmp/help" ] && diff "$tmp/help" "$tmp/man" >"$tmp/diff"; then
-    echo "ok 1 - the man page has a section for each command of ktune --help, in order ($(wc -l <"$tmp/help"))"
+    echo "ok 1 - the man page has a section for each command of ktune --help, in order" \
+        "($(wc -l <"$tmp/help"))"
 else
     echo "not ok 1 - the man page's commands are ktune --help's $fix"
     sed 's/^/# /' "$tmp/diff"

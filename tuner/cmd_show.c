@@ -377,7 +377,8 @@ static void print_machine(json_t *m) {
         if (!strcmp(name, "mem_bw_gbs"))
             snprintf(what, sizeof what, "memory bandwidth"), unit = " GB/s";
         else if (!strncmp(name, "peak_gflops_", 12))
-            snprintf(what, sizeof what, "peak %s", kt_cli_sanitize(name + 12, nm, 80)), unit = " GFLOP/s";
+            snprintf(what, sizeof what, "peak %s", kt_cli_sanitize(name + 12, nm, 80)),
+                unit = " GFLOP/s";
         else
             snprintf(what, sizeof what, "%s", kt_cli_sanitize(name, nm, sizeof nm));
         int w = snprintf(text + used, sizeof text - used, "%s%s %s%s", used ? ", " : "", what,
