@@ -1,8 +1,8 @@
 /*
  * The ktune command's safe outputs: kt_outfile (a regular file replaced atomically and
- * keeping its mode, an abandoned output leaving the target and no temporary file,
- * symlinks followed, devices, FIFOs and sockets written in place, directories and
- * loops refused), kt_cli_sanitize (control and non-printable bytes escaped, printable
+ * keeping its mode, an abandoned output or a killed process leaving the target and no
+ * temporary file, symlinks followed, devices, FIFOs and sockets written in place,
+ * directories and loops refused), kt_cli_sanitize (control and non-printable bytes escaped, printable
  * UTF-8 kept), and the limits of kt_sizes_parse_msg (too many sizes, too many steps,
  * sizes beyond this machine's memory, each with its message).
  */
@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kt_cli.h"
@@ -132,6 +133,39 @@ static void test_abandoned_leaves_target(void **state) {
     assert_int_equal(put(at(d, "never.html", q, sizeof q), "half", 0, err, sizeof err), 0);
     assert_int_equal(access(q, F_OK), -1);
     assert_int_equal(temps_in(d), 0);
+}
+
+/* A process killed while writing leaves the target as it was and no temporary file. */
+static void test_killed_leaves_no_temporary(void **state) {
+    const char *d = *state;
+    char p[256], buf[64];
+    write_file(at(d, "killed.html", p, sizeof p), "before", 0644);
+    for (int i = 0; i < 2; i++) {
+        int sig = i ? SIGINT : SIGTERM;
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            kt_outfile o;
+            char err[256];
+            if (kt_outfile_open(&o, p, err, sizeof err) != 0) _exit(3);
+            fputs("half", o.f);
+            fflush(o.f);
+            if (temps_in(d) != 1) _exit(4); /* the temporary exists until the signal */
+            kill(getpid(), sig);
+            _exit(5); /* not reached: the signal kills */
+        }
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status));
+        assert_int_equal(WTERMSIG(status), sig);
+        assert_string_equal(read_file(p, buf, sizeof buf), "before");
+        assert_int_equal(temps_in(d), 0);
+    }
+    /* and a finished output restores the signals' default action */
+    struct sigaction cur;
+    assert_int_equal(put(p, "after", 1, buf, sizeof buf), 0);
+    assert_int_equal(sigaction(SIGTERM, NULL, &cur), 0);
+    assert_true(cur.sa_handler == SIG_DFL);
 }
 
 static void test_symlink_followed_and_kept(void **state) {
@@ -338,6 +372,8 @@ int main(void) {
         {test_replace_is_atomic_and_keeps_mode,
          "a regular file is replaced by rename (a hard link keeps the old), mode kept"},
         {test_abandoned_leaves_target, "an abandoned output leaves the target and no temporary"},
+        {test_killed_leaves_no_temporary,
+         "killed by SIGTERM or SIGINT while writing: target kept, no temporary left"},
         {test_symlink_followed_and_kept, "symlinks (chained) are followed and kept"},
         {test_dangling_symlink_creates_target, "a dangling symlink's target is created"},
         {test_refused, "a directory, a missing directory, an empty name, a link loop: refused"},

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,62 @@ static void seterr(char *err, size_t len, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err, len, fmt, ap);
     va_end(ap);
+}
+
+/*
+ * Temporary files being written, removed if the process is killed by SIGINT, SIGTERM,
+ * SIGHUP or SIGQUIT before they are renamed or abandoned.  The handlers are installed
+ * only over a default disposition (a command's own handler is left alone), while a
+ * temporary file exists, and removed with the last one.
+ */
+#define MAX_PENDING 16
+static char *volatile pending[MAX_PENDING];
+static const int cleanup_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+#define NSIG_CLEAN (sizeof cleanup_signals / sizeof cleanup_signals[0])
+static struct sigaction saved[NSIG_CLEAN];
+static unsigned char installed[NSIG_CLEAN];
+
+/* Removes the temporary files, then dies of the signal as the process would have. */
+static void on_signal(int sig) {
+    for (int i = 0; i < MAX_PENDING; i++) {
+        char *p = pending[i];
+        if (p) unlink(p);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig); /* delivered when the handler returns */
+}
+
+/* Registers tmp for removal on a fatal signal (best effort: 16 at a time). */
+static void pending_add(char *tmp) {
+    int n = 0, slot = -1;
+    for (int i = 0; i < MAX_PENDING; i++) {
+        if (pending[i]) n++;
+        else if (slot < 0) slot = i;
+    }
+    if (slot < 0) return;
+    pending[slot] = tmp;
+    if (n) return;
+    for (size_t i = 0; i < NSIG_CLEAN; i++) {
+        struct sigaction cur, sa = {.sa_handler = on_signal};
+        installed[i] = 0;
+        if (sigaction(cleanup_signals[i], NULL, &cur) != 0 || cur.sa_handler != SIG_DFL ||
+            (cur.sa_flags & SA_SIGINFO))
+            continue;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(cleanup_signals[i], &sa, &saved[i]) == 0) installed[i] = 1;
+    }
+}
+
+/* Unregisters tmp; the last one out restores the signal dispositions. */
+static void pending_remove(const char *tmp) {
+    int n = 0;
+    for (int i = 0; i < MAX_PENDING; i++) {
+        if (pending[i] == tmp) pending[i] = NULL;
+        if (pending[i]) n++;
+    }
+    if (n) return;
+    for (size_t i = 0; i < NSIG_CLEAN; i++)
+        if (installed[i]) sigaction(cleanup_signals[i], &saved[i], NULL), installed[i] = 0;
 }
 
 /*
@@ -179,6 +236,7 @@ int kt_outfile_open(kt_outfile *o, const char *path, char *err, size_t errlen) {
     o->f = f;
     o->path = real;
     o->tmp = tmp;
+    pending_add(tmp);
     return 0;
 }
 
@@ -226,6 +284,7 @@ int kt_outfile_close(kt_outfile *o, int ok, char *err, size_t errlen) {
             }
         }
     }
+    if (o->tmp) pending_remove(o->tmp);
     free(o->path);
     free(o->tmp);
     o->f = NULL;

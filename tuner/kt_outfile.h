@@ -14,6 +14,8 @@
  * sees the old content or the new, never half; a symlink is followed (the file it
  * points to is replaced, the link kept); a character or block device, a FIFO or a
  * socket is opened and written directly (never truncated, replaced or created).
+ * A temporary file is removed if the process is killed by SIGINT, SIGTERM, SIGHUP or
+ * SIGQUIT while it exists (where those signals have their default action).
  */
 typedef struct kt_outfile {
     FILE *f;         /* write here */
