@@ -77,6 +77,11 @@ fi
 grep -qF '0.1\x1b]0;pwned\x07' "$tmp/out" && grep -qF 'peak \x1b[2J' "$tmp/out" &&
     ok "show prints them as \\x1b, \\x07" || no "show prints them as \\x1b, \\x07"
 
+expect 0 0 "show --json prints the same database" -- $k show --db "$tmp/esc.db" --json
+grep -qiF '0.1\u001b]0;pwned\u0007' "$tmp/out" &&
+    ok "show --json keeps the stored strings exact (JSON escapes)" ||
+    no "show --json keeps the stored strings exact (JSON escapes)"
+
 # bounded size lists: one line and exit 2 at once, not gigabytes or hours
 expect 2 1 "a range of 9e15 sizes is refused at once" -- \
     timeout 20 $k tune --sizes 1:9e15:1.0000001
