@@ -8,6 +8,8 @@ noinst_HEADERS += lib/kt_cblas_body.h
 libktune_cblas_la_SOURCES = lib/kt_cblas.c
 libktune_cblas_la_LIBADD = libktune.la
 libktune_cblas_la_LDFLAGS = -version-info 0:0:0 -export-symbols-regex '^cblas_'
+# relinked when libdir changes, as libktune (Makefile.am: kt-libdir.stamp)
+EXTRA_libktune_cblas_la_DEPENDENCIES = kt-libdir.stamp
 
 # tests/cblas: every argument check of every routine (numbers as reference CBLAS's,
 # outputs untouched), results against a higher-precision reference, the fallbacks.

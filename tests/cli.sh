@@ -63,5 +63,31 @@ grep -q '"measured": 0' "$tmp/out" && ok "nothing was measured twice" || no "not
 expect 0 any "bench reads the tuned database" -- $k bench --quick --ops add_scalar_i64 --sizes 1000,1e6 --db "$tmp/ok.db" --json
 grep -q '"geomean_ratio"' "$tmp/out" && ok "bench reports dispatched/best" || no "bench reports dispatched/best"
 
+# strings stored in the database reach the terminal escaped: no ESC or BEL byte printed
+cp "$tmp/ok.db" "$tmp/esc.db"
+sqlite3 "$tmp/esc.db" "UPDATE runs SET ktune_version = '0.1' || char(27) || ']0;pwned' || char(7);
+    INSERT OR REPLACE INTO limits (machine, name, value)
+    SELECT id, 'peak_gflops_' || char(27) || '[2J', 1 FROM machines;"
+expect 0 0 "show prints a database holding escape sequences" -- $k show --db "$tmp/esc.db"
+if grep -q "$(printf '[\033\007]')" "$tmp/out"; then
+    no "show prints no ESC or BEL byte from the database"
+else
+    ok "show prints no ESC or BEL byte from the database"
+fi
+grep -qF '0.1\x1b]0;pwned\x07' "$tmp/out" && grep -qF 'peak \x1b[2J' "$tmp/out" &&
+    ok "show prints them as \\x1b, \\x07" || no "show prints them as \\x1b, \\x07"
+
+expect 0 0 "show --json prints the same database" -- $k show --db "$tmp/esc.db" --json
+grep -qiF '0.1\u001b]0;pwned\u0007' "$tmp/out" &&
+    ok "show --json keeps the stored strings exact (JSON escapes)" ||
+    no "show --json keeps the stored strings exact (JSON escapes)"
+
+# bounded size lists: one line and exit 2 at once, not gigabytes or hours
+expect 2 1 "a range of 9e15 sizes is refused at once" -- \
+    timeout 20 $k tune --sizes 1:9e15:1.0000001
+expect 2 1 "a range of 2^40 fine steps is refused at once" -- \
+    timeout 20 $k bench --sizes 1:2^40:1.000001
+expect 2 1 "a size beyond this machine's memory is refused" -- timeout 20 $k tune --sizes 9e15
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

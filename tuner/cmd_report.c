@@ -5,8 +5,9 @@
  * markers where a variant wins), the crossovers marked, and the machine's measured
  * limit drawn as a line (memory bandwidth for streaming ops, peak FLOP/s for
  * compute-bound ones); under each plot the table of ranges `ktune show` prints.
- * --svg DIR writes the plots alone, one file per op.  Files are written to a
- * temporary name and renamed: an error leaves nothing half-written.
+ * --svg DIR writes the plots alone, one file per op.  Outputs go through kt_outfile:
+ * a regular file is written to a temporary name and renamed (an error leaves nothing
+ * half-written), a device or FIFO is written in place.
  */
 #include "config.h"
 
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "kt_inspect.h"
+#include "kt_outfile.h"
 #include "kt_plot.h"
 
 static const char report_help[] =
@@ -40,39 +42,6 @@ static const char report_help[] =
     "                    file has it, else all)\n"
     "  --op LIST         only these operations, comma-separated\n"
     "Exit status: 0 success, 1 failure (database, writing), 2 bad command line.\n";
-
-/* An output file written under a temporary name, renamed into place on success. */
-typedef struct outfile {
-    char path[4096], tmp[4200];
-    FILE *f;
-} outfile;
-
-static int out_open(outfile *o, const char *path) {
-    snprintf(o->path, sizeof o->path, "%s", path);
-    snprintf(o->tmp, sizeof o->tmp, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(o->tmp);
-    if (fd < 0) return -1;
-    o->f = fdopen(fd, "w");
-    if (!o->f) {
-        close(fd);
-        unlink(o->tmp);
-        return -1;
-    }
-    return 0;
-}
-
-/* Closes and renames (ok) or removes (!ok) the file; 0 on success. */
-static int out_close(outfile *o, int ok) {
-    if (!o->f) return -1;
-    int bad = ferror(o->f);
-    bad |= fclose(o->f) != 0;
-    o->f = NULL;
-    if (ok && !bad) {
-        if (chmod(o->tmp, 0644) == 0 && rename(o->tmp, o->path) == 0) return 0;
-    }
-    unlink(o->tmp);
-    return -1;
-}
 
 static void esc(FILE *f, const char *s) { kt_plot_escape(f, s); }
 
@@ -439,13 +408,15 @@ static int report_machine(report_ctx *rc, const kt_db_machine_row *ma, int minde
                 snprintf(path, sizeof path, "%s/%s-%s.svg", rc->svgdir, fp, opname);
             else
                 snprintf(path, sizeof path, "%s/%s.svg", rc->svgdir, opname);
-            outfile of;
-            if (out_open(&of, path) != 0) {
-                rc_out = kt_cli_error(KT_EXIT_FAIL, "report", "cannot write %s: %s", path,
-                                      strerror(errno));
+            kt_outfile of;
+            char err[4200];
+            if (kt_outfile_open(&of, path, err, sizeof err) != 0) {
+                rc_out = kt_cli_error(KT_EXIT_FAIL, "report", "%s", err);
             } else {
                 int ok = kt_plot_write(p, of.f, 1) == 0;
-                if (out_close(&of, ok) != 0)
+                if (kt_outfile_close(&of, ok, err, sizeof err) != 0)
+                    rc_out = kt_cli_error(KT_EXIT_FAIL, "report", "%s", err);
+                else if (!ok)
                     rc_out = kt_cli_error(KT_EXIT_FAIL, "report", "cannot write %s", path);
             }
         }
@@ -527,9 +498,10 @@ int kt_cmd_report(int argc, char **argv) {
         rc = kt_cli_error(KT_EXIT_FAIL, "report", "cannot create %s: %s", svg, strerror(errno));
         goto out;
     }
-    outfile of = {0};
-    if (html && out_open(&of, html) != 0) {
-        rc = kt_cli_error(KT_EXIT_FAIL, "report", "cannot write %s: %s", html, strerror(errno));
+    kt_outfile of = {0};
+    char err[4200];
+    if (html && kt_outfile_open(&of, html, err, sizeof err) != 0) {
+        rc = kt_cli_error(KT_EXIT_FAIL, "report", "%s", err);
         goto out;
     }
     report_ctx ctx = {db, html ? of.f : NULL, svg, npick > 1, oplist ? sel : NULL, 0};
@@ -551,8 +523,8 @@ int kt_cmd_report(int argc, char **argv) {
         if (pick[i]) rc = report_machine(&ctx, &all.machines[i], mi++);
     if (ctx.html) {
         fputs("</body>\n</html>\n", of.f);
-        if (out_close(&of, rc == KT_EXIT_OK) != 0 && rc == KT_EXIT_OK)
-            rc = kt_cli_error(KT_EXIT_FAIL, "report", "cannot write %s", html);
+        if (kt_outfile_close(&of, rc == KT_EXIT_OK, err, sizeof err) != 0 && rc == KT_EXIT_OK)
+            rc = kt_cli_error(KT_EXIT_FAIL, "report", "%s", err);
     }
     if (rc == KT_EXIT_OK)
         fprintf(stderr, "ktune report: %d plot%s of %zu machine%s written%s%s%s%s\n", ctx.plots,

@@ -253,7 +253,7 @@ static kt_status machine_json(kt_db *db, const kt_db_machine_row *ma, const int 
 /* ---- Text rendering (from the JSON document) ---------------------------- */
 
 static const char *jstr(json_t *o, const char *key) {
-    const char *s = json_string_value(json_object_get(o, key));
+    const char *s = kt_cli_jstr(json_object_get(o, key));
     return s ? s : "";
 }
 
@@ -330,7 +330,7 @@ static void print_op(json_t *o) {
         json_t *ru = json_object_get(r, "runner_up");
         printf("    %-9s %-9s %-16.16s %-13s %7s  %.15s\n", from, to, var, tp,
                kt_ins_pct(jnum(r, "margin_min"), pct, sizeof pct),
-               json_is_string(ru) ? json_string_value(ru) : "-");
+               json_is_string(ru) ? kt_cli_jstr(ru) : "-");
     }
     if (unusable) {
         json_array_foreach(ranges, i, r) {
@@ -338,7 +338,7 @@ static void print_op(json_t *o) {
             if (!json_is_string(u)) continue;
             char first[96], text[320];
             snprintf(first, sizeof first, "    ! %s", jstr(r, "variant"));
-            snprintf(text, sizeof text, "cannot run here: %s", json_string_value(u));
+            snprintf(text, sizeof text, "cannot run here: %s", kt_cli_jstr(u));
             kt_ins_wrap(first, 6, text);
             break;
         }
@@ -366,20 +366,21 @@ static void print_machine(json_t *m) {
     printf("%s\n", state);
     size_t i;
     json_t *v;
-    json_array_foreach(issues, i, v) kt_ins_wrap("           -", 13, json_string_value(v));
+    json_array_foreach(issues, i, v) kt_ins_wrap("           -", 13, kt_cli_jstr(v));
     json_t *limits = json_object_get(m, "limits");
     const char *name;
     char text[512] = "none measured";
     size_t used = 0;
     json_object_foreach(limits, name, v) {
-        char num[32], what[80];
+        char num[32], what[80], nm[80];
         const char *unit = "";
         if (!strcmp(name, "mem_bw_gbs"))
             snprintf(what, sizeof what, "memory bandwidth"), unit = " GB/s";
         else if (!strncmp(name, "peak_gflops_", 12))
-            snprintf(what, sizeof what, "peak %s", name + 12), unit = " GFLOP/s";
+            snprintf(what, sizeof what, "peak %s", kt_cli_sanitize(name + 12, nm, 80)),
+                unit = " GFLOP/s";
         else
-            snprintf(what, sizeof what, "%s", name);
+            snprintf(what, sizeof what, "%s", kt_cli_sanitize(name, nm, sizeof nm));
         int w = snprintf(text + used, sizeof text - used, "%s%s %s%s", used ? ", " : "", what,
                          kt_ins_num(json_number_value(v), num, sizeof num), unit);
         if (w < 0 || (size_t)w >= sizeof text - used) break;

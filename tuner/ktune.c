@@ -56,6 +56,18 @@ int kt_cli_json_out(json_t *v) {
     return rc == 0 && fflush(stdout) == 0 ? KT_EXIT_OK : KT_EXIT_FAIL;
 }
 
+const char *kt_cli_jstr(json_t *v) {
+    const char *s = json_string_value(v);
+    if (!s || !kt_cli_needs_escape(s)) return s;
+    size_t len = strlen(s) * 4 + 1; /* each byte becomes at most \xHH */
+    char *buf = malloc(len);
+    if (!buf) return "?";
+    kt_cli_sanitize(s, buf, len);
+    int rc = json_string_set(v, buf);
+    free(buf);
+    return rc == 0 ? json_string_value(v) : "?";
+}
+
 const char *kt_cli_bytes(size_t b, char *buf, size_t len) {
     if (b >= (size_t)1 << 30)
         snprintf(buf, len, "%.1f GiB", (double)b / (1 << 30));
