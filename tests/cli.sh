@@ -88,6 +88,10 @@ expect 2 1 "a range of 9e15 sizes is refused at once" -- \
 expect 2 1 "a range of 2^40 fine steps is refused at once" -- \
     timeout 20 $k bench --sizes 1:2^40:1.000001
 expect 2 1 "a size beyond this machine's memory is refused" -- timeout 20 $k tune --sizes 9e15
+expect 1 1 "tune exits 1 when every size is too large for memory" -- \
+    $k tune --quick --ops gemm_f64 --sizes 2^20,2^21 --db "$tmp/big.db"
+grep -q -- '--sizes 1048576,2097152: too large' "$tmp/err" &&
+    ok "... and names the sizes" || no "... and names the sizes"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -127,8 +127,9 @@ int kt_cmd_bench(int argc, char **argv) {
     if (overhead) return kt_bench_overhead(json);
     if (kt_ops_parse(ops, selected, &bad))
         return kt_cli_error(KT_EXIT_USAGE, "bench", "unknown operation '%s' (see ktune list)", bad);
-    if (sizes_spec && kt_sizes_parse(sizes_spec, &sizes, &nsizes))
-        return kt_cli_error(KT_EXIT_USAGE, "bench", "malformed --sizes '%s'", sizes_spec);
+    char err[256];
+    if (sizes_spec && kt_sizes_parse_msg(sizes_spec, &sizes, &nsizes, err, sizeof err))
+        return kt_cli_error(KT_EXIT_USAGE, "bench", "--sizes: %s", err);
     kt_init();
     kt_mopts mo = kt_mopts_default(quick);
     mo.decide = 0; /* every candidate over every round: two halves to pick and to judge */

@@ -316,7 +316,7 @@ static json_t *explain_json(kt_op_id id, const size_t dims[3], const kt_dispatch
 /* ---- Text --------------------------------------------------------------- */
 
 static const char *jstr(json_t *o, const char *key) {
-    const char *s = json_string_value(json_object_get(o, key));
+    const char *s = kt_cli_jstr(json_object_get(o, key));
     return s ? s : "";
 }
 
@@ -423,11 +423,11 @@ static void print_text(json_t *doc, kt_op_id id) {
     }
     kt_ins_wrap("  why", 13, jstr(d, "why"));
     json_t *db = json_object_get(doc, "db");
-    kt_ins_wrap("  database", 13, json_is_string(db) ? json_string_value(db) : "none");
+    kt_ins_wrap("  database", 13, json_is_string(db) ? kt_cli_jstr(db) : "none");
     size_t i;
     json_t *n;
     json_array_foreach(json_object_get(doc, "notes"), i, n)
-        kt_ins_wrap("  note", 13, json_string_value(n));
+        kt_ins_wrap("  note", 13, kt_cli_jstr(n));
 
     json_t *vars = json_object_get(doc, "variants"), *v;
     int any = 0;

@@ -101,8 +101,9 @@ int kt_cmd_tune(int argc, char **argv) {
         return kt_cli_error(KT_EXIT_USAGE, "tune", "unexpected argument '%s'", argv[optind]);
     if (kt_ops_parse(ops, o.ops, &bad))
         return kt_cli_error(KT_EXIT_USAGE, "tune", "unknown operation '%s' (see ktune list)", bad);
-    if (sizes && kt_sizes_parse(sizes, &sz, &o.nsizes))
-        return kt_cli_error(KT_EXIT_USAGE, "tune", "malformed --sizes '%s'", sizes);
+    char err[256];
+    if (sizes && kt_sizes_parse_msg(sizes, &sz, &o.nsizes, err, sizeof err))
+        return kt_cli_error(KT_EXIT_USAGE, "tune", "--sizes: %s", err);
     o.sizes = sz;
     if (o.variants) {
         /* every named variant must exist for at least one selected op */

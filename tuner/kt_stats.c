@@ -96,7 +96,14 @@ kt_decision kt_decide(const kt_dcand *c, int n, double tie, double threads_tie) 
     d.pick = L;
     d.resolved = 1;
     for (int i = 0; i < n; i++) {
-        if (i == L || !is_cand(&c[i]) || c[i].cost >= c[L].cost) continue;
+        if (i == L || !is_cand(&c[i]) || c[i].cost > c[L].cost) continue;
+        if (c[i].cost == c[L].cost) {
+            /* as cheap: the faster by median takes it; unsettled while the interval holds 1 */
+            double med, lo, hi;
+            kt_dcand_ratio(&c[i], &c[L], &med, &lo, &hi);
+            if (lo < 1 && hi > 1) d.undecided++, d.resolved = 0;
+            continue;
+        }
         /*
          * A cheaper contender: within the window by its estimate, it takes the
          * choice (unresolved); its interval straddling the window edge means more

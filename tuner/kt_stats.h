@@ -17,7 +17,8 @@
  * slower beyond the window (the lower end of its interval is past it);
  * otherwise it is "unresolved": a tie went to the cheaper variant, or the
  * comparison could not be settled within the budget.  The measurement adds
- * rounds while a cheaper candidate's interval straddles the window edge.
+ * rounds while a cheaper candidate's interval straddles the window edge, or
+ * an equally cheap one's straddles 1 (which of the two is faster is open).
  */
 #ifndef KT_STATS_H
 #define KT_STATS_H

@@ -406,6 +406,17 @@ kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep) {
         s = make_grid(&t, (kt_op_id)op);
         t.steps_total += t.ngrid[op];
     }
+    if (s == KT_OK && o->sizes && t.steps_total == 0) {
+        /* every requested size was dropped: say which, and fail (nothing was tuned) */
+        char list[160] = "";
+        size_t shown = 0;
+        for (size_t l = 0; shown < o->nsizes && l + 24 < sizeof list; shown++)
+            l += (size_t)snprintf(list + l, sizeof list - l, "%s%zu", shown ? "," : "",
+                                  o->sizes[shown]);
+        s = kt_fail(KT_EINVAL, "--sizes %s%s: too large for this machine's memory (one "
+                    "problem may take a quarter of its %.1f GiB), nothing tuned", list,
+                    shown < o->nsizes ? ",..." : "", t.ram / 1073741824.0);
+    }
     for (int op = 0; op < KT_OP_COUNT && s == KT_OK && !kt_tuner_stopping(&t); op++)
         if (o->ops[op]) s = tune_op(&t, (kt_op_id)op);
     if (s == KT_OK) store_limits(&t);
