@@ -286,9 +286,18 @@ static json_t *explain_json(kt_op_id id, const size_t dims[3], const kt_dispatch
         if (e->run.started[0])
             run = json_pack("{s:s, s:s, s:s}", "started", e->run.started, "status",
                             e->run.status, "ktune_version", e->run.ktune_version);
-        matched = json_pack("{s:o, s:b, s:s, s:o, s:o}", "dims", dims_json(id, md), "used", used,
-                            "variant", e->matched->variant, "margin",
-                            kt_ins_json_real(e->matched->margin), "run", run);
+        const char *second = NULL; /* the runner-up: rank 2 at the same point */
+        for (size_t i = 0; i < e->nchoices; i++)
+            if (e->choices[i].rank == 2 && e->choices[i].m == e->matched->m &&
+                e->choices[i].n == e->matched->n && e->choices[i].k == e->matched->k)
+                second = e->choices[i].variant;
+        matched = json_pack("{s:o, s:b, s:s, s:o, s:[o, o], s:s, s:o, s:o}", "dims",
+                            dims_json(id, md), "used", used, "variant", e->matched->variant,
+                            "margin", kt_ins_json_real(e->matched->margin), "margin_ci",
+                            kt_ins_json_real(e->matched->ci_lo),
+                            kt_ins_json_real(e->matched->ci_hi), "decision",
+                            e->matched->decision, "runner_up",
+                            second ? json_string(second) : json_null(), "run", run);
         if (!used) {
             char n[200];
             snprintf(n, sizeof n, "the nearest tuned size is shown for reference: the %s "
@@ -314,6 +323,11 @@ static json_t *explain_json(kt_op_id id, const size_t dims[3], const kt_dispatch
 }
 
 /* ---- Text --------------------------------------------------------------- */
+
+static double jnum(json_t *o, const char *key) {
+    json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
 
 static const char *jstr(json_t *o, const char *key) {
     const char *s = kt_cli_jstr(json_object_get(o, key));
@@ -420,6 +434,21 @@ static void print_text(json_t *doc, kt_op_id id) {
             snprintf(line, sizeof line, "tuned size %s", md);
         kt_ins_wrap(json_is_true(json_object_get(m, "used")) ? "  matched" : "  nearest", 13,
                     line);
+        /* "avx512, 7.0% ahead of openblas, 95% interval 4.0-10.0% (resolved)" */
+        json_t *ci = json_object_get(m, "margin_ci"), *ru = json_object_get(m, "runner_up");
+        double mg = jnum(m, "margin");
+        if (json_is_string(ru) && !isnan(mg)) {
+            int n = snprintf(line, sizeof line, "%s, %.1f%% %s %s", jstr(m, "variant"),
+                             100 * fabs(mg), mg >= 0 ? "ahead of" : "behind", kt_cli_jstr(ru));
+            if (n > 0 && json_is_number(json_array_get(ci, 0)) &&
+                json_is_number(json_array_get(ci, 1)))
+                n += snprintf(line + n, sizeof line - (size_t)n, ", 95%% interval %.1f%% to %.1f%%",
+                              100 * json_number_value(json_array_get(ci, 0)),
+                              100 * json_number_value(json_array_get(ci, 1)));
+            if (n > 0 && *jstr(m, "decision"))
+                snprintf(line + n, sizeof line - (size_t)n, " (%s)", jstr(m, "decision"));
+            kt_ins_wrap("  decided", 13, line);
+        }
     }
     kt_ins_wrap("  why", 13, jstr(d, "why"));
     json_t *db = json_object_get(doc, "db");

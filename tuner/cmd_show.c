@@ -139,10 +139,12 @@ static json_t *op_json(const kt_db_dump *d, int64_t machine, const kt_ins_op *o,
         int nd = o->id == KT_OP_COUNT ? 3 : kt_ops[o->id].ndims;
         for (int k = 0; k < nd; k++) json_array_append_new(dims, json_integer((json_int_t)p->dims[k]));
         json_array_append_new(
-            pts, json_pack("{s:o, s:s, s:i, s:f, s:o, s:o, s:o}", "dims", dims, "variant",
-                           p->win->c.variant, "version", (int)p->win->c.version, "median_s",
-                           p->win->c.median_s, "throughput", kt_ins_json_real(p->tp),
-                           "margin", kt_ins_json_real(p->win->c.margin), "runner_up",
+            pts, json_pack("{s:o, s:s, s:i, s:f, s:o, s:o, s:[o, o], s:s, s:o}", "dims", dims,
+                           "variant", p->win->c.variant, "version", (int)p->win->c.version,
+                           "median_s", p->win->c.median_s, "throughput", kt_ins_json_real(p->tp),
+                           "margin", kt_ins_json_real(p->win->c.margin), "margin_ci",
+                           kt_ins_json_real(p->win->c.ci_lo), kt_ins_json_real(p->win->c.ci_hi),
+                           "decision", p->win->c.decision, "runner_up",
                            p->next ? json_string(p->next->c.variant) : json_null()));
     }
     for (size_t i = 0; i < o->nranges; i++) {
@@ -168,6 +170,11 @@ static json_t *op_json(const kt_db_dump *d, int64_t machine, const kt_ins_op *o,
                       kt_ins_json_real(r->margin_min), "runner_up",
                       r->runner_up ? json_string(r->runner_up) : json_null(), "usable_here",
                       usable));
+        json_t *jr = json_array_get(ranges, json_array_size(ranges) - 1);
+        json_object_set_new(jr, "margin_ci", json_pack("[o, o]", kt_ins_json_real(r->ci_lo),
+                                                       kt_ins_json_real(r->ci_hi)));
+        json_object_set_new(jr, "unresolved", json_integer(r->unresolved));
+        json_object_set_new(jr, "merged", json_integer(r->merged));
     }
     json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:i, s:i, s:o, s:o}", "op", o->op, "unit",
                           o->unit, "dims",
@@ -191,7 +198,8 @@ static kt_status machine_json(kt_db *db, const kt_db_machine_row *ma, const int 
     *out = NULL;
     kt_status s = kt_db_dump_read(db, ma->fingerprint,
                                   KT_DB_DUMP_RUNS | KT_DB_DUMP_MEASUREMENTS |
-                                      KT_DB_DUMP_CHOICES | KT_DB_DUMP_LIMITS,
+                                      KT_DB_DUMP_CHOICES | KT_DB_DUMP_LIMITS |
+                                      KT_DB_DUMP_VERIFY,
                                   &d);
     if (s != KT_OK) return s;
     if (d.nmachines != 1) {
@@ -243,6 +251,18 @@ static kt_status machine_json(kt_db *db, const kt_db_machine_row *ma, const int 
         ma->last_seen, "last_run", run_json(last), "last_complete_run", run_json(done), "runs",
         runs, "limits", limits, "completeness", "ops_tuned", tuned_known, "ops_known",
         KT_OP_COUNT, "complete", json_array_size(issues) == 0, "issues", issues, "ops", jops);
+    kt_ins_verify ver;
+    kt_ins_verification(&d, id, &ver);
+    if (j && ver.sizes)
+        json_object_set_new(
+            j, "verification",
+            json_pack("{s:i, s:i, s:o, s:o, s:o, s:s, s:o}", "sizes", ver.sizes, "remeasured",
+                      ver.remeasured, "run", run_json(kt_ins_run(&d, ver.run)), "geomean",
+                      kt_ins_json_real(ver.geomean), "worst", kt_ins_json_real(ver.worst),
+                      "worst_at", ver.worst_at, "fixed_faster",
+                      ver.faster[0] ? json_string(ver.faster) : json_null()));
+    else if (j)
+        json_object_set_new(j, "verification", json_null());
     kt_ins_ops_free(ops, nops);
     kt_db_dump_free(&d);
     if (!j) return kt_fail(KT_ENOMEM, "out of memory");
@@ -305,13 +325,13 @@ static void print_op(json_t *o) {
     snprintf(dimname, sizeof dimname, "%s", jstr(o, "dims"));
     char *comma = strchr(dimname, ',');
     if (comma) *comma = '\0';
-    printf("    %-9s %-9s %-16s %-13s %7s  %s\n", dimname, "to", "variant",
-           *unit ? unit : "median", "margin", "runner-up");
+    printf("    %-9s %-9s %-16s %-13s %7s %-10s %s\n", dimname, "to", "variant",
+           *unit ? unit : "median", "margin", "(95%)", "runner-up");
     size_t i;
     json_t *r;
-    int unusable = 0;
+    int unusable = 0, unresolved = 0;
     json_array_foreach(ranges, i, r) {
-        char from[24], to[24], tp[40], a[16], b[16], pct[16], var[40];
+        char from[24], to[24], tp[40], a[16], b[16], pct[16], var[48];
         print_size((size_t)json_integer_value(json_object_get(r, "from")), from, sizeof from);
         json_t *jt = json_object_get(r, "to");
         print_size(json_is_integer(jt) ? (size_t)json_integer_value(jt) : SIZE_MAX, to,
@@ -326,10 +346,18 @@ static void print_op(json_t *o) {
         json_t *u = json_object_get(r, "usable_here");
         int bad = json_is_string(u);
         unusable |= bad;
-        snprintf(var, sizeof var, "%s%s", jstr(r, "variant"), bad ? " !" : "");
-        json_t *ru = json_object_get(r, "runner_up");
-        printf("    %-9s %-9s %-16.16s %-13s %7s  %.15s\n", from, to, var, tp,
-               kt_ins_pct(jnum(r, "margin_min"), pct, sizeof pct),
+        int open = (int)json_integer_value(json_object_get(r, "unresolved"));
+        snprintf(var, sizeof var, "%s%s%s", jstr(r, "variant"), open ? " ?" : "",
+                 bad ? " !" : "");
+        unresolved |= open;
+        json_t *ru = json_object_get(r, "runner_up"), *ci = json_object_get(r, "margin_ci");
+        char iv[24] = "";
+        double clo = json_number_value(json_array_get(ci, 0));
+        double chi = json_number_value(json_array_get(ci, 1));
+        if (json_is_number(json_array_get(ci, 0)) && json_is_number(json_array_get(ci, 1)))
+            snprintf(iv, sizeof iv, "[%.0f,%.0f]", 100 * clo, 100 * chi);
+        printf("    %-9s %-9s %-16.16s %-13s %7s %-10s %.15s\n", from, to, var, tp,
+               kt_ins_pct(jnum(r, "margin_min"), pct, sizeof pct), iv,
                json_is_string(ru) ? kt_cli_jstr(ru) : "-");
     }
     if (unusable) {
@@ -344,6 +372,9 @@ static void print_op(json_t *o) {
         }
         printf("      (dispatch calls the next-ranked variant that can)\n");
     }
+    if (unresolved)
+        printf("      ? some sizes unresolved: a cheaper variant within 2%% (5%% against more\n"
+               "        threads) took the choice, or the comparison was not settled\n");
 }
 
 static void print_machine(json_t *m) {
@@ -387,6 +418,20 @@ static void print_machine(json_t *m) {
         used += (size_t)w;
     }
     kt_ins_wrap("  limits", 11, text);
+    json_t *ver = json_object_get(m, "verification");
+    if (json_is_object(ver)) {
+        char line[512];
+        json_t *ff = json_object_get(ver, "fixed_faster");
+        int rem = (int)json_integer_value(json_object_get(ver, "remeasured"));
+        char remtxt[64] = "";
+        if (rem) snprintf(remtxt, sizeof remtxt, " (%d re-measured once)", rem);
+        snprintf(line, sizeof line,
+                 "at %d held-out sizes%s: dispatched/best %.3f geomean, worst %.3f (%s); %s",
+                 (int)json_integer_value(json_object_get(ver, "sizes")), remtxt,
+                 jnum(ver, "geomean"), jnum(ver, "worst"), jstr(ver, "worst_at"),
+                 json_is_string(ff) ? kt_cli_jstr(ff) : "no fixed variant faster");
+        kt_ins_wrap("  verified", 11, line);
+    }
     json_t *ops = json_object_get(m, "ops");
     json_array_foreach(ops, i, v) print_op(v);
     if (!json_array_size(ops)) printf("\n  no tuned operations%s\n", "");

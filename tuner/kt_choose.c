@@ -199,7 +199,7 @@ kt_status kt_tuner_choose(kt_tuner *t, kt_op_id op) {
                     ru = (int)a;
             double med, lo, hi;
             kt_dcand_ratio(&p->dc[ru], &p->dc[top], &med, &lo, &hi);
-            c[0].margin = p->dc[ru].median_s / p->dc[top].median_s - 1;
+            c[0].margin = med - 1; /* paired: consistent with its interval */
             c[0].ci_lo = lo - 1;
             c[0].ci_hi = hi - 1;
         }

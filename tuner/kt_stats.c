@@ -126,7 +126,7 @@ kt_decision kt_decide(const kt_dcand *c, int n, double tie, double threads_tie) 
     if (d.runner_up >= 0) {
         double med, lo, hi;
         kt_dcand_ratio(&c[d.runner_up], &c[d.pick], &med, &lo, &hi);
-        d.margin = c[d.runner_up].median_s / c[d.pick].median_s - 1;
+        d.margin = med - 1;
         d.ci_lo = lo - 1;
         d.ci_hi = hi - 1;
     }

@@ -58,7 +58,8 @@ typedef struct kt_decision {
     int runner_up;       /* fastest other than pick by median (-1: none) */
     int resolved;        /* see the top of this file */
     int undecided;       /* cheaper candidates whose interval straddles the window */
-    double margin;       /* runner_up / pick - 1 (medians); NAN without a runner-up */
+    double margin;       /* runner_up / pick - 1: the median of the paired per-round
+                            ratios (of the medians when unpaired); NAN without a runner-up */
     double ci_lo, ci_hi; /* 95% interval of margin */
 } kt_decision;
 
