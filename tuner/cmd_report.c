@@ -275,6 +275,38 @@ static void write_ranges(FILE *f, const kt_ins_op *o) {
     fputs("</table>\n", f);
 }
 
+/*
+ * The verification rows of run: per held-out size and pass, what dispatch ran, the best
+ * fixed variant (picked on half the rounds) and their times on the other half.
+ */
+static void write_verification(FILE *f, const kt_db_dump *d, int64_t machine, int64_t run) {
+    int any = 0;
+    for (size_t i = 0; i < d->nverifications; i++) {
+        const kt_db_verify_row *v = &d->verifications[i];
+        if (v->machine != machine || v->run != run) continue;
+        if (!any)
+            fputs("<table class=\"kt-verify\"><tr><th class=\"v\">op</th><th>size</th>"
+                  "<th>pass</th><th class=\"v\">dispatched to</th><th>time</th>"
+                  "<th class=\"v\">best fixed</th><th>time</th><th>ratio</th></tr>\n", f);
+        any = 1;
+        kt_op_id id = kt_op_find(v->op);
+        size_t dims[3];
+        char dd[64], t1[24], t2[24];
+        kt_ins_unpack(id, v->m, v->n, v->k, dims);
+        fputs("<tr><td class=\"v\">", f);
+        esc(f, v->op);
+        fputs("</td><td>", f);
+        esc(f, kt_ins_dims(id, dims, dd, sizeof dd));
+        fprintf(f, "</td><td>%d</td><td class=\"v\">", v->pass);
+        esc(f, v->dispatched);
+        fprintf(f, "</td><td>%s</td><td class=\"v\">", kt_cli_time(v->dispatched_s, t1, sizeof t1));
+        esc(f, v->best);
+        fprintf(f, "</td><td>%s</td><td>%.3f</td></tr>\n", kt_cli_time(v->best_s, t2, sizeof t2),
+                v->ratio);
+    }
+    if (any) fputs("</table>\n", f);
+}
+
 /* A file name part from a fingerprint or op: [A-Za-z0-9._-], others become '_'. */
 static void safe_name(const char *s, char *buf, size_t len) {
     size_t o = 0;
@@ -300,7 +332,7 @@ static int report_machine(report_ctx *rc, const kt_db_machine_row *ma, int minde
     kt_db_dump d;
     if (kt_db_dump_read(rc->db, ma->fingerprint,
                         KT_DB_DUMP_RUNS | KT_DB_DUMP_MEASUREMENTS | KT_DB_DUMP_CHOICES |
-                            KT_DB_DUMP_LIMITS,
+                            KT_DB_DUMP_LIMITS | KT_DB_DUMP_VERIFY,
                         &d) != KT_OK)
         return kt_cli_error(KT_EXIT_FAIL, "report", "%s", kt_last_error());
     if (d.nmachines != 1) {
@@ -343,7 +375,21 @@ static int report_machine(report_ctx *rc, const kt_db_machine_row *ma, int minde
                     i + 1 < d.nlimits ? ", " : "");
         }
         if (!d.nlimits) fputs("none measured", f);
+        kt_ins_verify ver;
+        kt_ins_verification(&d, mid, &ver);
+        fputs("</dd><dt>verified</dt><dd class=\"kt-verified\">", f);
+        if (ver.sizes) {
+            char line[512];
+            snprintf(line, sizeof line, "at %d held-out sizes (%d re-measured once): "
+                     "dispatched/best %.3f geometric mean, worst %.3f (%s); %s", ver.sizes,
+                     ver.remeasured, ver.geomean, ver.worst, ver.worst_at,
+                     ver.faster[0] ? ver.faster : "no fixed variant faster");
+            esc(f, line);
+        } else {
+            fputs("no verification stored (ktune tune --no-verify, or an older ktune)", f);
+        }
         fputs("</dd></dl>\n", f);
+        write_verification(f, &d, mid, ver.run);
     }
     int rc_out = KT_EXIT_OK;
     for (size_t i = 0; i < nops && rc_out == KT_EXIT_OK; i++) {
