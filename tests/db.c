@@ -30,8 +30,11 @@
 #include <sqlite3.h>
 
 #include "kt_db.h"
+#include "kt_dispatch.h"
 #include "kt_internal.h"
 #include "kt_schema.h"
+
+static char self[4096]; /* this program, which children exec (see main) */
 
 /* ---- Fixture: a temporary directory ------------------------------------- */
 
@@ -859,6 +862,62 @@ static void choices_round_trip_and_views(void **state)
     assert_string_equal(s, "100 3.0 75.0");
 }
 
+/*
+ * Child mode (argv: --child-load STATUS MAX_MS): the library's load of KTUNE_DB must give
+ * STATUS within MAX_MS.  Exits 0 when it does, 1 (saying why on stderr) otherwise.
+ */
+static int child_load(kt_status expect, double max_ms)
+{
+    double t0 = now_s();
+    kt_tuned_set *set = NULL;
+    kt_status s = kt_tuned_load(&set);
+    double ms = (now_s() - t0) * 1e3;
+    kt_tuned_set_free(set);
+    if (s != expect || ms > max_ms) {
+        fprintf(stderr, "kt_tuned_load: status %d in %.0f ms (%s); expected %d within %.0f ms\n",
+                (int)s, ms, s == KT_OK ? "ok" : kt_last_error(), (int)expect, max_ms);
+        return 1;
+    }
+    return 0;
+}
+
+/* Runs this program as a --child-load child on path; returns its exit status. */
+static int spawn_load(const char *path, kt_status expect, int max_ms)
+{
+    char ex[16], ms[16];
+    snprintf(ex, sizeof ex, "%d", (int)expect);
+    snprintf(ms, sizeof ms, "%d", max_ms);
+    char *argv[] = {self, "--child-load", ex, ms, NULL};
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setenv("KTUNE_DB", path, 1);
+        execv(self, argv);
+        _exit(127);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void library_load_gives_up_quickly_on_a_locked_journal_file(void **state)
+{
+    fixture *f = *state;
+    fill_choices(f->db);
+    raw_exec(f->db, "PRAGMA journal_mode = DELETE");
+    assert_int_equal(spawn_load(f->db, KT_OK, 5000), 0);
+
+    /* A writer holds the exclusive lock of a rollback-journal file: readers cannot read. */
+    sqlite3 *w = raw_open(f->db);
+    raw_exec_db(w, "BEGIN EXCLUSIVE; DELETE FROM choices WHERE rank = 2");
+    assert_int_equal(spawn_load(f->db, KT_EDB, 300), 0);
+    raw_exec_db(w, "COMMIT");
+    assert_int_equal(sqlite3_close(w), SQLITE_OK);
+    assert_int_equal(spawn_load(f->db, KT_OK, 5000), 0);
+}
+
 /* ---- Schema 2: rounds, intervals, decisions, verifications ------------- */
 
 static void measurement_batch_and_rounds_round_trip(void **state)
@@ -1491,8 +1550,13 @@ static void dims_pack_and_unpack(void **state)
     assert_true(dims[0] == 3 && dims[1] == 4 && dims[2] == 5);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "--child-load") == 0)
+        return child_load((kt_status)atoi(argv[2]), atof(argv[3]));
+    /* children exec this program by its own path (under valgrind, /proc/self/exe is not) */
+    if (!realpath(argv[0], self))
+        return 1;
     const struct CMUnitTest tests[] = {
         TEST(create_sets_wal_version_and_application_id),
         TEST(foreign_keys_are_enforced),
@@ -1520,6 +1584,7 @@ int main(void)
         TEST(reader_reads_while_a_connection_holds_the_write_lock),
         TEST(reader_reads_while_a_child_process_holds_the_write_lock),
         TEST(writer_killed_mid_run_loses_nothing_committed),
+        TEST(library_load_gives_up_quickly_on_a_locked_journal_file),
         TEST(default_path_follows_env_xdg_home_and_system),
         TEST(dims_pack_and_unpack),
     };
