@@ -29,6 +29,7 @@ int main(void)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) * 1e-6;
     printf("kt_init first call: %.1f ms, peak RSS %.1f MiB (%.1f MiB before), status %d%s%s\n",
-           ms, peak_mib(), before, (int)s, s == KT_OK ? "" : ": ", s == KT_OK ? "" : kt_last_error());
+           ms, peak_mib(), before, (int)s, s == KT_OK ? "" : ": ",
+           s == KT_OK ? "" : kt_last_error());
     return s == KT_OK ? 0 : 1;
 }

@@ -82,6 +82,9 @@ static int fixture_teardown(void **state)
 /* ---- Helpers ------------------------------------------------------------ */
 
 static const char FP[] = "x86_64-test-fingerprint";
+
+/* The built-in schema as it was at version 1 (its first step). */
+static const kt_db_schema schema_v1 = {kt_schema_steps, 1, 1};
 static const char OP[] = "axpy_f32";
 
 static void path_in(const fixture *f, const char *name, char *buf, size_t len)
@@ -425,6 +428,112 @@ static void damaged_page_is_found_and_never_written(void **state)
     assert_int_equal(kt_db_open_read(f->db, &db), KT_OK);
     assert_int_equal(kt_db_check(db), KT_EDB);
     assert_error_contains("corrupt database");
+    assert_int_equal(kt_db_close(db), KT_OK);
+}
+
+static void fill_choices(const char *path);
+
+/* 1 when PRAGMA pragma on path says "ok". */
+static int raw_check_ok(const char *path, const char *pragma)
+{
+    char s[256];
+    raw_text(path, pragma, s, sizeof s);
+    return strcmp(s, "ok") == 0;
+}
+
+/* Opening for writing fails with KT_EDB naming needle, and leaves path byte for byte. */
+static void assert_write_refused_unchanged(const char *path, const char *needle)
+{
+    size_t len, after_len;
+    char *before = slurp(path, &len);
+    kt_db *db;
+    assert_int_equal(kt_db_open_write(path, &db), KT_EDB);
+    assert_null(db);
+    assert_error_contains(needle);
+    assert_error_contains("refusing to write");
+    assert_null(strchr(kt_last_error(), '\n'));
+    char *after = slurp(path, &after_len);
+    assert_int_equal(after_len, len);
+    assert_memory_equal(after, before, len);
+    free(after);
+    free(before);
+}
+
+static void index_damage_quick_check_misses_is_refused(void **state)
+{
+    fixture *f = *state;
+    char whole[700];
+    path_in(f, "whole.db", whole, sizeof whole);
+    make_filled_db(whole, 300);
+    int64_t root = raw_int(whole, "SELECT rootpage FROM sqlite_schema "
+                                  "WHERE name = 'measurements_by_variant'");
+    size_t len;
+    unsigned char *bytes = (unsigned char *)slurp(whole, &len);
+    size_t page = (size_t)(root - 1) * 4096;
+    assert_true(page + 4096 <= len);
+    /* A bit flip inside an index cell: the b-tree stays well formed, the entry is wrong. */
+    size_t content = (size_t)bytes[page + 5] << 8 | bytes[page + 6];
+    int found = 0;
+    for (size_t d = 1; d < 64 && !found; d++) {
+        bytes[page + content + d] ^= 0x04;
+        spill(f->db, bytes, len);
+        found = raw_check_ok(f->db, "PRAGMA quick_check") &&
+                !raw_check_ok(f->db, "PRAGMA integrity_check");
+        bytes[page + content + d] ^= 0x04;
+    }
+    free(bytes);
+    assert_true(found); /* the premise: a damage quick_check does not see */
+    assert_write_refused_unchanged(f->db, "missing from index");
+
+    /* The same file cut by one byte. */
+    bytes = (unsigned char *)slurp(whole, &len);
+    spill(f->db, bytes, len - 1);
+    free(bytes);
+    assert_true(raw_check_ok(f->db, "PRAGMA quick_check"));
+    assert_write_refused_unchanged(f->db, "corrupt database");
+}
+
+static void unknown_schema_objects_are_refused_before_writing(void **state)
+{
+    fixture *f = *state;
+    static const char *const planted[] = {
+        "CREATE TRIGGER spy AFTER INSERT ON measurements BEGIN "
+        "DELETE FROM choices; END",
+        "CREATE TABLE notes (x)",
+        "CREATE INDEX choices_by_median ON choices (median_s)",
+        "CREATE VIEW everything AS SELECT * FROM measurements",
+        "DROP VIEW winners; CREATE VIEW winners AS SELECT 1 AS machine",
+        "DROP INDEX measurements_by_run",
+    };
+    static const char *const says[] = {
+        "trigger 'spy' is not part", "table 'notes' is not part",
+        "index 'choices_by_median' is not part", "view 'everything' is not part",
+        "view 'winners' is not part", "index 'measurements_by_run' of ktune's schema is "
+                                      "missing",
+    };
+    for (size_t i = 0; i < sizeof planted / sizeof planted[0]; i++) {
+        unlink(f->db);
+        fill_choices(f->db);
+        raw_exec(f->db, planted[i]);
+        assert_write_refused_unchanged(f->db, says[i]);
+        kt_db *db;
+        assert_int_equal(kt_db_open_read(f->db, &db), KT_OK); /* reading runs no trigger */
+        assert_int_equal(kt_db_close(db), KT_OK);
+    }
+    /* ANALYZE's statistics are the user's: still writable. */
+    unlink(f->db);
+    fill_choices(f->db);
+    raw_exec(f->db, "ANALYZE");
+    kt_db *db;
+    assert_int_equal(kt_db_open_write(f->db, &db), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    /* A version 1 file is compared with the version 1 schema, then migrated. */
+    unlink(f->db);
+    const kt_db_options w1 = {1, 0, &schema_v1};
+    assert_int_equal(kt_db_open(f->db, &w1, &db), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_int_equal(kt_db_open_write(f->db, &db), KT_OK);
+    assert_int_equal(kt_db_version(db), 2);
     assert_int_equal(kt_db_close(db), KT_OK);
 }
 
@@ -1158,9 +1267,6 @@ static void verifications_put_list_and_dump(void **state)
     assert_string_equal(s, "x86_64-test-fingerprint 1.2 1.2");
 }
 
-/* The built-in schema as it was at version 1 (its first step). */
-static const kt_db_schema schema_v1 = {kt_schema_steps, 1, 1};
-
 static void version_1_file_reads_and_migrates_on_write(void **state)
 {
     fixture *f = *state;
@@ -1565,6 +1671,8 @@ int main(int argc, char **argv)
         TEST(corrupt_file_is_refused_and_left_alone),
         TEST(truncated_file_is_refused),
         TEST(damaged_page_is_found_and_never_written),
+        TEST(index_damage_quick_check_misses_is_refused),
+        TEST(unknown_schema_objects_are_refused_before_writing),
         TEST(foreign_sqlite_file_is_refused_and_left_alone),
         TEST(not_a_regular_file_is_refused),
         TEST(read_only_file_reads_and_refuses_writes),

@@ -869,6 +869,36 @@ static void bad_import_files(void **state) {
     result_free(&r);
 }
 
+/* An export of a database with no machines (the empty case qsort once mishandled). */
+static void empty_export_round_trip(void **state) {
+    const char *db = in_dir(state, "e.db"), *fresh = in_dir(state, "fresh.db");
+    const char *json = in_dir(state, "e.json");
+    write_file(json, "{\"format\": \"ktune-export\", \"format_version\": 1, "
+                     "\"variants\": [], \"machines\": []}");
+    result r = ktune("import", json, "--db", db, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "no conflicts"));
+    result_free(&r);
+    r = ktune("export", "--db", db, "--output", json, NULL);
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    char *text = slurp(json);
+    json_error_t err;
+    json_t *doc = json_loads(text, 0, &err);
+    free(text);
+    assert_non_null(doc);
+    assert_int_equal(json_array_size(json_object_get(doc, "machines")), 0);
+    assert_int_equal(json_array_size(json_object_get(doc, "variants")), 0);
+    json_decref(doc);
+    r = ktune("import", json, "--db", fresh, "--json", NULL);
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    r = ktune("export", "--db", fresh, "--format", "csv", NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(strchr(r.out, '\n') - r.out + 1, (ptrdiff_t)strlen(r.out)); /* header */
+    result_free(&r);
+}
+
 /* Sets the schema version of the file (and its compat_version) by hand. */
 static void set_schema(const char *path, int version, int compat) {
     sqlite3 *s;
@@ -946,6 +976,7 @@ int main(void) {
           "nothing written", bad_import_files),
         T("a database of a newer schema: one message, exit 1, nothing written",
           newer_schema_refused),
+        T("an export without machines imports, exports and imports again", empty_export_round_trip),
     };
     cmocka_set_message_output(CM_OUTPUT_TAP);
     return cmocka_run_group_tests_name("tools", tests, NULL, NULL);

@@ -386,7 +386,8 @@ kt_status kt_exchange_read(const char *path, kt_db_dump *d) {
         kt_db_dump_free(d);
         return KT_EINVAL;
     }
-    qsort(d->choices, d->nchoices, sizeof *d->choices, cmp_choice_row);
+    if (d->nchoices > 1) /* qsort(NULL, 0, ...) is undefined: a file without choices */
+        qsort(d->choices, d->nchoices, sizeof *d->choices, cmp_choice_row);
     return KT_OK;
 }
 
