@@ -203,6 +203,9 @@ static const char *const stmt_sql[ST_COUNT] = {
         "seed = excluded.seed",
     [ST_DUMP_VERIFY_ALL] = SQL_DUMP_VERIFY(""),
     [ST_DUMP_VERIFY] = SQL_DUMP_VERIFY("WHERE machine = ?1"),
+    [ST_VERIFY_GET] =
+        "SELECT " VERIFY_COLUMNS " FROM verifications WHERE run = ?1 AND op = ?2 AND m = ?3 "
+        "AND n = ?4 AND k = ?5 AND pass = ?6",
     [ST_VERIFY_NEWEST] =
         "SELECT r.id FROM runs AS r WHERE r.machine = ?1 AND EXISTS (SELECT 1 FROM "
         "verifications AS v WHERE v.run = r.id) ORDER BY r.started DESC, r.id DESC LIMIT 1",

@@ -1267,6 +1267,103 @@ static void verifications_put_list_and_dump(void **state)
     assert_string_equal(s, "x86_64-test-fingerprint 1.2 1.2");
 }
 
+/* Merges the whole of database from into into (opened for writing); returns the report. */
+static kt_db_merge_report merge_file(const char *from, const char *into)
+{
+    kt_db *src, *dst;
+    kt_db_dump d;
+    assert_int_equal(kt_db_open_read(from, &src), KT_OK);
+    assert_int_equal(kt_db_dump_read(src, NULL, KT_DB_DUMP_ALL, &d), KT_OK);
+    assert_int_equal(kt_db_close(src), KT_OK);
+    assert_int_equal(kt_db_open_write(into, &dst), KT_OK);
+    kt_db_merge_report rep;
+    if (kt_db_merge(dst, &d, 0, &rep) != KT_OK)
+        fail_msg("kt_db_merge: %s", kt_last_error());
+    assert_int_equal(kt_db_close(dst), KT_OK);
+    kt_db_dump_free(&d);
+    return rep;
+}
+
+static void merge_carries_schema_2_rows_and_fields(void **state)
+{
+    fixture *f = *state;
+    char b[700], c[700];
+    path_in(f, "b.db", b, sizeof b);
+    path_in(f, "c.db", c, sizeof c);
+    int64_t machine, run;
+    kt_db *db = make_db(f->db, &machine);
+    assert_int_equal(kt_db_run_begin(db, machine, NULL, "0.2.0", &run), KT_OK);
+    assert_int_equal(kt_db_run_end(db, run, KT_DB_RUN_COMPLETE), KT_OK);
+    kt_db_measurement me = meas(machine, 4096, "avx2", 1, 2e-6);
+    me.run = run;
+    me.batch = 5;
+    me.nrounds = 2;
+    me.rounds[0] = 2e-6f;
+    me.rounds[1] = 2.1e-6f;
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_OK);
+    kt_db_choice ch[2] = {
+        {0, 4096, 0, 1, "avx2", 1, 2e-6, 0.3, 0.2, 0.4, "resolved"},
+        {0, 4096, 0, 2, "scalar", 1, 2.6e-6, 0.3, 0.2, 0.4, "resolved"},
+    };
+    assert_int_equal(kt_db_choices_replace(db, machine, OP, run, ch, 2), KT_OK);
+    kt_db_verify_row v = vrow(machine, run, 3000, 1, 1.05);
+    assert_int_equal(kt_db_verify_put(db, &v), KT_OK);
+    v = vrow(machine, run, 3000, 2, 1.01);
+    assert_int_equal(kt_db_verify_put(db, &v), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+
+    kt_db_merge_report rep = merge_file(f->db, b);
+    assert_int_equal(rep.verifications.added, 2);
+    assert_int_equal(rep.nconflicts, 0);
+    kt_db_merge_report_free(&rep);
+    assert_int_equal(kt_db_open_read(b, &db), KT_OK);
+    kt_db_dump d;
+    assert_int_equal(kt_db_dump_read(db, FP, KT_DB_DUMP_ALL, &d), KT_OK);
+    assert_int_equal(d.nmeasurements, 1);
+    assert_int_equal(d.measurements[0].batch, 5);
+    assert_int_equal(d.measurements[0].nrounds, 2);
+    assert_true(d.measurements[0].rounds[1] == 2.1e-6f);
+    assert_int_equal(d.nchoices, 2);
+    assert_true(d.choices[1].c.ci_lo == 0.2 && d.choices[1].c.ci_hi == 0.4);
+    assert_string_equal(d.choices[1].c.decision, "resolved");
+    assert_int_equal(d.nverifications, 2);
+    assert_int_equal(d.verifications[0].run, d.runs[0].id);
+    assert_true(d.verifications[0].ratio == 1.05 && d.verifications[1].ratio == 1.01);
+    assert_true(d.verifications[1].seed == UINT64_MAX - 3000);
+    kt_db_dump_free(&d);
+    assert_int_equal(kt_db_close(db), KT_OK);
+
+    /* Again: all identical. */
+    rep = merge_file(f->db, b);
+    assert_int_equal(rep.verifications.identical, 2);
+    assert_int_equal(rep.measurements.identical, 1);
+    assert_int_equal(rep.choices.identical, 1);
+    assert_int_equal(rep.nconflicts, 0);
+    kt_db_merge_report_free(&rep);
+
+    /* Different values of one run's row: the larger wins, in either order of merges; a
+     * choice set differing only in its decision is a conflict too. */
+    raw_exec(b, "UPDATE verifications SET ratio = 2.5 WHERE pass = 2;"
+                "UPDATE choices SET decision = 'tie'");
+    rep = merge_file(f->db, b);
+    assert_int_equal(rep.verifications.kept, 1);
+    assert_int_equal(rep.verifications.identical, 1);
+    assert_int_equal(rep.choices.identical + rep.choices.kept + rep.choices.replaced, 1);
+    assert_int_equal(rep.choices.identical, 0);
+    assert_int_equal(rep.nconflicts, 2);
+    kt_db_merge_report_free(&rep);
+    assert_int_equal(raw_int(b, "SELECT ratio * 10 FROM verifications WHERE pass = 2"), 25);
+    rep = merge_file(b, c);
+    kt_db_merge_report_free(&rep);
+    rep = merge_file(f->db, c);
+    kt_db_merge_report_free(&rep);
+    assert_int_equal(raw_int(c, "SELECT ratio * 10 FROM verifications WHERE pass = 2"), 25);
+    char sb[32], sc[32];
+    raw_text(b, "SELECT group_concat(decision) FROM choices", sb, sizeof sb);
+    raw_text(c, "SELECT group_concat(decision) FROM choices", sc, sizeof sc);
+    assert_string_equal(sb, sc);
+}
+
 static void version_1_file_reads_and_migrates_on_write(void **state)
 {
     fixture *f = *state;
@@ -1687,6 +1784,7 @@ int main(int argc, char **argv)
         TEST(choice_interval_and_decision_round_trip),
         TEST(verifications_put_list_and_dump),
         TEST(version_1_file_reads_and_migrates_on_write),
+        TEST(merge_carries_schema_2_rows_and_fields),
         TEST(limits_put_get),
         TEST(runs_and_stale_runs),
         TEST(reader_reads_while_a_connection_holds_the_write_lock),

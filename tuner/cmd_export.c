@@ -134,17 +134,38 @@ static json_t *machine_json(const export_state *es, const kt_db_dump *d) {
         json_object_set_new(j, "gflops", kt_ins_json_real(m->gflops));
         json_object_set_new(j, "gbs", kt_ins_json_real(m->gbs));
         json_object_set_new(j, "measured_at", json_string(m->measured_at));
+        json_object_set_new(j, "batch", m->batch ? json_integer(m->batch) : json_null());
+        json_t *rounds = json_array();
+        for (int r = 0; r < m->nrounds && r < KT_DB_MAX_ROUNDS; r++)
+            json_array_append_new(rounds, json_real(m->rounds[r]));
+        json_object_set_new(j, "rounds", rounds);
         json_array_append_new(ms, j);
     }
     for (size_t i = 0; i < d->nchoices; i++) {
         const kt_db_choice_row *c = &d->choices[i];
         json_array_append_new(
-            ch, json_pack("{s:s, s:I, s:I, s:I, s:i, s:s, s:I, s:o, s:o, s:o}", "op", c->op, "m",
-                          (json_int_t)c->c.m, "n", (json_int_t)c->c.n, "k", (json_int_t)c->c.k,
-                          "rank", c->c.rank, "variant", c->c.variant, "version",
-                          (json_int_t)c->c.version, "median_s", kt_ins_json_real(c->c.median_s),
-                          "margin", kt_ins_json_real(c->c.margin), "run",
-                          run_ref(es, c->run)));
+            ch, json_pack("{s:s, s:I, s:I, s:I, s:i, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:s}",
+                          "op", c->op, "m", (json_int_t)c->c.m, "n", (json_int_t)c->c.n, "k",
+                          (json_int_t)c->c.k, "rank", c->c.rank, "variant", c->c.variant,
+                          "version", (json_int_t)c->c.version, "median_s",
+                          kt_ins_json_real(c->c.median_s), "margin",
+                          kt_ins_json_real(c->c.margin), "run", run_ref(es, c->run), "ci_lo",
+                          kt_ins_json_real(c->c.ci_lo), "ci_hi", kt_ins_json_real(c->c.ci_hi),
+                          "decision", c->c.decision));
+    }
+    json_t *ver = json_array();
+    for (size_t i = 0; i < d->nverifications; i++) {
+        const kt_db_verify_row *v = &d->verifications[i];
+        char seed[24];
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)v->seed);
+        json_array_append_new(
+            ver, json_pack("{s:o, s:s, s:I, s:I, s:I, s:i, s:s, s:o, s:s, s:o, s:o, s:o, s:s}",
+                           "run", run_ref(es, v->run), "op", v->op, "m", (json_int_t)v->m, "n",
+                           (json_int_t)v->n, "k", (json_int_t)v->k, "pass", v->pass,
+                           "dispatched", v->dispatched, "dispatched_s",
+                           kt_ins_json_real(v->dispatched_s), "best", v->best, "best_s",
+                           kt_ins_json_real(v->best_s), "ratio", kt_ins_json_real(v->ratio),
+                           "fixed", opt_str(v->fixed), "seed", seed));
     }
     for (size_t i = 0; i < d->nprofiles; i++) {
         const kt_db_profile_row *p = &d->profiles[i];
@@ -156,11 +177,11 @@ static json_t *machine_json(const export_state *es, const kt_db_dump *d) {
     }
     json_error_t err;
     json_t *details = json_loads(ma->details ? ma->details : "{}", 0, &err);
-    return json_pack("{s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "fingerprint",
+    return json_pack("{s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "fingerprint",
                      ma->fingerprint, "details", details ? details : json_object(),
                      "first_seen", ma->first_seen, "last_seen", ma->last_seen, "runs", runs,
                      "limits", limits, "measurements", ms, "choices", ch, "profiled_calls",
-                     prof);
+                     prof, "verifications", ver);
 }
 
 /* Writes one JSON value (indented by one, keys in order); -1 on failure. */
@@ -214,7 +235,8 @@ static void csv_real(FILE *f, double v) {
 
 static const char csv_header[] =
     "machine,op,m,n,k,variant,version,valid,samples,median_s,spread,min_s,kernel_s,"
-    "gflops,gbs,rank,margin,run_started,run_status,measured_at,error\n";
+    "gflops,gbs,rank,margin,run_started,run_status,measured_at,error,batch,rounds,ci_lo,"
+    "ci_hi,decision\n";
 
 /* Orders a choice's point against a measurement's: op, then m, n, k. */
 static int cmp_point(const kt_db_choice_row *c, const kt_db_measurement *m) {
@@ -257,7 +279,15 @@ static void csv_machine(const export_state *es, FILE *f, const kt_db_dump *d) {
         csv_field(f, r ? r->started : "", 0);
         csv_field(f, r ? r->status : "", 0);
         csv_field(f, m->measured_at, 0);
-        csv_field(f, m->error, 1);
+        csv_field(f, m->error, 0);
+        if (m->batch) fprintf(f, "%lld", (long long)m->batch);
+        fputc(',', f);
+        for (int q = 0; q < m->nrounds && q < KT_DB_MAX_ROUNDS; q++) /* ';'-separated */
+            fprintf(f, "%s%.9g", q ? ";" : "", (double)m->rounds[q]);
+        fputc(',', f);
+        csv_real(f, c ? c->c.ci_lo : NAN);
+        csv_real(f, c ? c->c.ci_hi : NAN);
+        csv_field(f, c ? c->c.decision : "", 1);
     }
 }
 
