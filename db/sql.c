@@ -14,7 +14,11 @@
  *   3. set KT_DB_SCHEMA_VERSION to N (a static assertion checks it against the steps);
  *   4. if the step changes what existing queries read (a rename, a new meaning), make it
  *      `UPDATE meta SET value = 'N' WHERE key = 'compat_version'` too, and set
- *      KT_DB_READ_MIN_VERSION to N when stmt_sql[] below then needs the new schema.
+ *      KT_DB_READ_MIN_VERSION to N when stmt_sql[] below then needs the new schema;
+ *   5. a read statement that names the step's new columns keeps a form for older files
+ *      (stmt_sql_v1[] for schema 1), so that readers still read them unmigrated.
+ * Before its first write a handle checks the file against the steps (db/open.c): whole
+ * pages, PRAGMA integrity_check, and no schema object the steps did not create.
  */
 #define _POSIX_C_SOURCE 200809L
 
