@@ -848,6 +848,14 @@ static void bad_import_files(void **state) {
          "\"last_seen\": \"2025-01-01T00:00:00Z\", \"measurements\": [{\"op\": \"axpy_f32\", "
          "\"m\": 0, \"n\": -8, \"k\": 0}]}]}",
          "measurements[0].n: must be at least 0"},
+        {"{\"format\": \"ktune-export\", \"format_version\": 1, \"variants\": ["
+         "{\"op\": \"axpy_f32\", \"name\": \"scalar\", \"version\": 2, \"backend\": \"scalar\"}, "
+         "{\"op\": \"axpy_f32\", \"name\": \"avx2\", \"version\": 1, \"backend\": \"avx2\"}], "
+         "\"machines\": [{\"fingerprint\": \"f\", \"first_seen\": \"2025-01-01T00:00:00Z\", "
+         "\"last_seen\": \"2025-01-01T00:00:00Z\", \"measurements\": [{\"op\": \"axpy_f32\", "
+         "\"m\": 0, \"n\": 8, \"k\": 0, \"variant\": \"scalar\", \"version\": 1, "
+         "\"samples\": 1, \"median_s\": 1e-6, \"valid\": true, \"measured_at\": \"x\"}]}]}",
+         "variant axpy_f32/scalar v1 is not in \"variants\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (cases[i].json) write_file(bad, cases[i].json);

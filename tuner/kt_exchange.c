@@ -101,12 +101,23 @@ static void jenter(jpath *p, const char *name, size_t i, char *save, size_t len)
     snprintf(p->at + l, sizeof p->at - l, "%s%s[%zu]", l ? "." : "", name, i);
 }
 
+/* Orders variants by op, name, version (the order of a dump). */
+static int cmp_variant(const void *a, const void *b) {
+    const kt_db_variant_row *x = a, *y = b;
+    int c = strcmp(x->op, y->op);
+    if (!c) c = strcmp(x->name, y->name);
+    if (!c) c = (x->version > y->version) - (x->version < y->version);
+    return c;
+}
+
+/* Whether d's variants (sorted by cmp_variant) hold (op, name, version). */
 static int has_variant(const kt_db_dump *d, const char *op, const char *name, unsigned version) {
-    for (size_t i = 0; i < d->nvariants; i++)
-        if (d->variants[i].version == version && !strcmp(d->variants[i].op, op) &&
-            !strcmp(d->variants[i].name, name))
-            return 1;
-    return 0;
+    kt_db_variant_row key;
+    snprintf(key.op, sizeof key.op, "%s", op);
+    snprintf(key.name, sizeof key.name, "%s", name);
+    key.version = version;
+    return d->nvariants &&
+           bsearch(&key, d->variants, d->nvariants, sizeof *d->variants, cmp_variant) != NULL;
 }
 
 /* The global run id of a machine's local run reference (json null: 0). */
@@ -444,6 +455,9 @@ kt_status kt_exchange_read(const char *path, kt_db_dump *d) {
             if (bad) break;
         }
     }
+    /* sorted, so that each row's variant is found by binary search, not a scan */
+    if (!bad && d->nvariants > 1)
+        qsort(d->variants, d->nvariants, sizeof *d->variants, cmp_variant);
     if (!bad) {
         json_array_foreach(machines, i, o) {
             jenter(&p, "machines", i, save, sizeof save);
