@@ -1116,7 +1116,8 @@ int main(void) {
           "nothing written", bad_import_files),
         T("a database of a newer schema: one message, exit 1, nothing written",
           newer_schema_refused),
-        T("an export without machines imports, exports and imports again", empty_export_round_trip),
+        T("an export without machines imports, exports and imports again",
+          empty_export_round_trip),
         T("export and import carry rounds, intervals, decisions and verifications",
           export_import_carry_schema_2),
     };
