@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stddef.h>
+
 #include "kt_db_int.h"
 
 /* ---- Inspection and exchange -------------------------------------------- */
@@ -166,18 +168,18 @@ kt_status kt_dbi_read_profile(const kt_db *db, sqlite3_stmt *st, void *row)
 }
 
 /*
- * Runs statement id with the text parameter ?1 (NULL binds NULL) and appends every row
- * to *array (elem bytes each, *count of them) through read.  On failure the rows read
- * so far stay in *array, for the caller to free.
+ * Runs statement id (with ?1 bound to machine unless it is 0) and appends every row to
+ * *array (elem bytes each, *count of them) through read.  On failure the rows read so far
+ * stay in *array, for the caller to free.
  */
-static kt_status read_rows(kt_db *db, enum stmt_id id, const char *p1, void **array,
+static kt_status read_rows(kt_db *db, enum stmt_id id, int64_t machine, void **array,
                            size_t *count, size_t elem, row_reader read, const char *what)
 {
     sqlite3_stmt *st;
     kt_status s = kt_dbi_stmt_get(db, id, &st);
     if (s != KT_OK)
         return s;
-    int rc = bind_text(st, 1, p1, SQLITE_OK);
+    int rc = machine ? bind_i64(st, 1, machine, SQLITE_OK) : SQLITE_OK;
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         rc = SQLITE_OK;
         void *row = kt_db_dump_grow(array, count, elem);
@@ -195,6 +197,86 @@ static kt_status read_rows(kt_db *db, enum stmt_id id, const char *p1, void **ar
     return s;
 }
 
+/* The tables of a dump besides machines: where their rows go and how they are read. */
+typedef struct dump_table {
+    unsigned bit;            /* KT_DB_DUMP_* */
+    enum stmt_id all, one;   /* every machine's rows; one machine's (?1) */
+    size_t array, count;     /* offsets in kt_db_dump */
+    size_t elem;
+    row_reader read;
+    int since;               /* the schema version that brought the table */
+    const char *what;
+} dump_table;
+
+#define DUMP_TABLE(bit, st, field, read, since, what)                                     \
+    {bit, st##_ALL, st, offsetof(kt_db_dump, field), offsetof(kt_db_dump, n##field),       \
+     sizeof(*((kt_db_dump *)0)->field), read, since, what}
+
+static const dump_table dump_tables[] = {
+    DUMP_TABLE(KT_DB_DUMP_RUNS, ST_DUMP_RUNS, runs, kt_dbi_read_run, 1, "reading runs"),
+    DUMP_TABLE(KT_DB_DUMP_VARIANTS, ST_DUMP_VARIANTS, variants, read_variant, 1,
+               "reading variants"),
+    DUMP_TABLE(KT_DB_DUMP_MEASUREMENTS, ST_DUMP_MEASUREMENTS, measurements, read_measurement,
+               1, "reading measurements"),
+    DUMP_TABLE(KT_DB_DUMP_CHOICES, ST_DUMP_CHOICES, choices, kt_dbi_read_choice, 1,
+               "reading choices"),
+    DUMP_TABLE(KT_DB_DUMP_LIMITS, ST_DUMP_LIMITS, limits, kt_dbi_read_limit, 1,
+               "reading limits"),
+    DUMP_TABLE(KT_DB_DUMP_PROFILES, ST_DUMP_PROFILES, profiles, kt_dbi_read_profile, 1,
+               "reading profiled calls"),
+    DUMP_TABLE(KT_DB_DUMP_VERIFY, ST_DUMP_VERIFY, verifications, kt_dbi_read_verify, 2,
+               "reading verifications"),
+};
+
+/*
+ * Reads the tables named by what into *out: every machine's rows (machine 0), or those of
+ * the machine with this id.
+ */
+static kt_status read_tables(kt_db *db, int64_t machine, unsigned what, kt_db_dump *out)
+{
+    kt_status s = KT_OK;
+    for (size_t i = 0; s == KT_OK && i < sizeof dump_tables / sizeof dump_tables[0]; i++) {
+        const dump_table *t = &dump_tables[i];
+        if (!(what & t->bit) || db->version < t->since)
+            continue;
+        s = read_rows(db, machine ? t->one : t->all, machine,
+                      (void **)((char *)out + t->array), (size_t *)((char *)out + t->count),
+                      t->elem, t->read, t->what);
+    }
+    return s;
+}
+
+/*
+ * Reads the machine rows of the dump: all of them (fingerprint NULL), or the one with
+ * this fingerprint (none when it is unknown).
+ */
+static kt_status read_machines(kt_db *db, const char *fingerprint, kt_db_dump *out)
+{
+    if (!fingerprint)
+        return read_rows(db, ST_DUMP_MACHINES_ALL, 0, (void **)&out->machines,
+                         &out->nmachines, sizeof *out->machines, kt_dbi_read_machine,
+                         "reading machines");
+    sqlite3_stmt *st;
+    kt_status s = kt_dbi_stmt_get(db, ST_MACHINE_GET, &st);
+    if (s != KT_OK)
+        return s;
+    kt_db_machine_row row = {0};
+    int found;
+    s = kt_dbi_read_one(db, st, bind_text(st, 1, fingerprint, SQLITE_OK), &row,
+                        kt_dbi_read_machine, &found, "reading a machine");
+    if (s == KT_OK && found) {
+        kt_db_machine_row *r = kt_db_dump_grow((void **)&out->machines, &out->nmachines,
+                                               sizeof *r);
+        if (r)
+            *r = row;
+        else
+            s = kt_fail(KT_ENOMEM, "%s: reading a machine: out of memory", db->path);
+    }
+    if (s != KT_OK || !found)
+        free(row.details);
+    return s;
+}
+
 kt_status kt_db_dump_read(kt_db *db, const char *fingerprint, unsigned what, kt_db_dump *out)
 {
     if (!db || !out)
@@ -206,39 +288,53 @@ kt_status kt_db_dump_read(kt_db *db, const char *fingerprint, unsigned what, kt_
     kt_status s = kt_dbi_exec(db, "BEGIN", "reading the database");
     if (s != KT_OK)
         return s;
-    s = read_rows(db, ST_DUMP_MACHINES, fingerprint, (void **)&out->machines, &out->nmachines,
-                  sizeof *out->machines, kt_dbi_read_machine, "reading machines");
-    if (s == KT_OK && (what & KT_DB_DUMP_RUNS))
-        s = read_rows(db, ST_DUMP_RUNS, fingerprint, (void **)&out->runs, &out->nruns,
-                      sizeof *out->runs, kt_dbi_read_run, "reading runs");
-    if (s == KT_OK && (what & KT_DB_DUMP_VARIANTS))
-        s = read_rows(db, ST_DUMP_VARIANTS, fingerprint, (void **)&out->variants,
-                      &out->nvariants, sizeof *out->variants, read_variant,
-                      "reading variants");
-    if (s == KT_OK && (what & KT_DB_DUMP_MEASUREMENTS))
-        s = read_rows(db, ST_DUMP_MEASUREMENTS, fingerprint, (void **)&out->measurements,
-                      &out->nmeasurements, sizeof *out->measurements, read_measurement,
-                      "reading measurements");
-    if (s == KT_OK && (what & KT_DB_DUMP_CHOICES))
-        s = read_rows(db, ST_DUMP_CHOICES, fingerprint, (void **)&out->choices,
-                      &out->nchoices, sizeof *out->choices, kt_dbi_read_choice, "reading choices");
-    if (s == KT_OK && (what & KT_DB_DUMP_LIMITS))
-        s = read_rows(db, ST_DUMP_LIMITS, fingerprint, (void **)&out->limits, &out->nlimits,
-                      sizeof *out->limits, kt_dbi_read_limit, "reading limits");
-    if (s == KT_OK && (what & KT_DB_DUMP_PROFILES))
-        s = read_rows(db, ST_DUMP_PROFILES, fingerprint, (void **)&out->profiles,
-                      &out->nprofiles, sizeof *out->profiles, kt_dbi_read_profile,
-                      "reading profiled calls");
-    if (s == KT_OK && (what & KT_DB_DUMP_VERIFY) && db->version >= 2)
-        s = read_rows(db, ST_DUMP_VERIFY, fingerprint, (void **)&out->verifications,
-                      &out->nverifications, sizeof *out->verifications, kt_dbi_read_verify,
-                      "reading verifications");
+    s = read_machines(db, fingerprint, out);
+    if (s == KT_OK && (!fingerprint || out->nmachines == 1))
+        s = read_tables(db, fingerprint ? out->machines[0].id : 0, what, out);
     if (s == KT_OK)
         s = kt_dbi_exec(db, "COMMIT", "reading the database");
     if (s != KT_OK) {
         kt_dbi_rollback(db);
         kt_db_dump_free(out);
     }
+    return s;
+}
+
+kt_status kt_db_dump_stream(kt_db *db, const char *fingerprint, unsigned what,
+                            kt_status (*fn)(void *ctx, const kt_db_dump *part, int head),
+                            void *ctx)
+{
+    if (!db || !fn)
+        return kt_fail(KT_EINVAL, "kt_db_dump_stream: null argument");
+    kt_db_dump head = {0}, part = {0};
+    kt_status s = KT_OK;
+    int open = 0;
+    if (db->version > 0) {
+        s = kt_dbi_exec(db, "BEGIN", "reading the database");
+        open = s == KT_OK;
+        if (s == KT_OK)
+            s = read_machines(db, fingerprint, &head);
+        if (s == KT_OK && (what & KT_DB_DUMP_VARIANTS) && (!fingerprint || head.nmachines))
+            s = read_tables(db, fingerprint ? head.machines[0].id : 0, KT_DB_DUMP_VARIANTS,
+                            &head);
+    }
+    if (s == KT_OK)
+        s = fn(ctx, &head, 1);
+    for (size_t i = 0; s == KT_OK && i < head.nmachines; i++) {
+        part.machines = &head.machines[i];
+        part.nmachines = 1;
+        s = read_tables(db, head.machines[i].id, what & ~(unsigned)KT_DB_DUMP_VARIANTS, &part);
+        if (s == KT_OK)
+            s = fn(ctx, &part, 0);
+        part.machines = NULL; /* owned by head */
+        part.nmachines = 0;
+        kt_db_dump_free(&part);
+    }
+    if (s == KT_OK && open)
+        s = kt_dbi_exec(db, "COMMIT", "reading the database");
+    if (s != KT_OK && open)
+        kt_dbi_rollback(db);
+    kt_db_dump_free(&head);
     return s;
 }
 

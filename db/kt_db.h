@@ -46,6 +46,7 @@ extern "C" {
 #define KT_DB_SCHEMA_VERSION 2           /* the schema this build writes (migration steps) */
 #define KT_DB_READ_MIN_VERSION 1         /* the oldest schema this build's queries can read */
 #define KT_DB_BUSY_MS 5000               /* default wait for a lock, in milliseconds */
+#define KT_DB_LIBRARY_BUSY_MS 100        /* the library's wait: it never stalls a program */
 #define KT_DB_SYSTEM_PATH "/var/lib/ktune/ktune.db"  /* read-only fallback (KTUNE_SYSTEM_DB) */
 #define KT_DB_NAME_MAX 64                /* op and variant names, NUL included */
 #define KT_DB_ERROR_MAX 256              /* error texts as read back (longer ones are cut) */
@@ -396,6 +397,18 @@ enum {
  * KT_OK and an empty dump.  Free it with kt_db_dump_free().
  */
 kt_status kt_db_dump_read(kt_db *db, const char *fingerprint, unsigned what, kt_db_dump *out);
+
+/*
+ * kt_db_dump_read() a machine at a time, for files too large to hold at once: in one read
+ * transaction, calls fn(ctx, part, 1) once with the machines (all, or the one with this
+ * fingerprint) and, when what has KT_DB_DUMP_VARIANTS, their variants; then fn(ctx, part,
+ * 0) for each of those machines in fingerprint order, with that machine alone in
+ * part->machines and its rows of the other tables named by what.  Parts are freed when fn
+ * returns.  A failure of fn (its kt_status) ends the stream and is returned.
+ */
+kt_status kt_db_dump_stream(kt_db *db, const char *fingerprint, unsigned what,
+                            kt_status (*fn)(void *ctx, const kt_db_dump *part, int head),
+                            void *ctx);
 
 /* Frees what a dump owns and zeroes it (a zeroed dump is fine). */
 void kt_db_dump_free(kt_db_dump *d);

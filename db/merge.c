@@ -403,6 +403,13 @@ static kt_status merge_runs(merger *mg)
 static int measurement_cmp_values(const kt_db_measurement *a, const kt_db_measurement *b)
 {
     int c;
+    if ((c = (a->batch > b->batch) - (a->batch < b->batch)) != 0)
+        return c;
+    if ((c = a->nrounds - b->nrounds) != 0)
+        return c;
+    for (int r = 0; r < a->nrounds && r < KT_DB_MAX_ROUNDS; r++)
+        if ((c = cmp_real(a->rounds[r], b->rounds[r])) != 0)
+            return c;
     if ((c = (a->valid > b->valid) - (a->valid < b->valid)) != 0)
         return c;
     if ((c = (a->samples > b->samples) - (a->samples < b->samples)) != 0)
@@ -518,7 +525,8 @@ static int choice_same(const kt_db_choice_row *a, const kt_db_choice_row *b)
     return a->c.m == b->c.m && a->c.n == b->c.n && a->c.k == b->c.k && a->c.rank == b->c.rank &&
            !strcmp(a->c.variant, b->c.variant) && a->c.version == b->c.version &&
            same_real(a->c.median_s, b->c.median_s) && same_real(a->c.margin, b->c.margin) &&
-           a->run == b->run;
+           same_real(a->c.ci_lo, b->c.ci_lo) && same_real(a->c.ci_hi, b->c.ci_hi) &&
+           !strcmp(a->c.decision, b->c.decision) && a->run == b->run;
 }
 
 /* A total order on two choice sets with the same (machine, op). */
@@ -542,6 +550,12 @@ static int choice_set_cmp(const kt_db_choice_row *a, size_t na, const kt_db_choi
             c = cmp_real(y->median_s, x->median_s);
         if (!c)
             c = cmp_real(x->margin, y->margin);
+        if (!c)
+            c = cmp_real(x->ci_lo, y->ci_lo);
+        if (!c)
+            c = cmp_real(x->ci_hi, y->ci_hi);
+        if (!c)
+            c = strcmp(x->decision, y->decision);
         if (c)
             return c;
     }
@@ -812,6 +826,97 @@ static kt_status merge_profiles(merger *mg)
     return s;
 }
 
+/* ---- Merging: verifications (they follow their run) ---- */
+
+/* A total order on the values of two verification rows with the same key. */
+static int verify_cmp(const kt_db_verify_row *a, const kt_db_verify_row *b)
+{
+    int c = cmp_real(a->ratio, b->ratio);
+    if (!c)
+        c = cmp_real(a->dispatched_s, b->dispatched_s);
+    if (!c)
+        c = cmp_real(a->best_s, b->best_s);
+    if (!c)
+        c = strcmp(a->dispatched, b->dispatched);
+    if (!c)
+        c = strcmp(a->best, b->best);
+    if (!c)
+        c = strcmp(a->fixed, b->fixed);
+    if (!c)
+        c = (a->seed > b->seed) - (a->seed < b->seed);
+    return c;
+}
+
+/*
+ * Merges the incoming verification rows.  Each is keyed by its run (matched like the
+ * runs themselves) and its op, size and pass, so rows of a run that is new here come
+ * with it, and rows of a run both sides have are compared; two different rows of one
+ * run can only be ordered by their values (the larger wins, whatever the order of
+ * merges).
+ */
+static kt_status merge_verifications(merger *mg)
+{
+    kt_db *db = mg->db;
+    kt_status s = KT_OK;
+    for (size_t i = 0; s == KT_OK && i < mg->in->nverifications; i++) {
+        kt_db_verify_row in = mg->in->verifications[i], ex;
+        memset(&ex, 0, sizeof ex);
+        s = map_machine(mg, in.machine, &in.machine, "a verification");
+        if (s == KT_OK && !in.run)
+            s = kt_fail(KT_EINVAL, "merge: a verification of %s has no run", in.op);
+        if (s == KT_OK)
+            s = map_run(mg, in.run, &in.run, "a verification");
+        if (s == KT_OK)
+            s = kt_dbi_verify_check(&in, "merge");
+        sqlite3_stmt *st;
+        int found = 0;
+        if (s == KT_OK)
+            s = kt_dbi_stmt_get(db, ST_VERIFY_GET, &st);
+        if (s == KT_OK) {
+            int rc = bind_i64(st, 1, in.run, SQLITE_OK);
+            rc = bind_text(st, 2, in.op, rc);
+            rc = bind_dims(st, 3, in.m, in.n, in.k, rc);
+            rc = bind_i64(st, 6, in.pass, rc);
+            s = kt_dbi_read_one(db, st, rc, &ex, kt_dbi_read_verify, &found,
+                                "reading a verification");
+        }
+        if (s != KT_OK)
+            break;
+        int win = 1;
+        if (found) {
+            int c = verify_cmp(&in, &ex);
+            if (!c && in.machine == ex.machine) {
+                mg->rep->verifications.identical++;
+                continue;
+            }
+            win = c >= 0;
+            char key[320];
+            keyf(key, sizeof key, "%s run %s %s m=%zu n=%zu k=%zu pass %d",
+                 mg->in->machines[dump_machine(mg->in, mg->in->verifications[i].machine)]
+                     .fingerprint,
+                 mg->in->runs[dump_run(mg, mg->in->verifications[i].run)].started, in.op, in.m,
+                 in.n, in.k, in.pass);
+            add_conflict(mg, "verifications", key, win,
+                         "same run: the tie goes to the larger values");
+        }
+        if (!win) {
+            mg->rep->verifications.kept++;
+            continue;
+        }
+        s = kt_dbi_stmt_get(db, ST_VERIFY_PUT, &st);
+        if (s == KT_OK)
+            s = kt_dbi_step_done(db, st, kt_dbi_bind_verify(st, &in),
+                                 "storing a verification", NULL);
+        if (s == KT_OK) {
+            if (found)
+                mg->rep->verifications.replaced++;
+            else
+                mg->rep->verifications.added++;
+        }
+    }
+    return s;
+}
+
 kt_status kt_db_merge(kt_db *db, const kt_db_dump *in, int dry_run, kt_db_merge_report *rep)
 {
     if (!rep)
@@ -860,6 +965,8 @@ kt_status kt_db_merge(kt_db *db, const kt_db_dump *in, int dry_run, kt_db_merge_
         s = merge_limits(&mg);
     if (s == KT_OK)
         s = merge_profiles(&mg);
+    if (s == KT_OK)
+        s = merge_verifications(&mg);
     if (s == KT_OK && !dry_run)
         s = kt_dbi_exec(db, "COMMIT", "committing the merge");
     if (s != KT_OK || dry_run)

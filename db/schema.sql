@@ -1,9 +1,12 @@
 -- ktune tuning database, schema version 1 (the initial schema).
 --
--- db/kt_db.c applies this file, then every later step (db/migrate-NNNN.sql) in order, each
+-- db/open.c applies this file, then every later step (db/migrate-NNNN.sql) in order, each
 -- step in one transaction that also sets PRAGMA user_version to the step's number; the first
 -- step also sets PRAGMA application_id = 0x6b74756e ('ktun').  A released step is never
 -- edited: a change is a new step.  Needs SQLite >= 3.25 (upsert, window functions, JSON).
+-- Schema 2 (db/migrate-0002.sql) adds measurements.batch and .rounds, choices.ci_lo, .ci_hi
+-- and .decision, the table verifications, and redefines the winners view: the columns are
+-- documented there.
 --
 -- Conventions:
 --   times       TEXT, UTC, ISO 8601: '2025-01-31T12:00:00Z';

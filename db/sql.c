@@ -14,7 +14,11 @@
  *   3. set KT_DB_SCHEMA_VERSION to N (a static assertion checks it against the steps);
  *   4. if the step changes what existing queries read (a rename, a new meaning), make it
  *      `UPDATE meta SET value = 'N' WHERE key = 'compat_version'` too, and set
- *      KT_DB_READ_MIN_VERSION to N when stmt_sql[] below then needs the new schema.
+ *      KT_DB_READ_MIN_VERSION to N when stmt_sql[] below then needs the new schema;
+ *   5. a read statement that names the step's new columns keeps a form for older files
+ *      (stmt_sql_v1[] for schema 1), so that readers still read them unmigrated.
+ * Before its first write a handle checks the file against the steps (db/open.c): whole
+ * pages, PRAGMA integrity_check, and no schema object the steps did not create.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -55,13 +59,22 @@
     "SELECT m, n, k, rank, variant, version, median_s, margin" v " FROM choices "         \
     "WHERE machine = (SELECT id FROM machines WHERE fingerprint = ?1) AND op = ?2 "      \
     "ORDER BY m, n, k, rank"
-#define SQL_DUMP_MEASUREMENTS(v)                                                           \
-    "SELECT " MEASUREMENT_COLUMNS v " FROM measurements WHERE ?1 IS NULL OR machine = "    \
-    "(SELECT id FROM machines WHERE fingerprint = ?1) "                                   \
-    "ORDER BY machine, op, m, n, k, variant, version"
-#define SQL_DUMP_CHOICES(v)                                                                \
-    "SELECT " CHOICE_COLUMNS v " FROM choices WHERE ?1 IS NULL OR machine = "              \
-    "(SELECT id FROM machines WHERE fingerprint = ?1) ORDER BY machine, op, m, n, k, rank"
+#define SQL_DUMP_RUNS(where)                                                               \
+    "SELECT id, machine, started, ended, options, status, ktune_version, pid, host "      \
+    "FROM runs " where " ORDER BY machine, started, host, pid, id"
+#define SQL_DUMP_MEASUREMENTS(v, where)                                                    \
+    "SELECT " MEASUREMENT_COLUMNS v " FROM measurements " where                            \
+    " ORDER BY machine, op, m, n, k, variant, version"
+#define SQL_DUMP_CHOICES(v, where)                                                         \
+    "SELECT " CHOICE_COLUMNS v " FROM choices " where " ORDER BY machine, op, m, n, k, rank"
+#define SQL_DUMP_LIMITS(where)                                                             \
+    "SELECT machine, name, value, measured_at FROM limits " where " ORDER BY machine, name"
+#define SQL_DUMP_PROFILES(where)                                                           \
+    "SELECT machine, op, m, n, k, calls, total_s, updated FROM profiled_calls " where      \
+    " ORDER BY machine, op, m, n, k"
+#define SQL_DUMP_VERIFY(where)                                                             \
+    "SELECT " VERIFY_COLUMNS " FROM verifications " where                                  \
+    " ORDER BY machine, run, op, pass, m, n, k"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_JSON_VALID] = "SELECT json_valid(?1)",
@@ -108,32 +121,30 @@ static const char *const stmt_sql[ST_COUNT] = {
         "ON CONFLICT (machine, name) DO UPDATE SET value = excluded.value, "
         "measured_at = " NOW,
     [ST_LIMIT_GET] = "SELECT value FROM limits WHERE machine = ?1 AND name = ?2",
-    /* ?1: a fingerprint, or NULL for every machine */
-    [ST_DUMP_MACHINES] =
+    /*
+     * Dumps: the *_ALL forms read every machine's rows, ordered by machine first; the
+     * others read one machine's (?1: its id) through the indexes that start with machine.
+     */
+    [ST_DUMP_MACHINES_ALL] =
         "SELECT id, fingerprint, details, first_seen, last_seen FROM machines "
-        "WHERE ?1 IS NULL OR fingerprint = ?1 ORDER BY fingerprint",
-    [ST_DUMP_RUNS] =
-        "SELECT id, machine, started, ended, options, status, ktune_version, pid, host "
-        "FROM runs WHERE ?1 IS NULL OR machine = (SELECT id FROM machines "
-        "WHERE fingerprint = ?1) ORDER BY machine, started, host, pid, id",
+        "ORDER BY fingerprint",
+    [ST_DUMP_RUNS_ALL] = SQL_DUMP_RUNS(""),
+    [ST_DUMP_RUNS] = SQL_DUMP_RUNS("WHERE machine = ?1"),
+    [ST_DUMP_VARIANTS_ALL] =
+        "SELECT op, name, version, backend, params FROM variants ORDER BY op, name, version",
     [ST_DUMP_VARIANTS] =
-        "SELECT op, name, version, backend, params FROM variants AS v WHERE ?1 IS NULL "
-        "OR EXISTS (SELECT 1 FROM measurements AS me JOIN machines AS ma "
-        "ON ma.id = me.machine WHERE ma.fingerprint = ?1 AND me.op = v.op "
-        "AND me.variant = v.name AND me.version = v.version) "
-        "OR EXISTS (SELECT 1 FROM choices AS c JOIN machines AS ma ON ma.id = c.machine "
-        "WHERE ma.fingerprint = ?1 AND c.op = v.op AND c.variant = v.name "
-        "AND c.version = v.version) ORDER BY op, name, version",
-    [ST_DUMP_MEASUREMENTS] = SQL_DUMP_MEASUREMENTS(MEASUREMENT_V2),
-    [ST_DUMP_CHOICES] = SQL_DUMP_CHOICES(CHOICE_V2),
-    [ST_DUMP_LIMITS] =
-        "SELECT machine, name, value, measured_at FROM limits WHERE ?1 IS NULL "
-        "OR machine = (SELECT id FROM machines WHERE fingerprint = ?1) "
-        "ORDER BY machine, name",
-    [ST_DUMP_PROFILES] =
-        "SELECT machine, op, m, n, k, calls, total_s, updated FROM profiled_calls "
-        "WHERE ?1 IS NULL OR machine = (SELECT id FROM machines WHERE fingerprint = ?1) "
-        "ORDER BY machine, op, m, n, k",
+        "SELECT op, name, version, backend, params FROM variants "
+        "WHERE (op, name, version) IN (SELECT op, variant, version FROM measurements "
+        "WHERE machine = ?1 UNION SELECT op, variant, version FROM choices "
+        "WHERE machine = ?1) ORDER BY op, name, version",
+    [ST_DUMP_MEASUREMENTS_ALL] = SQL_DUMP_MEASUREMENTS(MEASUREMENT_V2, ""),
+    [ST_DUMP_MEASUREMENTS] = SQL_DUMP_MEASUREMENTS(MEASUREMENT_V2, "WHERE machine = ?1"),
+    [ST_DUMP_CHOICES_ALL] = SQL_DUMP_CHOICES(CHOICE_V2, ""),
+    [ST_DUMP_CHOICES] = SQL_DUMP_CHOICES(CHOICE_V2, "WHERE machine = ?1"),
+    [ST_DUMP_LIMITS_ALL] = SQL_DUMP_LIMITS(""),
+    [ST_DUMP_LIMITS] = SQL_DUMP_LIMITS("WHERE machine = ?1"),
+    [ST_DUMP_PROFILES_ALL] = SQL_DUMP_PROFILES(""),
+    [ST_DUMP_PROFILES] = SQL_DUMP_PROFILES("WHERE machine = ?1"),
     [ST_RUN_GET] =
         "SELECT id, machine, started, ended, options, status, ktune_version, pid, host "
         "FROM runs WHERE id = ?1",
@@ -194,16 +205,17 @@ static const char *const stmt_sql[ST_COUNT] = {
         "dispatched_s = excluded.dispatched_s, best = excluded.best, "
         "best_s = excluded.best_s, ratio = excluded.ratio, fixed = excluded.fixed, "
         "seed = excluded.seed",
+    [ST_DUMP_VERIFY_ALL] = SQL_DUMP_VERIFY(""),
+    [ST_DUMP_VERIFY] = SQL_DUMP_VERIFY("WHERE machine = ?1"),
+    [ST_VERIFY_GET] =
+        "SELECT " VERIFY_COLUMNS " FROM verifications WHERE run = ?1 AND op = ?2 AND m = ?3 "
+        "AND n = ?4 AND k = ?5 AND pass = ?6",
     [ST_VERIFY_NEWEST] =
         "SELECT r.id FROM runs AS r WHERE r.machine = ?1 AND EXISTS (SELECT 1 FROM "
         "verifications AS v WHERE v.run = r.id) ORDER BY r.started DESC, r.id DESC LIMIT 1",
     [ST_VERIFY_LIST] =
         "SELECT " VERIFY_COLUMNS " FROM verifications WHERE machine = ?1 AND run = ?2 "
         "ORDER BY op, pass, m, n, k",
-    [ST_DUMP_VERIFY] =
-        "SELECT " VERIFY_COLUMNS " FROM verifications WHERE ?1 IS NULL OR machine = "
-        "(SELECT id FROM machines WHERE fingerprint = ?1) "
-        "ORDER BY machine, run, op, pass, m, n, k",
 };
 
 /* The read statements as they run on a version 1 file (no schema 2 columns). */
@@ -211,8 +223,10 @@ static const char *const stmt_sql_v1[ST_COUNT] = {
     [ST_MEASUREMENT_GET] = SQL_MEASUREMENT_GET(MEASUREMENT_V1),
     [ST_MEASUREMENTS_LIST] = SQL_MEASUREMENTS_LIST(MEASUREMENT_V1),
     [ST_CHOICES_LOAD] = SQL_CHOICES_LOAD(CHOICE_V1),
-    [ST_DUMP_MEASUREMENTS] = SQL_DUMP_MEASUREMENTS(MEASUREMENT_V1),
-    [ST_DUMP_CHOICES] = SQL_DUMP_CHOICES(CHOICE_V1),
+    [ST_DUMP_MEASUREMENTS_ALL] = SQL_DUMP_MEASUREMENTS(MEASUREMENT_V1, ""),
+    [ST_DUMP_MEASUREMENTS] = SQL_DUMP_MEASUREMENTS(MEASUREMENT_V1, "WHERE machine = ?1"),
+    [ST_DUMP_CHOICES_ALL] = SQL_DUMP_CHOICES(CHOICE_V1, ""),
+    [ST_DUMP_CHOICES] = SQL_DUMP_CHOICES(CHOICE_V1, "WHERE machine = ?1"),
 };
 
 /* ---- Errors ------------------------------------------------------------- */

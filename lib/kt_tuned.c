@@ -41,27 +41,29 @@ kt_status kt_tuned_db_path(char *buf, size_t len) {
 }
 
 /* Converts one op's choices (ordered by dims, rank) into tuned points. */
-static kt_status to_points(kt_op_id op, const kt_db_choice *ch, size_t n, kt_tuned_set *set) {
+static kt_status to_points(kt_op_id op, const kt_db_choice_row *rows, size_t n,
+                           kt_tuned_set *set) {
     kt_tuned_point *pts = calloc(n ? n : 1, sizeof *pts);
     if (!pts) return kt_fail(KT_ENOMEM, "tuned points: out of memory");
     size_t np = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t mnk[3] = {ch[i].m, ch[i].n, ch[i].k}, dims[3];
+        const kt_db_choice *ch = &rows[i].c;
+        size_t mnk[3] = {ch->m, ch->n, ch->k}, dims[3];
         kt_db_dims_unpack(kt_ops[op].ndims, mnk, dims);
         if (np == 0 || memcmp(pts[np - 1].dims, dims, sizeof dims) != 0) {
             memcpy(pts[np].dims, dims, sizeof dims);
             np++;
         }
         kt_tuned_point *p = &pts[np - 1];
-        const kt_variant *v = kt_variant_lookup(op, ch[i].variant);
+        const kt_variant *v = kt_variant_lookup(op, ch->variant);
         if (!v) {
             kt_log(KT_LOG_DEBUG, "%s: tuned variant %s is not in this build; skipped",
-                   kt_ops[op].name, ch[i].variant);
+                   kt_ops[op].name, ch->variant);
             continue;
         }
-        if (v->version != ch[i].version) {
+        if (v->version != ch->version) {
             kt_log(KT_LOG_DEBUG, "%s: tuned %s is version %u, this build has %u; skipped",
-                   kt_ops[op].name, ch[i].variant, ch[i].version, v->version);
+                   kt_ops[op].name, ch->variant, ch->version, v->version);
             continue;
         }
         if (p->nranked < sizeof p->ranked / sizeof p->ranked[0]) p->ranked[p->nranked++] = v;
@@ -78,21 +80,32 @@ kt_status kt_tuned_load(kt_tuned_set **out) {
     if (s != KT_OK) return s;
     struct stat st;
     if (stat(path, &st) != 0) return kt_fail(KT_EDB, "no tuning database at %s", path);
+    /*
+     * A short lock wait: in rollback-journal mode (a copied or converted file, a
+     * filesystem without shared memory) a writer's lock blocks readers, and the program
+     * must not stall on its tuning.  The defaults serve instead (the caller warns once).
+     */
     kt_db *db;
-    if ((s = kt_db_open_read(path, &db)) != KT_OK) return s;
+    const kt_db_options opt = {0, KT_DB_LIBRARY_BUSY_MS, NULL};
+    if ((s = kt_db_open(path, &opt, &db)) != KT_OK) return s;
     kt_tuned_set *set = calloc(1, sizeof *set);
     if (!set) {
         kt_db_close(db);
         return kt_fail(KT_ENOMEM, "tuned set: out of memory");
     }
-    const char *fp = kt_fingerprint();
-    for (int op = 0; op < KT_OP_COUNT && s == KT_OK; op++) {
-        kt_db_choice *ch = NULL;
-        size_t n = 0;
-        s = kt_db_choices_load(db, fp, kt_ops[op].name, &ch, &n);
-        if (s == KT_OK && n) s = to_points((kt_op_id)op, ch, n, set);
-        free(ch);
+    /* One query: the choices of this machine (by its id), every op, ordered by op. */
+    kt_db_dump d;
+    s = kt_db_dump_read(db, kt_fingerprint(), KT_DB_DUMP_CHOICES, &d);
+    for (size_t i = 0, j; s == KT_OK && i < d.nchoices; i = j) {
+        for (j = i + 1; j < d.nchoices && !strcmp(d.choices[j].op, d.choices[i].op); j++) {}
+        kt_op_id op = kt_op_find(d.choices[i].op);
+        if (op == KT_OP_COUNT) {
+            kt_log(KT_LOG_DEBUG, "tuned op %s is not in this build; skipped", d.choices[i].op);
+            continue;
+        }
+        s = to_points(op, &d.choices[i], j - i, set);
     }
+    kt_db_dump_free(&d);
     kt_db_close(db);
     if (s != KT_OK) {
         kt_tuned_set_free(set);

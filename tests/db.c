@@ -30,8 +30,11 @@
 #include <sqlite3.h>
 
 #include "kt_db.h"
+#include "kt_dispatch.h"
 #include "kt_internal.h"
 #include "kt_schema.h"
+
+static char self[4096]; /* this program, which children exec (see main) */
 
 /* ---- Fixture: a temporary directory ------------------------------------- */
 
@@ -79,6 +82,9 @@ static int fixture_teardown(void **state)
 /* ---- Helpers ------------------------------------------------------------ */
 
 static const char FP[] = "x86_64-test-fingerprint";
+
+/* The built-in schema as it was at version 1 (its first step). */
+static const kt_db_schema schema_v1 = {kt_schema_steps, 1, 1};
 static const char OP[] = "axpy_f32";
 
 static void path_in(const fixture *f, const char *name, char *buf, size_t len)
@@ -422,6 +428,112 @@ static void damaged_page_is_found_and_never_written(void **state)
     assert_int_equal(kt_db_open_read(f->db, &db), KT_OK);
     assert_int_equal(kt_db_check(db), KT_EDB);
     assert_error_contains("corrupt database");
+    assert_int_equal(kt_db_close(db), KT_OK);
+}
+
+static void fill_choices(const char *path);
+
+/* 1 when PRAGMA pragma on path says "ok". */
+static int raw_check_ok(const char *path, const char *pragma)
+{
+    char s[256];
+    raw_text(path, pragma, s, sizeof s);
+    return strcmp(s, "ok") == 0;
+}
+
+/* Opening for writing fails with KT_EDB naming needle, and leaves path byte for byte. */
+static void assert_write_refused_unchanged(const char *path, const char *needle)
+{
+    size_t len, after_len;
+    char *before = slurp(path, &len);
+    kt_db *db;
+    assert_int_equal(kt_db_open_write(path, &db), KT_EDB);
+    assert_null(db);
+    assert_error_contains(needle);
+    assert_error_contains("refusing to write");
+    assert_null(strchr(kt_last_error(), '\n'));
+    char *after = slurp(path, &after_len);
+    assert_int_equal(after_len, len);
+    assert_memory_equal(after, before, len);
+    free(after);
+    free(before);
+}
+
+static void index_damage_quick_check_misses_is_refused(void **state)
+{
+    fixture *f = *state;
+    char whole[700];
+    path_in(f, "whole.db", whole, sizeof whole);
+    make_filled_db(whole, 300);
+    int64_t root = raw_int(whole, "SELECT rootpage FROM sqlite_schema "
+                                  "WHERE name = 'measurements_by_variant'");
+    size_t len;
+    unsigned char *bytes = (unsigned char *)slurp(whole, &len);
+    size_t page = (size_t)(root - 1) * 4096;
+    assert_true(page + 4096 <= len);
+    /* A bit flip inside an index cell: the b-tree stays well formed, the entry is wrong. */
+    size_t content = (size_t)bytes[page + 5] << 8 | bytes[page + 6];
+    int found = 0;
+    for (size_t d = 1; d < 64 && !found; d++) {
+        bytes[page + content + d] ^= 0x04;
+        spill(f->db, bytes, len);
+        found = raw_check_ok(f->db, "PRAGMA quick_check") &&
+                !raw_check_ok(f->db, "PRAGMA integrity_check");
+        bytes[page + content + d] ^= 0x04;
+    }
+    free(bytes);
+    assert_true(found); /* the premise: a damage quick_check does not see */
+    assert_write_refused_unchanged(f->db, "missing from index");
+
+    /* The same file cut by one byte. */
+    bytes = (unsigned char *)slurp(whole, &len);
+    spill(f->db, bytes, len - 1);
+    free(bytes);
+    assert_true(raw_check_ok(f->db, "PRAGMA quick_check"));
+    assert_write_refused_unchanged(f->db, "corrupt database");
+}
+
+static void unknown_schema_objects_are_refused_before_writing(void **state)
+{
+    fixture *f = *state;
+    static const char *const planted[] = {
+        "CREATE TRIGGER spy AFTER INSERT ON measurements BEGIN "
+        "DELETE FROM choices; END",
+        "CREATE TABLE notes (x)",
+        "CREATE INDEX choices_by_median ON choices (median_s)",
+        "CREATE VIEW everything AS SELECT * FROM measurements",
+        "DROP VIEW winners; CREATE VIEW winners AS SELECT 1 AS machine",
+        "DROP INDEX measurements_by_run",
+    };
+    static const char *const says[] = {
+        "trigger 'spy' is not part", "table 'notes' is not part",
+        "index 'choices_by_median' is not part", "view 'everything' is not part",
+        "view 'winners' is not part", "index 'measurements_by_run' of ktune's schema is "
+                                      "missing",
+    };
+    for (size_t i = 0; i < sizeof planted / sizeof planted[0]; i++) {
+        unlink(f->db);
+        fill_choices(f->db);
+        raw_exec(f->db, planted[i]);
+        assert_write_refused_unchanged(f->db, says[i]);
+        kt_db *db;
+        assert_int_equal(kt_db_open_read(f->db, &db), KT_OK); /* reading runs no trigger */
+        assert_int_equal(kt_db_close(db), KT_OK);
+    }
+    /* ANALYZE's statistics are the user's: still writable. */
+    unlink(f->db);
+    fill_choices(f->db);
+    raw_exec(f->db, "ANALYZE");
+    kt_db *db;
+    assert_int_equal(kt_db_open_write(f->db, &db), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    /* A version 1 file is compared with the version 1 schema, then migrated. */
+    unlink(f->db);
+    const kt_db_options w1 = {1, 0, &schema_v1};
+    assert_int_equal(kt_db_open(f->db, &w1, &db), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+    assert_int_equal(kt_db_open_write(f->db, &db), KT_OK);
+    assert_int_equal(kt_db_version(db), 2);
     assert_int_equal(kt_db_close(db), KT_OK);
 }
 
@@ -859,6 +971,62 @@ static void choices_round_trip_and_views(void **state)
     assert_string_equal(s, "100 3.0 75.0");
 }
 
+/*
+ * Child mode (argv: --child-load STATUS MAX_MS): the library's load of KTUNE_DB must give
+ * STATUS within MAX_MS.  Exits 0 when it does, 1 (saying why on stderr) otherwise.
+ */
+static int child_load(kt_status expect, double max_ms)
+{
+    double t0 = now_s();
+    kt_tuned_set *set = NULL;
+    kt_status s = kt_tuned_load(&set);
+    double ms = (now_s() - t0) * 1e3;
+    kt_tuned_set_free(set);
+    if (s != expect || ms > max_ms) {
+        fprintf(stderr, "kt_tuned_load: status %d in %.0f ms (%s); expected %d within %.0f ms\n",
+                (int)s, ms, s == KT_OK ? "ok" : kt_last_error(), (int)expect, max_ms);
+        return 1;
+    }
+    return 0;
+}
+
+/* Runs this program as a --child-load child on path; returns its exit status. */
+static int spawn_load(const char *path, kt_status expect, int max_ms)
+{
+    char ex[16], ms[16];
+    snprintf(ex, sizeof ex, "%d", (int)expect);
+    snprintf(ms, sizeof ms, "%d", max_ms);
+    char *argv[] = {self, "--child-load", ex, ms, NULL};
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setenv("KTUNE_DB", path, 1);
+        execv(self, argv);
+        _exit(127);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void library_load_gives_up_quickly_on_a_locked_journal_file(void **state)
+{
+    fixture *f = *state;
+    fill_choices(f->db);
+    raw_exec(f->db, "PRAGMA journal_mode = DELETE");
+    assert_int_equal(spawn_load(f->db, KT_OK, 5000), 0);
+
+    /* A writer holds the exclusive lock of a rollback-journal file: readers cannot read. */
+    sqlite3 *w = raw_open(f->db);
+    raw_exec_db(w, "BEGIN EXCLUSIVE; DELETE FROM choices WHERE rank = 2");
+    assert_int_equal(spawn_load(f->db, KT_EDB, 300), 0);
+    raw_exec_db(w, "COMMIT");
+    assert_int_equal(sqlite3_close(w), SQLITE_OK);
+    assert_int_equal(spawn_load(f->db, KT_OK, 5000), 0);
+}
+
 /* ---- Schema 2: rounds, intervals, decisions, verifications ------------- */
 
 static void measurement_batch_and_rounds_round_trip(void **state)
@@ -1099,8 +1267,102 @@ static void verifications_put_list_and_dump(void **state)
     assert_string_equal(s, "x86_64-test-fingerprint 1.2 1.2");
 }
 
-/* The built-in schema as it was at version 1 (its first step). */
-static const kt_db_schema schema_v1 = {kt_schema_steps, 1, 1};
+/* Merges the whole of database from into into (opened for writing); returns the report. */
+static kt_db_merge_report merge_file(const char *from, const char *into)
+{
+    kt_db *src, *dst;
+    kt_db_dump d;
+    assert_int_equal(kt_db_open_read(from, &src), KT_OK);
+    assert_int_equal(kt_db_dump_read(src, NULL, KT_DB_DUMP_ALL, &d), KT_OK);
+    assert_int_equal(kt_db_close(src), KT_OK);
+    assert_int_equal(kt_db_open_write(into, &dst), KT_OK);
+    kt_db_merge_report rep;
+    if (kt_db_merge(dst, &d, 0, &rep) != KT_OK)
+        fail_msg("kt_db_merge: %s", kt_last_error());
+    assert_int_equal(kt_db_close(dst), KT_OK);
+    kt_db_dump_free(&d);
+    return rep;
+}
+
+static void merge_carries_schema_2_rows_and_fields(void **state)
+{
+    fixture *f = *state;
+    char b[700], c[700];
+    path_in(f, "b.db", b, sizeof b);
+    path_in(f, "c.db", c, sizeof c);
+    int64_t machine, run;
+    kt_db *db = make_db(f->db, &machine);
+    assert_int_equal(kt_db_run_begin(db, machine, NULL, "0.2.0", &run), KT_OK);
+    assert_int_equal(kt_db_run_end(db, run, KT_DB_RUN_COMPLETE), KT_OK);
+    kt_db_measurement me = meas(machine, 4096, "avx2", 1, 2e-6);
+    me.run = run;
+    me.batch = 5;
+    me.nrounds = 2;
+    me.rounds[0] = 2e-6f;
+    me.rounds[1] = 2.1e-6f;
+    assert_int_equal(kt_db_measurement_put(db, &me), KT_OK);
+    kt_db_choice ch[2] = {
+        {0, 4096, 0, 1, "avx2", 1, 2e-6, 0.3, 0.2, 0.4, "resolved"},
+        {0, 4096, 0, 2, "scalar", 1, 2.6e-6, 0.3, 0.2, 0.4, "resolved"},
+    };
+    assert_int_equal(kt_db_choices_replace(db, machine, OP, run, ch, 2), KT_OK);
+    kt_db_verify_row v = vrow(machine, run, 3000, 1, 1.05);
+    assert_int_equal(kt_db_verify_put(db, &v), KT_OK);
+    v = vrow(machine, run, 3000, 2, 1.01);
+    assert_int_equal(kt_db_verify_put(db, &v), KT_OK);
+    assert_int_equal(kt_db_close(db), KT_OK);
+
+    kt_db_merge_report rep = merge_file(f->db, b);
+    assert_int_equal(rep.verifications.added, 2);
+    assert_int_equal(rep.nconflicts, 0);
+    kt_db_merge_report_free(&rep);
+    assert_int_equal(kt_db_open_read(b, &db), KT_OK);
+    kt_db_dump d;
+    assert_int_equal(kt_db_dump_read(db, FP, KT_DB_DUMP_ALL, &d), KT_OK);
+    assert_int_equal(d.nmeasurements, 1);
+    assert_int_equal(d.measurements[0].batch, 5);
+    assert_int_equal(d.measurements[0].nrounds, 2);
+    assert_true(d.measurements[0].rounds[1] == 2.1e-6f);
+    assert_int_equal(d.nchoices, 2);
+    assert_true(d.choices[1].c.ci_lo == 0.2 && d.choices[1].c.ci_hi == 0.4);
+    assert_string_equal(d.choices[1].c.decision, "resolved");
+    assert_int_equal(d.nverifications, 2);
+    assert_int_equal(d.verifications[0].run, d.runs[0].id);
+    assert_true(d.verifications[0].ratio == 1.05 && d.verifications[1].ratio == 1.01);
+    assert_true(d.verifications[1].seed == UINT64_MAX - 3000);
+    kt_db_dump_free(&d);
+    assert_int_equal(kt_db_close(db), KT_OK);
+
+    /* Again: all identical. */
+    rep = merge_file(f->db, b);
+    assert_int_equal(rep.verifications.identical, 2);
+    assert_int_equal(rep.measurements.identical, 1);
+    assert_int_equal(rep.choices.identical, 1);
+    assert_int_equal(rep.nconflicts, 0);
+    kt_db_merge_report_free(&rep);
+
+    /* Different values of one run's row: the larger wins, in either order of merges; a
+     * choice set differing only in its decision is a conflict too. */
+    raw_exec(b, "UPDATE verifications SET ratio = 2.5 WHERE pass = 2;"
+                "UPDATE choices SET decision = 'tie'");
+    rep = merge_file(f->db, b);
+    assert_int_equal(rep.verifications.kept, 1);
+    assert_int_equal(rep.verifications.identical, 1);
+    assert_int_equal(rep.choices.identical + rep.choices.kept + rep.choices.replaced, 1);
+    assert_int_equal(rep.choices.identical, 0);
+    assert_int_equal(rep.nconflicts, 2);
+    kt_db_merge_report_free(&rep);
+    assert_int_equal(raw_int(b, "SELECT ratio * 10 FROM verifications WHERE pass = 2"), 25);
+    rep = merge_file(b, c);
+    kt_db_merge_report_free(&rep);
+    rep = merge_file(f->db, c);
+    kt_db_merge_report_free(&rep);
+    assert_int_equal(raw_int(c, "SELECT ratio * 10 FROM verifications WHERE pass = 2"), 25);
+    char sb[32], sc[32];
+    raw_text(b, "SELECT group_concat(decision) FROM choices", sb, sizeof sb);
+    raw_text(c, "SELECT group_concat(decision) FROM choices", sc, sizeof sc);
+    assert_string_equal(sb, sc);
+}
 
 static void version_1_file_reads_and_migrates_on_write(void **state)
 {
@@ -1491,8 +1753,13 @@ static void dims_pack_and_unpack(void **state)
     assert_true(dims[0] == 3 && dims[1] == 4 && dims[2] == 5);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "--child-load") == 0)
+        return child_load((kt_status)atoi(argv[2]), atof(argv[3]));
+    /* children exec this program by its own path (under valgrind, /proc/self/exe is not) */
+    if (!realpath(argv[0], self))
+        return 1;
     const struct CMUnitTest tests[] = {
         TEST(create_sets_wal_version_and_application_id),
         TEST(foreign_keys_are_enforced),
@@ -1501,6 +1768,8 @@ int main(void)
         TEST(corrupt_file_is_refused_and_left_alone),
         TEST(truncated_file_is_refused),
         TEST(damaged_page_is_found_and_never_written),
+        TEST(index_damage_quick_check_misses_is_refused),
+        TEST(unknown_schema_objects_are_refused_before_writing),
         TEST(foreign_sqlite_file_is_refused_and_left_alone),
         TEST(not_a_regular_file_is_refused),
         TEST(read_only_file_reads_and_refuses_writes),
@@ -1515,11 +1784,13 @@ int main(void)
         TEST(choice_interval_and_decision_round_trip),
         TEST(verifications_put_list_and_dump),
         TEST(version_1_file_reads_and_migrates_on_write),
+        TEST(merge_carries_schema_2_rows_and_fields),
         TEST(limits_put_get),
         TEST(runs_and_stale_runs),
         TEST(reader_reads_while_a_connection_holds_the_write_lock),
         TEST(reader_reads_while_a_child_process_holds_the_write_lock),
         TEST(writer_killed_mid_run_loses_nothing_committed),
+        TEST(library_load_gives_up_quickly_on_a_locked_journal_file),
         TEST(default_path_follows_env_xdg_home_and_system),
         TEST(dims_pack_and_unpack),
     };

@@ -848,6 +848,14 @@ static void bad_import_files(void **state) {
          "\"last_seen\": \"2025-01-01T00:00:00Z\", \"measurements\": [{\"op\": \"axpy_f32\", "
          "\"m\": 0, \"n\": -8, \"k\": 0}]}]}",
          "measurements[0].n: must be at least 0"},
+        {"{\"format\": \"ktune-export\", \"format_version\": 1, \"variants\": ["
+         "{\"op\": \"axpy_f32\", \"name\": \"scalar\", \"version\": 2, \"backend\": \"scalar\"}, "
+         "{\"op\": \"axpy_f32\", \"name\": \"avx2\", \"version\": 1, \"backend\": \"avx2\"}], "
+         "\"machines\": [{\"fingerprint\": \"f\", \"first_seen\": \"2025-01-01T00:00:00Z\", "
+         "\"last_seen\": \"2025-01-01T00:00:00Z\", \"measurements\": [{\"op\": \"axpy_f32\", "
+         "\"m\": 0, \"n\": 8, \"k\": 0, \"variant\": \"scalar\", \"version\": 1, "
+         "\"samples\": 1, \"median_s\": 1e-6, \"valid\": true, \"measured_at\": \"x\"}]}]}",
+         "variant axpy_f32/scalar v1 is not in \"variants\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (cases[i].json) write_file(bad, cases[i].json);
@@ -866,6 +874,168 @@ static void bad_import_files(void **state) {
     /* a missing file */
     r = ktune("import", in_dir(state, "nothing.json"), "--db", db, NULL);
     assert_one_error(&r, 1, "nothing.json");
+    result_free(&r);
+}
+
+/* Adds schema 2 rows to the this-machine part of make_db(): rounds, a verification. */
+static void add_v2_rows(const char *path) {
+    kt_db *db;
+    assert_int_equal(kt_db_open_write(path, &db), KT_OK);
+    kt_db_dump d;
+    assert_int_equal(kt_db_dump_read(db, here_fp(), KT_DB_DUMP_RUNS, &d), KT_OK);
+    assert_true(d.nmachines == 1 && d.nruns >= 1);
+    kt_db_measurement m = {.machine = d.machines[0].id, .n = 1000, .version = 1,
+                           .run = d.runs[0].id, .samples = 3, .median_s = 2e-6,
+                           .spread = 0.01, .min_s = 1.9e-6, .kernel_s = NAN, .valid = 1,
+                           .gflops = NAN, .gbs = NAN, .batch = 42, .nrounds = 3,
+                           .rounds = {2e-6f, 2.5e-6f, 1.75e-6f}};
+    snprintf(m.op, sizeof m.op, "%s", OP);
+    snprintf(m.variant, sizeof m.variant, "avx2");
+    assert_int_equal(kt_db_measurement_put(db, &m), KT_OK);
+    kt_db_verify_row v = {.machine = d.machines[0].id, .run = d.runs[0].id, .n = 1500,
+                          .pass = 2, .dispatched_s = 1.1e-6, .best_s = 1e-6, .ratio = 1.1,
+                          .seed = UINT64_MAX - 5};
+    snprintf(v.op, sizeof v.op, "%s", OP);
+    snprintf(v.dispatched, sizeof v.dispatched, "scalar");
+    snprintf(v.best, sizeof v.best, "avx2");
+    snprintf(v.fixed, sizeof v.fixed, "{\"avx2\":0.91,\"scalar\":1.0}");
+    assert_int_equal(kt_db_verify_put(db, &v), KT_OK);
+    kt_db_dump_free(&d);
+    assert_int_equal(kt_db_close(db), KT_OK);
+}
+
+static void export_import_carry_schema_2(void **state) {
+    const char *a = in_dir(state, "a.db"), *b = in_dir(state, "b.db");
+    const char *file = in_dir(state, "a.json"), *bad = in_dir(state, "bad.json");
+    const char *fresh = in_dir(state, "fresh.db"); /* in_dir() reuses 8 buffers: no more */
+    make_db(a, &both);
+    add_v2_rows(a);
+    result r = ktune("export", "--db", a, "--output", file, NULL);
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    char *text = slurp(file);
+    json_error_t err;
+    json_t *doc = json_loads(text, 0, &err);
+    assert_non_null(doc);
+    json_t *mach = NULL, *ms;
+    size_t i;
+    json_array_foreach(json_object_get(doc, "machines"), i, ms)
+        if (!strcmp(jstr(ms, "fingerprint"), here_fp())) mach = ms;
+    assert_non_null(mach);
+    json_t *ver = json_array_get(json_object_get(mach, "verifications"), 0);
+    assert_non_null(ver);
+    assert_string_equal(jstr(ver, "seed"), "18446744073709551610");
+    assert_int_equal(json_integer_value(json_object_get(ver, "pass")), 2);
+    assert_string_equal(jstr(ver, "fixed"), "{\"avx2\":0.91,\"scalar\":1.0}");
+    json_t *ch = json_array_get(json_object_get(mach, "choices"), 0);
+    assert_string_equal(jstr(ch, "decision"), "resolved");
+    assert_true(json_real_value(json_object_get(ch, "ci_hi")) == 0.2);
+    json_decref(doc);
+
+    r = ktune("import", file, "--db", b, "--json", NULL);
+    assert_int_equal(r.status, 0);
+    json_t *j = json_of(&r);
+    json_t *cnt = json_object_get(json_object_get(j, "counts"), "verifications");
+    assert_int_equal(json_integer_value(json_object_get(cnt, "added")), 1);
+    json_decref(j);
+    result_free(&r);
+    char *ea = export_text(a), *eb = export_text(b);
+    assert_string_equal(ea, eb);
+    free(ea), free(eb);
+    kt_db *db;
+    kt_db_dump d;
+    assert_int_equal(kt_db_open_read(b, &db), KT_OK);
+    assert_int_equal(kt_db_dump_read(db, here_fp(), KT_DB_DUMP_ALL, &d), KT_OK);
+    const kt_db_measurement *m = NULL;
+    for (i = 0; i < d.nmeasurements; i++)
+        if (d.measurements[i].batch == 42) m = &d.measurements[i];
+    assert_non_null(m);
+    assert_int_equal(m->nrounds, 3);
+    assert_true(m->rounds[0] == 2e-6f && m->rounds[1] == 2.5e-6f && m->rounds[2] == 1.75e-6f);
+    assert_true(d.nchoices > 0 && d.choices[0].c.ci_lo == 0.1 && d.choices[0].c.ci_hi == 0.2);
+    assert_string_equal(d.choices[0].c.decision, "resolved");
+    assert_int_equal(d.nverifications, 1);
+    const kt_db_verify_row *v = &d.verifications[0];
+    assert_true(v->seed == UINT64_MAX - 5 && v->pass == 2 && v->n == 1500 && v->ratio == 1.1);
+    assert_string_equal(v->fixed, "{\"avx2\":0.91,\"scalar\":1.0}");
+    assert_string_equal(v->best, "avx2");
+    assert_int_equal(v->run, d.runs[0].id);
+    kt_db_dump_free(&d);
+    kt_db_close(db);
+    /* importing again: the verification is identical */
+    r = ktune("import", file, "--db", b, "--json", NULL);
+    j = json_of(&r);
+    cnt = json_object_get(json_object_get(j, "counts"), "verifications");
+    assert_int_equal(json_integer_value(json_object_get(cnt, "identical")), 1);
+    json_decref(j);
+    result_free(&r);
+
+    /* CSV: the new columns, rounds ';'-separated */
+    r = ktune("export", "--db", a, "--format", "csv", "--machine", here_fp(), NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, ",error,batch,rounds,ci_lo,ci_hi,decision\n"));
+    assert_non_null(strstr(r.out, ",42,1.99999999e-06;2.49999994e-06;1.75000002e-06,"));
+    assert_non_null(strstr(r.out, ",0.10000000000000001,0.20000000000000001,resolved\n"));
+    result_free(&r);
+
+    /* bad schema 2 members: one message naming the place, nothing written */
+    static const struct {
+        const char *from, *to, *needle;
+    } cases[] = {
+        {"\"pass\": 2", "\"pass\": 3", "verifications[0].pass: 3 is not 1 or 2"},
+        {"\"seed\": \"18446744073709551610\"", "\"seed\": \"-1\"", "verifications[0].seed"},
+        {"\"seed\": \"18446744073709551610\"", "\"seed\": \"99999999999999999999\"",
+         "verifications[0].seed"},
+        {"\"batch\": 42", "\"batch\": \"x\"", "batch: expected an integer"},
+        {"\"fixed\": \"{", "\"fixed\": \"[1] {", "fixed: not the text of a JSON object"},
+        {"\"decision\": \"resolved\"", "\"decision\": \"maybe\"", "unknown decision 'maybe'"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char *at = strstr(text, cases[c].from);
+        assert_non_null(at);
+        size_t head = (size_t)(at - text), lf = strlen(cases[c].from);
+        char *mod = malloc(strlen(text) + 64);
+        assert_non_null(mod);
+        snprintf(mod, strlen(text) + 64, "%.*s%s%s", (int)head, text, cases[c].to,
+                 at + lf);
+        write_file(bad, mod);
+        free(mod);
+        r = ktune("import", bad, "--db", fresh, NULL);
+        assert_one_error(&r, 1, cases[c].needle);
+        result_free(&r);
+        if (access(fresh, F_OK) == 0)
+            fail_msg("case %zu (%s): fresh.db was created", c, cases[c].needle);
+    }
+    free(text);
+}
+
+/* An export of a database with no machines (the empty case qsort once mishandled). */
+static void empty_export_round_trip(void **state) {
+    const char *db = in_dir(state, "e.db"), *fresh = in_dir(state, "fresh.db");
+    const char *json = in_dir(state, "e.json");
+    write_file(json, "{\"format\": \"ktune-export\", \"format_version\": 1, "
+                     "\"variants\": [], \"machines\": []}");
+    result r = ktune("import", json, "--db", db, NULL);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "no conflicts"));
+    result_free(&r);
+    r = ktune("export", "--db", db, "--output", json, NULL);
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    char *text = slurp(json);
+    json_error_t err;
+    json_t *doc = json_loads(text, 0, &err);
+    free(text);
+    assert_non_null(doc);
+    assert_int_equal(json_array_size(json_object_get(doc, "machines")), 0);
+    assert_int_equal(json_array_size(json_object_get(doc, "variants")), 0);
+    json_decref(doc);
+    r = ktune("import", json, "--db", fresh, "--json", NULL);
+    assert_int_equal(r.status, 0);
+    result_free(&r);
+    r = ktune("export", "--db", fresh, "--format", "csv", NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(strchr(r.out, '\n') - r.out + 1, (ptrdiff_t)strlen(r.out)); /* header */
     result_free(&r);
 }
 
@@ -946,6 +1116,10 @@ int main(void) {
           "nothing written", bad_import_files),
         T("a database of a newer schema: one message, exit 1, nothing written",
           newer_schema_refused),
+        T("an export without machines imports, exports and imports again",
+          empty_export_round_trip),
+        T("export and import carry rounds, intervals, decisions and verifications",
+          export_import_carry_schema_2),
     };
     cmocka_set_message_output(CM_OUTPUT_TAP);
     return cmocka_run_group_tests_name("tools", tests, NULL, NULL);

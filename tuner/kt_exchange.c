@@ -101,12 +101,23 @@ static void jenter(jpath *p, const char *name, size_t i, char *save, size_t len)
     snprintf(p->at + l, sizeof p->at - l, "%s%s[%zu]", l ? "." : "", name, i);
 }
 
+/* Orders variants by op, name, version (the order of a dump). */
+static int cmp_variant(const void *a, const void *b) {
+    const kt_db_variant_row *x = a, *y = b;
+    int c = strcmp(x->op, y->op);
+    if (!c) c = strcmp(x->name, y->name);
+    if (!c) c = (x->version > y->version) - (x->version < y->version);
+    return c;
+}
+
+/* Whether d's variants (sorted by cmp_variant) hold (op, name, version). */
 static int has_variant(const kt_db_dump *d, const char *op, const char *name, unsigned version) {
-    for (size_t i = 0; i < d->nvariants; i++)
-        if (d->variants[i].version == version && !strcmp(d->variants[i].op, op) &&
-            !strcmp(d->variants[i].name, name))
-            return 1;
-    return 0;
+    kt_db_variant_row key;
+    snprintf(key.op, sizeof key.op, "%s", op);
+    snprintf(key.name, sizeof key.name, "%s", name);
+    key.version = version;
+    return d->nvariants &&
+           bsearch(&key, d->variants, d->nvariants, sizeof *d->variants, cmp_variant) != NULL;
 }
 
 /* The global run id of a machine's local run reference (json null: 0). */
@@ -124,6 +135,47 @@ static int jrun(const jpath *p, json_t *o, const kt_db_dump *d, int64_t machine,
     (void)machine;
     return jfail(p, "run", "no run %lld in this machine's \"runs\"",
                  (long long)json_integer_value(v));
+}
+
+/* The optional schema 2 members of a measurement: batch (integer or null), rounds. */
+static int jrounds(const jpath *p, json_t *o, kt_db_measurement *m) {
+    json_t *b = json_object_get(o, "batch"), *r = json_object_get(o, "rounds");
+    if (b && !json_is_null(b)) {
+        if (!json_is_integer(b) || json_integer_value(b) < 1)
+            return jfail(p, "batch", "expected an integer >= 1 or null");
+        m->batch = json_integer_value(b);
+    }
+    if (!r || json_is_null(r)) return 0;
+    if (!json_is_array(r)) return jfail(p, "rounds", "expected an array");
+    if (json_array_size(r) > KT_DB_MAX_ROUNDS)
+        return jfail(p, "rounds", "%zu rounds (at most %d are kept)", json_array_size(r),
+                     KT_DB_MAX_ROUNDS);
+    size_t i;
+    json_t *v;
+    json_array_foreach(r, i, v) {
+        if (!json_is_number(v) || !isfinite(json_number_value(v)))
+            return jfail(p, "rounds", "element %zu is not a finite number", i);
+        m->rounds[i] = (float)json_number_value(v);
+    }
+    m->nrounds = (int)json_array_size(r);
+    return 0;
+}
+
+/* A verification's seed: a decimal string (or a non-negative integer) of 64 bits. */
+static int jseed(const jpath *p, json_t *o, uint64_t *out) {
+    json_t *v = json_object_get(o, "seed");
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        *out = (uint64_t)json_integer_value(v);
+        return 0;
+    }
+    const char *s = json_string_value(v);
+    char *end;
+    errno = 0;
+    unsigned long long u = s && *s >= '0' && *s <= '9' ? strtoull(s, &end, 10) : 0;
+    if (!s || *s < '0' || *s > '9' || *end || errno)
+        return jfail(p, "seed", v ? "expected a decimal string of 64 bits" : "missing");
+    *out = (uint64_t)u;
+    return 0;
 }
 
 /* Fills the stored m, n, k of o (integers >= 0). */
@@ -226,7 +278,7 @@ static int read_machine(jpath *p, json_t *jm, int64_t mid, kt_db_dump *d) {
                    jstr(p, o, "error", m->error, sizeof m->error, 1) ||
                    jreal(p, o, "gflops", 1, &m->gflops) || jreal(p, o, "gbs", 1, &m->gbs) ||
                    jstr(p, o, "measured_at", m->measured_at, sizeof m->measured_at, 0) ||
-                   jrun(p, o, d, mid, local, nlocal, first, &m->run)) {
+                   jrun(p, o, d, mid, local, nlocal, first, &m->run) || jrounds(p, o, m)) {
             bad = -1;
         } else if (!json_is_boolean(valid)) {
             bad = jfail(p, "valid", valid ? "expected true or false" : "missing");
@@ -260,7 +312,9 @@ static int read_machine(jpath *p, json_t *jm, int64_t mid, kt_db_dump *d) {
                    jstr(p, o, "variant", c->c.variant, sizeof c->c.variant, 0) ||
                    jint(p, o, "version", 0, &ver) || jreal(p, o, "median_s", 0, &c->c.median_s) ||
                    jreal(p, o, "margin", 1, &c->c.margin) ||
-                   jrun(p, o, d, mid, local, nlocal, first, &c->run)) {
+                   jrun(p, o, d, mid, local, nlocal, first, &c->run) ||
+                   jreal(p, o, "ci_lo", 1, &c->c.ci_lo) || jreal(p, o, "ci_hi", 1, &c->c.ci_hi) ||
+                   jstr(p, o, "decision", c->c.decision, sizeof c->c.decision, 1)) {
             bad = -1;
         } else {
             c->machine = mid;
@@ -290,6 +344,42 @@ static int read_machine(jpath *p, json_t *jm, int64_t mid, kt_db_dump *d) {
             bad = -1;
         else
             r->machine = mid, r->calls = calls;
+        snprintf(p->at, sizeof p->at, "%s", save);
+    }
+    if (!bad && jarr(p, jm, "verifications", 1, &arr)) bad = -1;
+    json_array_foreach(arr, i, o) {
+        if (bad) break;
+        jenter(p, "verifications", i, save, sizeof save);
+        kt_db_verify_row *v =
+            kt_db_dump_grow((void **)&d->verifications, &d->nverifications, sizeof *v);
+        long long pass;
+        if (!v) {
+            bad = jfail(p, NULL, "out of memory");
+        } else if (!json_is_object(o)) {
+            bad = jfail(p, NULL, "expected an object");
+        } else if (jstr(p, o, "op", v->op, sizeof v->op, 0) || jdims(p, o, &v->m, &v->n, &v->k) ||
+                   jint(p, o, "pass", 1, &pass) ||
+                   jstr(p, o, "dispatched", v->dispatched, sizeof v->dispatched, 0) ||
+                   jreal(p, o, "dispatched_s", 1, &v->dispatched_s) ||
+                   jstr(p, o, "best", v->best, sizeof v->best, 0) ||
+                   jreal(p, o, "best_s", 1, &v->best_s) || jreal(p, o, "ratio", 1, &v->ratio) ||
+                   jseed(p, o, &v->seed) || jrun(p, o, d, mid, local, nlocal, first, &v->run)) {
+            bad = -1;
+        } else if (!v->run) {
+            bad = jfail(p, "run", "a verification needs its run");
+        } else if (pass > 2) {
+            bad = jfail(p, "pass", "%lld is not 1 or 2", pass);
+        } else if (jstr(p, o, "fixed", v->fixed, sizeof v->fixed, 1)) {
+            bad = -1;
+        } else {
+            v->machine = mid;
+            v->pass = (int)pass;
+            json_error_t err;
+            json_t *fx = v->fixed[0] ? json_loads(v->fixed, 0, &err) : NULL;
+            if (v->fixed[0] && !json_is_object(fx))
+                bad = jfail(p, "fixed", "not the text of a JSON object");
+            json_decref(fx);
+        }
         snprintf(p->at, sizeof p->at, "%s", save);
     }
     free(local);
@@ -365,6 +455,9 @@ kt_status kt_exchange_read(const char *path, kt_db_dump *d) {
             if (bad) break;
         }
     }
+    /* sorted, so that each row's variant is found by binary search, not a scan */
+    if (!bad && d->nvariants > 1)
+        qsort(d->variants, d->nvariants, sizeof *d->variants, cmp_variant);
     if (!bad) {
         json_array_foreach(machines, i, o) {
             jenter(&p, "machines", i, save, sizeof save);
@@ -386,7 +479,8 @@ kt_status kt_exchange_read(const char *path, kt_db_dump *d) {
         kt_db_dump_free(d);
         return KT_EINVAL;
     }
-    qsort(d->choices, d->nchoices, sizeof *d->choices, cmp_choice_row);
+    if (d->nchoices > 1) /* qsort(NULL, 0, ...) is undefined: a file without choices */
+        qsort(d->choices, d->nchoices, sizeof *d->choices, cmp_choice_row);
     return KT_OK;
 }
 
@@ -416,7 +510,7 @@ static void print_report(const char *cmd, const char *from, const char *into, in
     } rows[] = {{"machines", &r->machines},          {"runs", &r->runs},
                 {"variants", &r->variants},          {"measurements", &r->measurements},
                 {"choice sets", &r->choices},        {"limits", &r->limits},
-                {"profiled calls", &r->profiles}};
+                {"profiled calls", &r->profiles},    {"verifications", &r->verifications}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         printf("  %-16s %8d %10d %9d %6d\n", rows[i].name, rows[i].c->added, rows[i].c->identical,
                rows[i].c->replaced, rows[i].c->kept);
@@ -453,12 +547,13 @@ static json_t *report_json(const char *cmd, const char *from, const char *into, 
                                               r->conflicts[i].incoming_won ? "incoming"
                                                                            : "existing",
                                               "why", r->conflicts[i].why));
-    return json_pack("{s:s, s:s, s:s, s:b, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o}, s:o}",
+    return json_pack("{s:s, s:s, s:s, s:b, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}, s:o}",
                      "command", cmd, "from", from, "into", into, "dry_run", dry, "counts",
                      "machines", count_json(&r->machines), "runs", count_json(&r->runs),
                      "variants", count_json(&r->variants), "measurements",
                      count_json(&r->measurements), "choices", count_json(&r->choices), "limits",
                      count_json(&r->limits), "profiled_calls", count_json(&r->profiles),
+                     "verifications", count_json(&r->verifications),
                      "conflicts", conf);
 }
 
@@ -483,6 +578,7 @@ int kt_exchange_merge_into(const char *cmd, const char *dbpath, const char *from
         r.machines.added = (int)d->nmachines, r.runs.added = (int)d->nruns;
         r.variants.added = (int)d->nvariants, r.measurements.added = (int)d->nmeasurements;
         r.limits.added = (int)d->nlimits, r.profiles.added = (int)d->nprofiles;
+        r.verifications.added = (int)d->nverifications;
         for (size_t i = 0; i < d->nchoices; i++)
             r.choices.added += i == 0 || d->choices[i].machine != d->choices[i - 1].machine ||
                                strcmp(d->choices[i].op, d->choices[i - 1].op) != 0;

@@ -11,9 +11,16 @@
  *         "limits": [ {name, value, measured_at} ],
  *         "measurements": [ {op, m, n, k, variant, version, run|null, samples, median_s,
  *                            spread, min_s, kernel_s, valid, error, gflops, gbs,
- *                            measured_at} ],
- *         "choices": [ {op, m, n, k, rank, variant, version, median_s, margin, run} ],
- *         "profiled_calls": [ {op, m, n, k, calls, total_s, updated} ] } ] }
+ *                            measured_at, batch|null, rounds [float32 seconds...]} ],
+ *         "choices": [ {op, m, n, k, rank, variant, version, median_s, margin, run,
+ *                       ci_lo|null, ci_hi|null, decision} ],
+ *         "profiled_calls": [ {op, m, n, k, calls, total_s, updated} ],
+ *         "verifications": [ {run, op, m, n, k, pass, dispatched, dispatched_s, best,
+ *                             best_s, ratio, fixed "{...}"|null, seed "decimal"} ] } ] }
+ * The members of schema 2 (batch, rounds, ci_lo, ci_hi, decision, verifications) may be
+ * missing (files of older exports): they read as none.  A seed is a decimal string (a
+ * 64-bit value, which JSON numbers do not carry exactly); fixed is the stored text of a
+ * JSON object, as a string, so that it survives a round trip byte for byte.
  * Run ids are local to their machine (1, 2, ... in order of start), so two files with
  * the same content export to the same text.  Reals that are unknown are null; times
  * are ISO 8601 UTC.
