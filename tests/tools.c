@@ -390,7 +390,8 @@ static void show_two_machines_json(void **state) {
     assert_true(json_is_false(json_object_get(b, "this_machine")));
     assert_keys(a, "fingerprint", "this_machine", "summary", "details", "first_seen",
                 "last_seen", "last_run", "last_complete_run", "runs", "limits", "completeness",
-                "ops", "detailed", NULL);
+                "ops", "detailed", "verification", NULL);
+    assert_true(json_is_null(json_object_get(a, "verification"))); /* none stored here */
     assert_string_equal(jstr(a, "summary"), "Test CPU, 4 cores, avx2; no GPU");
     assert_string_equal(jstr(json_object_get(a, "last_run"), "status"), "complete");
     assert_string_equal(jstr(json_object_get(a, "last_run"), "ktune_version"), "0.1.0");
@@ -406,7 +407,13 @@ static void show_two_machines_json(void **state) {
     assert_int_equal(json_array_size(ranges), 2);
     json_t *r0 = json_array_get(ranges, 0), *r1 = json_array_get(ranges, 1);
     assert_keys(r0, "from", "to", "variant", "version", "points", "throughput_min",
-                "throughput_max", "margin_min", "runner_up", "usable_here", NULL);
+                "throughput_max", "margin_min", "runner_up", "usable_here", "margin_ci",
+                "unresolved", "merged", NULL);
+    /* the stored interval of the smallest margin, and how the points were decided */
+    json_t *ci0 = json_object_get(r0, "margin_ci");
+    assert_true(json_real_value(json_array_get(ci0, 0)) == 0.1);
+    assert_true(json_real_value(json_array_get(ci0, 1)) == 0.2);
+    assert_int_equal(json_integer_value(json_object_get(r0, "unresolved")), 0);
     /* the bound dispatch uses: the geometric midpoint of 1000 and 10^6 */
     assert_int_equal(json_integer_value(json_object_get(r0, "from")), 1);
     assert_int_equal(json_integer_value(json_object_get(r0, "to")), 31622);

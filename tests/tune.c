@@ -203,18 +203,29 @@ static void test_thread_switch(void **state) {
     static const struct {
         kt_op_id op;
         size_t d[3];
-    } cases[] = {{KT_OP_AXPY_F32, {200000, 0, 0}}, {KT_OP_GEMM_F32, {256, 256, 256}}};
-    for (size_t i = 0; i < 2; i++) {
+    } cases[] = {{KT_OP_AXPY_F32, {200000, 0, 0}},
+                 {KT_OP_DOT_F64, {1000000, 0, 0}},
+                 {KT_OP_GEMV_F32, {512, 512, 0}},
+                 {KT_OP_GEMM_F32, {256, 256, 256}}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const kt_variant *a = kt_variant_lookup(cases[i].op, "threads:t=2");
         const kt_variant *b = kt_variant_lookup(cases[i].op, "openblas:t=2");
         for (int dir = 0; dir < 2; dir++) {
-            double sw, rep;
             const kt_variant *x = dir ? b : a, *y = dir ? a : b;
-            assert_int_equal(kt_measure_switch(cases[i].op, cases[i].d, x, y, 21, &sw, &rep),
-                             KT_OK);
-            print_message("%s %s after %s: %.1f us, repeated %.1f us (%.2fx)\n",
-                          kt_ops[cases[i].op].name, x->name, y->name, sw * 1e6, rep * 1e6,
-                          sw / rep);
+            /*
+             * Another process taking a core makes a woken worker wait for a time slice
+             * now and then; a second pool spinning makes every switched call pay.  So
+             * a pair fails only when three tries in a row pay over 3x.
+             */
+            double sw = 0, rep = 1;
+            for (int attempt = 0; attempt < 3; attempt++) {
+                assert_int_equal(kt_measure_switch(cases[i].op, cases[i].d, x, y, 21, &sw, &rep),
+                                 KT_OK);
+                print_message("%s %s after %s: %.1f us, repeated %.1f us (%.2fx)\n",
+                              kt_ops[cases[i].op].name, x->name, y->name, sw * 1e6, rep * 1e6,
+                              sw / rep);
+                if (sw < 3 * rep) break;
+            }
             if (!(sw < 3 * rep))
                 fail_msg("%s %s after %s pays %.1fx its repeated time", kt_ops[cases[i].op].name,
                          x->name, y->name, sw / rep);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "kt_exchange.h"
+#include "kt_outfile.h"
 #include "kt_inspect.h"
 
 static const char export_help[] =
@@ -388,17 +389,14 @@ int kt_cmd_export(int argc, char **argv) {
     }
     kt_db_dump_free(&d);
     FILE *f = stdout;
-    char tmp[4200] = "";
+    kt_outfile of = {0};
+    char err[4200];
     if (rc == KT_EXIT_OK && output && strcmp(output, "-")) {
-        snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", output);
-        int fd = mkstemp(tmp);
-        f = fd >= 0 ? fdopen(fd, "w") : NULL;
-        if (!f) {
-            if (fd >= 0) close(fd), unlink(tmp);
-            rc = kt_cli_error(KT_EXIT_FAIL, "export", "cannot write %s: %s", output,
-                              strerror(errno));
-            tmp[0] = '\0';
-        }
+        /* a regular file is replaced atomically; a device, FIFO or socket written in place */
+        if (kt_outfile_open(&of, output, err, sizeof err) == 0)
+            f = of.f;
+        else
+            rc = kt_cli_error(KT_EXIT_FAIL, "export", "%s", err);
     }
     if (rc == KT_EXIT_OK) {
         export_state es = {.f = f, .csv = csv};
@@ -407,13 +405,11 @@ int kt_cmd_export(int argc, char **argv) {
         int bad = s != KT_OK;
         if (!bad && !csv) fputs(es.written ? "\n ]\n}\n" : "]\n}\n", f);
         bad |= fflush(f) != 0 || ferror(f);
-        if (tmp[0]) {
-            bad |= fclose(f) != 0;
-            if (!bad && (chmod(tmp, 0644) != 0 || rename(tmp, output) != 0)) bad = 1;
-            if (bad) unlink(tmp);
-        }
+        int closed = of.f ? kt_outfile_close(&of, !bad, err, sizeof err) : 0;
         if (s != KT_OK && s != KT_EIO)
             rc = kt_cli_error(KT_EXIT_FAIL, "export", "%s", kt_last_error());
+        else if (closed != 0)
+            rc = kt_cli_error(KT_EXIT_FAIL, "export", "%s", err);
         else if (bad)
             rc = kt_cli_error(KT_EXIT_FAIL, "export", "cannot write %s",
                               output ? output : "standard output");

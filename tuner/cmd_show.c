@@ -325,7 +325,7 @@ static void print_op(json_t *o) {
     snprintf(dimname, sizeof dimname, "%s", jstr(o, "dims"));
     char *comma = strchr(dimname, ',');
     if (comma) *comma = '\0';
-    printf("    %-9s %-9s %-16s %-13s %7s %-10s %s\n", dimname, "to", "variant",
+    printf("    %-8s %-8s %-15s %-11s %7s %-9s %s\n", dimname, "to", "variant",
            *unit ? unit : "median", "margin", "(95%)", "runner-up");
     size_t i;
     json_t *r;
@@ -356,7 +356,7 @@ static void print_op(json_t *o) {
         double chi = json_number_value(json_array_get(ci, 1));
         if (json_is_number(json_array_get(ci, 0)) && json_is_number(json_array_get(ci, 1)))
             snprintf(iv, sizeof iv, "[%.0f,%.0f]", 100 * clo, 100 * chi);
-        printf("    %-9s %-9s %-16.16s %-13s %7s %-10s %.15s\n", from, to, var, tp,
+        printf("    %-8s %-8s %-15.15s %-11s %7s %-9s %.11s\n", from, to, var, tp,
                kt_ins_pct(jnum(r, "margin_min"), pct, sizeof pct), iv,
                json_is_string(ru) ? kt_cli_jstr(ru) : "-");
     }
