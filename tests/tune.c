@@ -215,20 +215,21 @@ static void test_thread_switch(void **state) {
             /*
              * Another process taking a core makes a woken worker wait for a time slice
              * now and then; a second pool spinning makes every switched call pay.  So
-             * a pair fails only when three tries in a row pay over 3x.
+             * the verdict is on the switched calls' lower quartile, and a pair fails
+             * only when three tries in a row pay over 3x.
              */
-            double sw = 0, rep = 1;
+            double sw = 0, q1 = 0, rep = 1;
             for (int attempt = 0; attempt < 3; attempt++) {
-                assert_int_equal(kt_measure_switch(cases[i].op, cases[i].d, x, y, 21, &sw, &rep),
-                                 KT_OK);
-                print_message("%s %s after %s: %.1f us, repeated %.1f us (%.2fx)\n",
-                              kt_ops[cases[i].op].name, x->name, y->name, sw * 1e6, rep * 1e6,
-                              sw / rep);
-                if (sw < 3 * rep) break;
+                assert_int_equal(
+                    kt_measure_switch(cases[i].op, cases[i].d, x, y, 21, &sw, &q1, &rep), KT_OK);
+                print_message("%s %s after %s: %.1f us (lower quartile %.1f us), repeated %.1f us"
+                              " (%.2fx)\n", kt_ops[cases[i].op].name, x->name, y->name,
+                              sw * 1e6, q1 * 1e6, rep * 1e6, q1 / rep);
+                if (q1 < 3 * rep) break;
             }
-            if (!(sw < 3 * rep))
+            if (!(q1 < 3 * rep))
                 fail_msg("%s %s after %s pays %.1fx its repeated time", kt_ops[cases[i].op].name,
-                         x->name, y->name, sw / rep);
+                         x->name, y->name, q1 / rep);
         }
     }
 }

@@ -48,8 +48,8 @@ double kt_bench_switch(int rounds) {
         else snprintf(shape, sizeof shape, "%zux%zux%zu", d[0], d[1], d[2]);
         for (int dir = 0; dir < 2; dir++) {
             const kt_variant *a = dir ? ob : thr, *b = dir ? thr : ob;
-            double sw, rep;
-            kt_status s = kt_measure_switch(op, d, a, b, rounds, &sw, &rep);
+            double sw, q1, rep;
+            kt_status s = kt_measure_switch(op, d, a, b, rounds, &sw, &q1, &rep);
             if (s != KT_OK) {
                 printf("  %-10s %-14s %-13s skipped: %s\n", kt_ops[op].name, shape, a->name,
                        kt_last_error());

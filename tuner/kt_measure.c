@@ -292,9 +292,10 @@ kt_status kt_validate(const kt_variant *v, size_t max_dim, uint64_t seed, char *
 }
 
 kt_status kt_measure_switch(kt_op_id op, const size_t dims[3], const kt_variant *a,
-                            const kt_variant *b, int rounds, double *switch_s, double *repeat_s) {
+                            const kt_variant *b, int rounds, double *switch_s, double *switch_q1,
+                            double *repeat_s) {
     char why[192];
-    *switch_s = *repeat_s = NAN;
+    *switch_s = *switch_q1 = *repeat_s = NAN;
     if (!kt_variant_usable(a, why, sizeof why) || !kt_variant_usable(b, why, sizeof why))
         return kt_fail(KT_EUNAVAIL, "%s", why);
     if (rounds > KT_MEASURE_MAX_ROUNDS) rounds = KT_MEASURE_MAX_ROUNDS;
@@ -325,8 +326,11 @@ kt_status kt_measure_switch(kt_op_id op, const size_t dims[3], const kt_variant 
     }
     kt_problem_free(p);
     if (s != KT_OK) return s;
-    double sp, mn;
+    double sp, mn, sorted[KT_MEASURE_MAX_ROUNDS];
     kt_rounds_summary(sw, rounds, switch_s, &sp, &mn);
     kt_rounds_summary(rep, rounds, repeat_s, &sp, &mn);
+    for (int r = 0; r < rounds; r++) sorted[r] = sw[r];
+    qsort(sorted, (size_t)rounds, sizeof *sorted, cmp_double);
+    *switch_q1 = quantile(sorted, rounds, 0.25);
     return KT_OK;
 }

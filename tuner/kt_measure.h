@@ -86,11 +86,13 @@ int kt_rounds_summary(const float *rounds, int n, double *median, double *spread
  * The cost of switching thread runtimes: `rounds` calls of `a` timed one by
  * one after every other pool had time to fall asleep (repeated), then
  * `rounds` calls of `a`, each right after a call of `b` (switched).
- * Medians per call in *switch_s and *repeat_s.  KT_EUNAVAIL when either
- * cannot run.
+ * Medians per call in *switch_s and *repeat_s, and the switched calls'
+ * lower quartile in *switch_q1 (what every switched call pays, where another
+ * process taking a core delays only some).  KT_EUNAVAIL when either cannot run.
  */
 kt_status kt_measure_switch(kt_op_id op, const size_t dims[3], const kt_variant *a,
-                            const kt_variant *b, int rounds, double *switch_s, double *repeat_s);
+                            const kt_variant *b, int rounds, double *switch_s, double *switch_q1,
+                            double *repeat_s);
 
 /* Median of the rounds of one parity (0: even rounds, 1: odd), NAN entries skipped. */
 double kt_rounds_half_median(const float *rounds, int n, int parity);
