@@ -79,11 +79,19 @@ static json_t *gpu_json(const kt_gpu *g) {
                      g->runtime_version, "cublas", g->cublas, "cublas_reason", g->cublas_why);
 }
 
+/* How the loaded OpenBLAS runs its threads (kt_blas_threading()). */
+static const char *blas_threading_name(int t) {
+    return t == 2 ? "OpenMP (one pool with ktune's threads)"
+           : t == 1 ? "its own pthreads (a second pool beside ktune's OpenMP)"
+                    : "nothing (a serial build)";
+}
+
 static const char info_help[] =
     "usage: ktune info [--json]\n\n"
     "Shows the hardware ktune detected (CPU, features with the OS register-state\n"
     "check, caches, GPU or the reason there is none), the machine fingerprint\n"
-    "tuning results are keyed by, and the backends built into this ktune.\n";
+    "tuning results are keyed by, the backends built into this ktune, and how the\n"
+    "OpenBLAS loaded at run time runs its threads.\n";
 
 int kt_cmd_info(int argc, char **argv) {
     int json = 0, first;
@@ -110,11 +118,19 @@ int kt_cmd_info(int argc, char **argv) {
             snprintf(cc, sizeof cc, "%d.%d", g->cc_major, g->cc_minor);
             json_object_set_new(gpu, "compute_capability", json_string(cc));
         }
-        return kt_cli_json_out(json_pack("{s:s, s:s, s:o, s:o, s:o, s:{s:s, s:b, s:s}}",
+        json_t *ob = kt_blas_threading() >= 0
+                         ? json_pack("{s:s, s:s}", "threads",
+                                     kt_blas_threading() == 2   ? "openmp"
+                                     : kt_blas_threading() == 1 ? "pthread"
+                                                                : "serial",
+                                     "built_for", KT_OPENBLAS_THREADS)
+                         : json_null();
+        return kt_cli_json_out(json_pack("{s:s, s:s, s:o, s:o, s:o, s:{s:s, s:b, s:s}, s:o}",
                                          "version", kt_version(), "fingerprint",
                                          kt_fingerprint(), "cpu", cpu_json(c), "gpu", gpu,
                                          "backends", backends, "database", "path", dbpath,
-                                         "in_use", st == KT_OK, "state", dbstate));
+                                         "in_use", st == KT_OK, "state", dbstate, "openblas",
+                                         ob));
     }
     char feats[256], b1[32], b2[32], b3[32], b4[32];
     kt_cpu_features_str(c->features, feats, sizeof feats);
@@ -148,6 +164,9 @@ int kt_cmd_info(int argc, char **argv) {
     for (size_t i = 0; i < sizeof kt_build / sizeof kt_build[0]; i++)
         printf(" %s%s", kt_build[i].backend, kt_build[i].built ? "" : "(not built)");
     printf("\n");
+    if (kt_blas_threading() >= 0)
+        printf("OpenBLAS     threads on %s (built against the %s build)\n",
+               blas_threading_name(kt_blas_threading()), KT_OPENBLAS_THREADS);
     return KT_EXIT_OK;
 }
 
