@@ -6,6 +6,7 @@
  * then resume.
  */
 #define _GNU_SOURCE
+#include "config.h"
 #include "kt_test.h"
 
 #include <fcntl.h>
@@ -134,7 +135,7 @@ static void test_planted_gap(void **state) {
     if (kt_test_quick()) return;
     assert_string_equal(c.variant, "test:base");
     assert_string_equal(c.decision, "resolved");
-    assert_true(c.ci_lo > 0.02 && c.ci_lo <= 0.10 && c.ci_hi >= 0.09);
+    assert_true(c.ci_lo > 0.02 && c.ci_lo <= 0.10 && c.ci_hi >= 0.07);
 }
 
 /* The verification pass: held-out sizes timed, stored, and dispatch within reach of the best. */
@@ -178,8 +179,9 @@ static void test_verification(void **state) {
 
 /*
  * A threaded OpenBLAS call and a ktune threads: call alternating: neither pays
- * more than 3x its time repeated (with OpenBLAS's own pthread pool, the one
- * after the other pays the other pool's spinning: ~1000x on 2 vCPUs).
+ * more than 1.5x its time alone (measured in a fresh process each).  With
+ * OpenBLAS's own pthread pool the one after the other pays the other pool's
+ * spinning (1.5-12x on 2 vCPUs); with OpenBLAS on OpenMP both share one pool.
  */
 static const char *switch_skip(char *why, size_t len) {
     const kt_variant *thr = kt_variant_lookup(KT_OP_GEMM_F32, "threads:t=2");
@@ -198,40 +200,88 @@ static const char *switch_skip(char *why, size_t len) {
     return NULL;
 }
 
+static const struct {
+    kt_op_id op;
+    size_t d[3];
+} switch_cases[] = {{KT_OP_AXPY_F32, {200000, 0, 0}},
+                    {KT_OP_DOT_F64, {1000000, 0, 0}},
+                    {KT_OP_GEMV_F32, {512, 512, 0}},
+                    {KT_OP_GEMM_F32, {256, 256, 256}}};
+
+/* The child: one switch measurement in a fresh process, "sw q1 rep" on stdout. */
+static int child_switch(int i, int way) {
+    const kt_variant *a = kt_variant_lookup(switch_cases[i].op, "threads:t=2");
+    const kt_variant *b = kt_variant_lookup(switch_cases[i].op, "openblas:t=2");
+    double sw, q1, rep;
+    if (kt_measure_switch(switch_cases[i].op, switch_cases[i].d, way ? b : a, way ? a : b, 21,
+                          &sw, &q1, &rep) != KT_OK)
+        return 1;
+    printf("%a %a %a\n", sw, q1, rep);
+    return 0;
+}
+
+/* Runs child_switch(i, way) in a new process of this program. */
+static int measure_switch_apart(int i, int way, double *sw, double *q1, double *rep) {
+    int fd[2];
+    if (pipe(fd) != 0) return -1;
+    char is[8], ds[8];
+    snprintf(is, sizeof is, "%d", i);
+    snprintf(ds, sizeof ds, "%d", way);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        char *argv[] = {"tune", "--child", "switch", is, ds, NULL};
+        execv(self, argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    char buf[256] = "";
+    ssize_t got = read(fd[0], buf, sizeof buf - 1);
+    close(fd[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (got <= 0 || !WIFEXITED(status) || WEXITSTATUS(status)) return -1;
+    buf[got] = '\0';
+    return sscanf(buf, "%la %la %la", sw, q1, rep) == 3 ? 0 : -1;
+}
+
 static void test_thread_switch(void **state) {
     (void)state;
-    static const struct {
-        kt_op_id op;
-        size_t d[3];
-    } cases[] = {{KT_OP_AXPY_F32, {200000, 0, 0}},
-                 {KT_OP_DOT_F64, {1000000, 0, 0}},
-                 {KT_OP_GEMV_F32, {512, 512, 0}},
-                 {KT_OP_GEMM_F32, {256, 256, 256}}};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const kt_variant *a = kt_variant_lookup(cases[i].op, "threads:t=2");
-        const kt_variant *b = kt_variant_lookup(cases[i].op, "openblas:t=2");
-        for (int dir = 0; dir < 2; dir++) {
-            const kt_variant *x = dir ? b : a, *y = dir ? a : b;
+    for (size_t i = 0; i < sizeof switch_cases / sizeof switch_cases[0]; i++) {
+        const kt_variant *a = kt_variant_lookup(switch_cases[i].op, "threads:t=2");
+        const kt_variant *b = kt_variant_lookup(switch_cases[i].op, "openblas:t=2");
+        for (int way = 0; way < 2; way++) {
+            const kt_variant *x = way ? b : a, *y = way ? a : b;
             /*
              * Another process taking a core makes a woken worker wait for a time slice
              * now and then; a second pool spinning makes every switched call pay.  So
              * the verdict is on the switched calls' lower quartile, and a pair fails
-             * only when three tries in a row pay over 3x.
+             * only when two tries in a row pay over 1.5x.
              */
             double sw = 0, q1 = 0, rep = 1;
-            for (int attempt = 0; attempt < 3; attempt++) {
-                assert_int_equal(
-                    kt_measure_switch(cases[i].op, cases[i].d, x, y, 21, &sw, &q1, &rep), KT_OK);
-                print_message("%s %s after %s: %.1f us (lower quartile %.1f us), repeated %.1f us"
-                              " (%.2fx)\n", kt_ops[cases[i].op].name, x->name, y->name,
+            for (int attempt = 0; attempt < 2; attempt++) {
+                assert_int_equal(measure_switch_apart((int)i, way, &sw, &q1, &rep), 0);
+                print_message("%s %s after %s: %.1f us (lower quartile %.1f us), alone %.1f us"
+                              " (%.2fx)\n", kt_ops[switch_cases[i].op].name, x->name, y->name,
                               sw * 1e6, q1 * 1e6, rep * 1e6, q1 / rep);
-                if (q1 < 3 * rep) break;
+                if (q1 < 1.5 * rep) break;
             }
-            if (!(q1 < 3 * rep))
-                fail_msg("%s %s after %s pays %.1fx its repeated time", kt_ops[cases[i].op].name,
-                         x->name, y->name, q1 / rep);
+            if (!(q1 < 1.5 * rep))
+                fail_msg("%s %s after %s pays %.1fx its time alone",
+                         kt_ops[switch_cases[i].op].name, x->name, y->name, q1 / rep);
         }
     }
+}
+
+/* The OpenBLAS loaded at run time threads as the build configure chose (not an alternative). */
+static void test_blas_threading(void **state) {
+    (void)state;
+    int t = kt_blas_threading();
+    print_message("configure chose the %s build; the loaded OpenBLAS threads on %s\n",
+                  KT_OPENBLAS_THREADS, t == 2 ? "OpenMP" : t == 1 ? "pthreads" : "nothing");
+    if (!strcmp(KT_OPENBLAS_THREADS, "openmp")) assert_int_equal(t, 2);
+    if (!strcmp(KT_OPENBLAS_THREADS, "pthread")) assert_int_equal(t, 1);
 }
 
 /* The sign-test interval: covers the true ratio, excludes 1 when 10% apart. */
@@ -587,6 +637,8 @@ int main(int argc, char **argv) {
         child_expect = (kt_status)atoi(argv[3]);
         return child_check();
     }
+    if (argc >= 5 && !strcmp(argv[1], "--child") && !strcmp(argv[2], "switch"))
+        return child_switch(atoi(argv[3]), atoi(argv[4]));
     if (argc >= 6 && !strcmp(argv[1], "--child") && !strcmp(argv[2], "tune")) {
         kt_tune_report rep;
         kt_status s = tune(argv[3], argv[4], NULL, argv[5], &rep);
@@ -622,7 +674,13 @@ int main(int argc, char **argv) {
         kt_tests_skip(&ts, "OpenBLAS threads and ktune threads alternating: %s", no_switch);
     else
         kt_tests_add(&ts, test_thread_switch, NULL,
-                     "OpenBLAS threads and ktune threads alternating: no call pays over 3x");
+                     "OpenBLAS threads and ktune threads alternating: no call pays over 1.5x");
+#ifdef KT_HAVE_OPENBLAS
+    kt_tests_add(&ts, test_blas_threading, NULL,
+                 "the OpenBLAS loaded at run time threads as the build configure chose");
+#else
+    kt_tests_skip(&ts, "OpenBLAS threading: not built with OpenBLAS");
+#endif
     kt_tests_add(&ts, test_ratio_interval, NULL,
                  "paired ratio interval and the decision rule on known data");
     kt_tests_add(&ts, test_own_fingerprint, NULL, "dispatch reads its own fingerprint's rows only");

@@ -85,7 +85,9 @@ int kt_rounds_summary(const float *rounds, int n, double *median, double *spread
 /*
  * The cost of switching thread runtimes: `rounds` calls of `a` timed one by
  * one after every other pool had time to fall asleep (repeated), then
- * `rounds` calls of `a`, each right after a call of `b` (switched).
+ * `rounds` calls of `a`, each right after a call of `b` (switched).  For a
+ * clean baseline, call it in a process that has not run `b` yet (a pool
+ * that spins forever would slow the repeated calls too).
  * Medians per call in *switch_s and *repeat_s, and the switched calls'
  * lower quartile in *switch_q1 (what every switched call pays, where another
  * process taking a core delays only some).  KT_EUNAVAIL when either cannot run.
