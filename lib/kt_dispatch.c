@@ -199,7 +199,10 @@ static void finish_optab(kt_optab *t) {
 
 static void table_free(kt_table *tab) {
     if (!tab) return;
-    for (int op = 0; op < KT_OP_COUNT; op++) free(tab->ops[op].iv), free(tab->ops[op].lg);
+    for (int op = 0; op < KT_OP_COUNT; op++) {
+        if (tab->pinned && tab->pinned != op + 1) continue; /* shared with its base */
+        free(tab->ops[op].iv), free(tab->ops[op].lg);
+    }
     free(tab);
 }
 
@@ -275,6 +278,16 @@ static kt_table *table_build(kt_status *status) {
     return tab;
 }
 
+/* Pinned tables (kt_dispatch_pin): each with the base it copies; all kept until exit. */
+typedef struct kt_pin {
+    const kt_table *base;
+    const kt_variant *v;
+    kt_table *tab;
+} kt_pin;
+static kt_pin *kt_pins;
+static size_t kt_npins, kt_pins_cap;
+static kt_table *kt_pin_base; /* the table in force before the first pin, NULL: none pinned */
+
 /* Builds and publishes a new table; the old one is retired. */
 static kt_status rebuild(void) {
     pthread_mutex_lock(&kt_build_lock);
@@ -284,6 +297,10 @@ static kt_status rebuild(void) {
     kt_table *tab = table_build(&s);
     if (tab) {
         kt_table *old = atomic_exchange_explicit(&kt_current_table, tab, memory_order_acq_rel);
+        if (old && old->pinned) { /* the pins list owns it; its base is what retires */
+            old = kt_pin_base;
+            kt_pin_base = NULL;
+        }
         if (old) {
             old->next_retired = kt_retired;
             kt_retired = old;
@@ -352,9 +369,65 @@ kt_status kt_dispatch_set_points(kt_op_id op, const kt_tuned_point *pts, size_t 
     return rebuild() == KT_ENOMEM ? KT_ENOMEM : KT_OK;
 }
 
+kt_status kt_dispatch_pin(kt_op_id op, const kt_variant *v) {
+    if ((unsigned)op >= KT_OP_COUNT || (v && v->op != op))
+        return kt_fail(KT_EINVAL, "kt_dispatch_pin: bad op %d or variant", (int)op);
+    char why[192];
+    if (v && !kt_variant_usable(v, why, sizeof why))
+        return kt_fail(KT_EUNAVAIL, "%s/%s cannot run here: %s", kt_ops[op].name, v->name, why);
+    kt_init();
+    kt_status s = KT_OK;
+    pthread_mutex_lock(&kt_build_lock);
+    kt_table *cur = atomic_load_explicit(&kt_current_table, memory_order_acquire);
+    if (!v) {
+        if (kt_pin_base) atomic_store_explicit(&kt_current_table, kt_pin_base, memory_order_release);
+        kt_pin_base = NULL;
+        pthread_mutex_unlock(&kt_build_lock);
+        return KT_OK;
+    }
+    if (!kt_pin_base) kt_pin_base = cur;
+    kt_table *tab = NULL;
+    for (size_t i = 0; i < kt_npins && !tab; i++)
+        if (kt_pins[i].base == kt_pin_base && kt_pins[i].v == v) tab = kt_pins[i].tab;
+    if (!tab && kt_npins == kt_pins_cap) {
+        size_t cap = kt_pins_cap ? 2 * kt_pins_cap : 64;
+        kt_pin *grown = realloc(kt_pins, cap * sizeof *grown);
+        if (grown) kt_pins = grown, kt_pins_cap = cap;
+    }
+    if (!tab && kt_npins < kt_pins_cap && (tab = malloc(sizeof *tab))) {
+        *tab = *kt_pin_base;
+        tab->next_retired = NULL;
+        tab->pinned = (int)op + 1;
+        kt_optab *t = &tab->ops[op];
+        t->lg = NULL;
+        t->force_note[0] = '\0';
+        optab_alloc(t, 1);
+        if (!t->iv) {
+            free(tab);
+            tab = NULL;
+        } else {
+            const kt_variant *serial = (v->flags & KT_VF_OPENMP) ? t->best_serial : v;
+            t->iv[0] = (kt_interval){SIZE_MAX, v, serial, KT_SRC_FORCED, {0, 0, 0}, NULL};
+            if (!(v->flags & KT_VF_UNIT_STRIDE)) t->strided = v;
+            finish_optab(t);
+            kt_pins[kt_npins++] = (kt_pin){kt_pin_base, v, tab};
+        }
+    }
+    if (tab)
+        atomic_store_explicit(&kt_current_table, tab, memory_order_release);
+    else
+        s = kt_fail(KT_ENOMEM, "kt_dispatch_pin: out of memory");
+    pthread_mutex_unlock(&kt_build_lock);
+    return s;
+}
+
 __attribute__((destructor)) static void kt_dispatch_fini(void) {
     for (int op = 0; op < KT_OP_COUNT; op++) free(kt_set_pts[op]), kt_set_pts[op] = NULL;
-    table_free(atomic_exchange(&kt_current_table, NULL));
+    kt_table *cur = atomic_exchange(&kt_current_table, NULL);
+    if (cur && cur->pinned) cur = kt_pin_base; /* the pins below own the pinned one */
+    table_free(cur);
+    for (size_t i = 0; i < kt_npins; i++) table_free(kt_pins[i].tab);
+    free(kt_pins);
     while (kt_retired) {
         kt_table *next = kt_retired->next_retired;
         table_free(kt_retired);

@@ -47,7 +47,18 @@ typedef struct kt_optab {
 typedef struct kt_table {
     kt_optab ops[KT_OP_COUNT];
     struct kt_table *next_retired;
+    int pinned;                    /* op + 1 of a pinned table (kt_dispatch_pin), 0 none */
 } kt_table;
+
+/*
+ * For the tuner, which times every variant through the public entry points
+ * (so each pays the same argument checks as dispatch does): publishes a
+ * table whose op always calls v, the rest as the table in force before the
+ * first pin; v NULL publishes that table again.  Pinned tables are built
+ * once per (base, variant) and kept until exit: switching is one atomic
+ * store, no allocation.  A v that cannot run here: KT_EUNAVAIL.
+ */
+kt_status kt_dispatch_pin(kt_op_id op, const kt_variant *v);
 
 /* One tuned size with its variants ranked fastest first (current versions only). */
 typedef struct kt_tuned_point {

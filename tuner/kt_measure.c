@@ -8,13 +8,14 @@
 #include <time.h>
 
 
+#include "kt_dispatch.h"
 #include "kt_measure.h"
 #include "kt_stats.h"
 
 kt_mopts kt_mopts_default(int quick) {
-    /* sample_s, min, max rounds, race, max_s per size, tie, threads tie, decide */
-    if (quick) return (kt_mopts){2e-4, 5, 15, 1.25, 0.4, 0.02, 0.05, 1};
-    return (kt_mopts){1e-3, 7, KT_MEASURE_MAX_ROUNDS, 1.25, 3.0, 0.02, 0.05, 1};
+    /* sample_s, min, max rounds, race, max_s per size, tie, threads tie, decide, entry */
+    if (quick) return (kt_mopts){2e-4, 5, 15, 1.25, 0.4, 0.02, 0.05, 1, 1};
+    return (kt_mopts){1e-3, 7, KT_MEASURE_MAX_ROUNDS, 1.25, 3.0, 0.02, 0.05, 1, 1};
 }
 
 kt_status kt_run_dispatched(kt_problem *p) {
@@ -49,8 +50,19 @@ kt_status kt_run_dispatched(kt_problem *p) {
     }
 }
 
+/*
+ * One call of candidate r.  Through the entry point (r->entry): the public
+ * function with dispatch pinned to r's variant (see use_entry), so every
+ * candidate pays what a program's call pays; else the variant's function.
+ */
 static inline kt_status run_once(const kt_mresult *r, kt_problem *p) {
-    return r->v ? kt_ops[p->op].run(r->v, p) : kt_run_dispatched(p);
+    return r->v && !r->entry ? kt_ops[p->op].run(r->v, p) : kt_run_dispatched(p);
+}
+
+/* Points dispatch at r's variant (or back at the tuned table for the dispatched call). */
+static kt_status use_entry(const kt_mresult *r, kt_op_id op) {
+    if (!r->entry && r->v) return KT_OK;
+    return kt_dispatch_pin(op, r->v);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -192,9 +204,15 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
             r->status = kt_fail(KT_ENOMEM, "measure: out of memory");
             continue;
         }
+        /*
+         * Through the entry point unless a GPU variant: its failure would fall back
+         * to a CPU variant there, and be timed as if it were the GPU's.
+         */
+        r->entry = o->entry && r->v && !(r->v->flags & KT_VF_GPU);
         /* warm-up: the first call alone, then calibrate the repetitions */
+        kt_status s = use_entry(r, op);
         double t0 = kt_now();
-        kt_status s = run_once(r, p);
+        if (s == KT_OK) s = run_once(r, p);
         r->warmup_s = kt_now() - t0;
         if (s == KT_OK) {
             t0 = kt_now();
@@ -226,6 +244,12 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
         }
         for (size_t j = 0; j < na; j++) {
             size_t i = order[j];
+            if (use_entry(&res[i], op) != KT_OK) {
+                res[i].status = KT_EUNAVAIL;
+                snprintf(res[i].error, sizeof res[i].error, "%s", kt_last_error());
+                c[i].active = 0;
+                continue;
+            }
             if (c[i].runtime != last_runtime && (c[i].runtime != 0 || last_runtime > 0))
                 settle(&res[i], p, 0.5 * o->sample_s);
             last_runtime = c[i].runtime;
@@ -263,6 +287,7 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
         summarise(&res[i], &c[i]);
         free(c[i].kern);
     }
+    if (o->entry) kt_dispatch_pin(op, NULL);
     kt_gpu_timing_enable(0);
     free(c), free(order), free(dc);
     kt_problem_free(p);

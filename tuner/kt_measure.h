@@ -1,6 +1,10 @@
 /*
  * Measurement: how the tuner and `ktune bench` time variants.
  *
+ *   0. every CPU candidate is called through the public entry point with
+ *      dispatch pinned to it (kt_dispatch_pin), so it pays the argument
+ *      checks and layout handling a program's call pays, as the dispatched
+ *      call does; GPU variants are called directly (a failure must show);
  *   1. warm-up: the first call (page faults, thread-pool start, CUDA context,
  *      module load, cuBLAS handle) is timed alone and reported apart;
  *   2. calibration: calls are repeated inside one sample until the sample
@@ -37,6 +41,7 @@ typedef struct kt_mopts {
     double tie;         /* tie window of a decision (0.02: within 2% is a tie) */
     double threads_tie; /* the window against a leader using more threads */
     int decide;         /* 1: stop when the decision is made (the tuner); 0: all rounds */
+    int entry;          /* 1: time CPU variants through the public entry point */
 } kt_mopts;
 
 #define KT_MEASURE_MAX_ROUNDS 40
@@ -52,6 +57,7 @@ typedef struct kt_mresult {
     double kernel_s;    /* GPU kernel alone, median; NAN when not a GPU variant */
     double warmup_s;    /* the first call */
     int raced_out;      /* stopped early, clearly behind */
+    int entry;          /* timed through the public entry point (set by kt_measure) */
     int nrounds;        /* rounds[0..nrounds): per-call time in each round, NAN when not timed */
     float rounds[KT_MEASURE_MAX_ROUNDS];
     kt_status status;   /* KT_OK, or why it could not run */
