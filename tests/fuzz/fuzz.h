@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -48,21 +49,38 @@ static inline uint64_t kt_fuzz_u64(kt_fuzz_in *in) {
     return v;
 }
 
+static char kt_fuzz_dir[256];
+
+/* Removes the scratch folder and what the target left in it (at exit). */
+static void kt_fuzz_cleanup(void) {
+    DIR *d = opendir(kt_fuzz_dir);
+    if (!d) return;
+    char buf[600];
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(buf, sizeof buf, "%s/%s", kt_fuzz_dir, e->d_name);
+        unlink(buf);
+    }
+    closedir(d);
+    rmdir(kt_fuzz_dir);
+}
+
 /*
- * A scratch folder for this process (made once, under $TMPDIR or /tmp; a RAM disk such as
- * /dev/shm is faster when TMPDIR points there), into which name is joined: returns buf.
+ * A scratch folder for this process (made once, under $TMPDIR or /tmp, removed at exit; a
+ * RAM disk such as /dev/shm is faster), into which name is joined: returns buf.
  */
 static inline const char *kt_fuzz_path(const char *name, char *buf, size_t len) {
-    static char dir[256];
-    if (!dir[0]) {
+    if (!kt_fuzz_dir[0]) {
         const char *tmp = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/ktune-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (!mkdtemp(dir)) {
+        snprintf(kt_fuzz_dir, sizeof kt_fuzz_dir, "%s/ktune-fuzz-XXXXXX",
+                 tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(kt_fuzz_dir)) {
             perror("mkdtemp");
             abort();
         }
+        atexit(kt_fuzz_cleanup);
     }
-    snprintf(buf, len, "%s/%s", dir, name);
+    snprintf(buf, len, "%s/%s", kt_fuzz_dir, name);
     return buf;
 }
 

@@ -7,8 +7,11 @@
 # scripts/fuzz does: `make tests/fuzz/bin/api` there.  Nothing here runs in `make` or
 # `make check`.
 
-KT_FUZZ_CC = $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(AM_CPPFLAGS) $(CPPFLAGS) $(KT_WARN_CFLAGS) \
-	$(CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) -I$(top_srcdir)/tuner
+# KT_FUZZ_DEFS=-DKT_FUZZ_KNOWN_BUGS (scripts/fuzz with KT_FUZZ_KNOWN_BUGS=1) makes the targets
+# skip the bugs recorded in tests/fuzz/README.md that are not fixed yet.
+KT_FUZZ_DEFS =
+KT_FUZZ_CC = $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(AM_CPPFLAGS) $(CPPFLAGS) $(KT_FUZZ_DEFS) \
+	$(KT_WARN_CFLAGS) $(CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) -I$(top_srcdir)/tuner
 KT_FUZZ_LINK = $(LIBTOOL) $(AM_V_lt) --tag=CC --mode=link $(CC) $(CFLAGS) -fsanitize=fuzzer \
 	$(LDFLAGS) -static
 KT_FUZZ_LIBS = libktune.la $(SQLITE_LIBS) $(OPENMP_CFLAGS) $(PTHREAD_LIBS) -lm
