@@ -23,8 +23,7 @@ static char in_path[512], copy_path[512];
 static void check_status(const char *what, kt_status s, const void *handle_ok) {
     KT_FUZZ_CHECK(s >= KT_OK && s < KT_EINTERNAL, "%s returned %d", what, (int)s);
     if (s != KT_OK)
-        KT_FUZZ_CHECK(kt_last_error()[0] != '\0', "%s failed (%d) without a message", what,
-                      (int)s);
+        KT_FUZZ_CHECK(kt_last_error()[0] != '\0', "%s failed (%d) without a message", what, (int)s);
     else
         KT_FUZZ_CHECK(handle_ok != NULL, "%s succeeded without a result", what);
 }
@@ -45,8 +44,7 @@ static void check_dump(const kt_db_dump *d) {
     KT_FUZZ_CHECK(!d->nmeasurements || d->measurements, "measurements count without rows");
     for (size_t i = 0; i < d->nmeasurements; i++)
         KT_FUZZ_CHECK(terminated(d->measurements[i].error, sizeof d->measurements[i].error) &&
-                          terminated(d->measurements[i].variant,
-                                     sizeof d->measurements[i].variant),
+                          terminated(d->measurements[i].variant, sizeof d->measurements[i].variant),
                       "measurement %zu strings", i);
     KT_FUZZ_CHECK(!d->nchoices || d->choices, "choices count without rows");
     KT_FUZZ_CHECK(!d->nruns || d->runs, "runs count without rows");
@@ -100,8 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     /* 2. the library's own load (KTUNE_DB points at in_path) */
     s = kt_reload();
-    KT_FUZZ_CHECK(s == KT_OK || s == KT_EDB, "kt_reload returned %d (%s)", (int)s,
-                  kt_last_error());
+    KT_FUZZ_CHECK(s == KT_OK || s == KT_EDB, "kt_reload returned %d (%s)", (int)s, kt_last_error());
     float y[3] = {1, 2, 3};
     s = kt_add_scalar_f32(3, 1.0f, y);
     KT_FUZZ_CHECK(s == KT_OK && y[0] == 2 && y[2] == 4, "add_scalar after load: %d", (int)s);

@@ -11,8 +11,8 @@
 #include "fuzz.h"
 #include "kt_internal.h"
 
-static const char *const names[] = {"KTUNE_FORCE", "KTUNE_DISABLE", "KTUNE_MAX_ISA",
-                                    "KTUNE_NUM_THREADS", "KTUNE_LOG", "KTUNE_DB",
+static const char *const names[] = {"KTUNE_FORCE",       "KTUNE_DISABLE", "KTUNE_MAX_ISA",
+                                    "KTUNE_NUM_THREADS", "KTUNE_LOG",     "KTUNE_DB",
                                     "KTUNE_PROFILE"};
 #define NVARS (sizeof names / sizeof names[0])
 
@@ -45,8 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int i = 0; i < env.nforce; i++) {
         KT_FUZZ_CHECK(terminated(env.force[i].variant, sizeof env.force[i].variant),
                       "force[%d].variant not terminated", i);
-        KT_FUZZ_CHECK((int)env.force[i].op >= 0 && env.force[i].op < KT_OP_COUNT,
-                      "force[%d].op %d", i, (int)env.force[i].op);
+        KT_FUZZ_CHECK((int)env.force[i].op >= 0 && env.force[i].op < KT_OP_COUNT, "force[%d].op %d",
+                      i, (int)env.force[i].op);
         KT_FUZZ_CHECK(kt_variant_lookup(env.force[i].op, env.force[i].variant) != NULL,
                       "force[%d]: '%s' is no variant", i, env.force[i].variant);
     }
