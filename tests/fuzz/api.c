@@ -419,6 +419,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (c.op >= GEMM_F32 && (c.a.lda > KT_FUZZ_HUGE_LD || c.a.ldb > KT_FUZZ_HUGE_LD ||
                              c.a.ldc > KT_FUZZ_HUGE_LD))
         return 0;
+    /* 6. threads variants (variants/threads/blas_body.h, chunk_offset): the operand pointer of
+          an empty chunk is formed too; a huge increment with one element (valid) wraps it */
+    if ((size_t)(c.a.incx < 0 ? -(c.a.incx + 1) : c.a.incx) >= KT_FUZZ_HUGE_LD ||
+        (size_t)(c.a.incy < 0 ? -(c.a.incy + 1) : c.a.incy) >= KT_FUZZ_HUGE_LD)
+        return 0;
 #endif
     explain(&c);
 
