@@ -17,12 +17,13 @@ ALTER TABLE measurements ADD COLUMN rounds BLOB
 -- choices, new columns:
 --   ci_lo, ci_hi  the 95% interval of `margin` (same definition as margin: for rank 1,
 --                 runner-up / winner - 1; for rank r, own / winner - 1); NULL: none
---   decision      how the tuner decided this rank: 'resolved' (the interval clears the tie
---                 window), 'tie' (within the window: the cheaper variant), 'unresolved'
---                 (the budget ran out while the interval straddled the window: the
---                 cheaper variant, marked so), 'merged' (a size whose winner change was
---                 not significant, given its neighbours' winner), 'single' (one candidate),
---                 '' (rows of schema 1)
+--   decision      how the tuner decided rank 1 (tuner/kt_stats.h): 'resolved' (every
+--                 cheaper candidate is shown slower than the winner beyond the tie window),
+--                 'unresolved' (a cheaper variant within the window took the choice, or the
+--                 comparison was not settled within the budget: the cheaper variant, marked
+--                 so), 'merged' (a size whose own winner lost to a neighbour's run: the
+--                 change was not significant), 'single' (one candidate), 'tie' (accepted,
+--                 not written by this tuner), '' (other ranks, rows of schema 1)
 ALTER TABLE choices ADD COLUMN ci_lo REAL;
 ALTER TABLE choices ADD COLUMN ci_hi REAL;
 ALTER TABLE choices ADD COLUMN decision TEXT NOT NULL DEFAULT ''

@@ -101,9 +101,10 @@ CREATE INDEX measurements_by_run ON measurements (run);
 
 -- What dispatch calls: per (machine, op, tuned size) the variants in order, rank 1 the
 -- winner.  Recomputed from measurements, replaced per (machine, op) at once.
---   margin  rank 1: runner-up median / winner median - 1 (NULL when alone);
---           rank r > 1: own median / winner median - 1.  Negative when the tuner preferred
---           a cheaper variant within noise.
+--   margin  rank 1: the runner-up's time over the winner's - 1, as the median of their
+--           paired per-round ratios (of their medians when not timed in the same rounds;
+--           NULL when alone); rank r > 1: own median / winner median - 1.  Negative when
+--           the tuner preferred a cheaper variant within the tie window.
 CREATE TABLE choices (
     machine  INTEGER NOT NULL REFERENCES machines (id) ON DELETE CASCADE,
     op       TEXT NOT NULL,

@@ -400,7 +400,8 @@ BL_INLINE void BL(ukr_core)(size_t k, const BL_T *a, size_t a_ks, const BL_T *b,
      * s, 2s and 3s (plus 8s past column 7): few address registers whatever
      * the stride (one pointer per column spills on x86-64's 16 registers).
      */
-    const char *b0 = (const char *)b, *b4 = (const char *)(b + 4 * b_js);
+    /* the second base only where columns 4.. exist: b + 4 * b_js may lie past B (UB) */
+    const char *b0 = (const char *)b, *b4 = ncol > 4 ? (const char *)(b + 4 * b_js) : b0;
     size_t s1 = b_js * sizeof(BL_T), s3 = 3 * s1, step = b_ks * sizeof(BL_T);
     for (size_t p = 0; p < k; p++) {
         BL_V av[BL_MV];

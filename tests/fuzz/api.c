@@ -29,7 +29,6 @@
 #include "ktune.h"
 
 #define KT_FUZZ_MAX_SPAN ((size_t)4 << 20) /* bytes per operand we really allocate */
-#define KT_FUZZ_HUGE_LD ((size_t)1 << 40)  /* KT_FUZZ_KNOWN_BUGS: see LLVMFuzzerTestOneInput */
 #define KT_FUZZ_MAX_WORK ((size_t)1 << 22) /* elements or multiply-adds we let one call do */
 
 enum {
@@ -401,30 +400,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     decode(&in, &c);
     char what[512];
     describe(&c, what, sizeof what);
-#ifdef KT_FUZZ_KNOWN_BUGS
-    /* KNOWN BUGS, recorded under tests/fuzz/regress/api/ and described in README.md: skipped
-       only when built with -DKT_FUZZ_KNOWN_BUGS; remove each line once its fix is merged. */
-    /* 1. kt_span_bytes (lib/kt_ops.c) negates PTRDIFF_MIN */
-    if (c.a.incx == PTRDIFF_MIN || c.a.incy == PTRDIFF_MIN) return 0;
-    /* 2. kt_lookup (lib/kt_dispatch.h) scans past the last interval for a size of SIZE_MAX */
-    if (c.op < GEMV_F32 && c.a.n == SIZE_MAX) return 0;
-    if (c.op >= GEMV_F32 && c.a.m * c.a.n * (c.op >= GEMM_F32 ? c.a.k : 1) == SIZE_MAX) return 0;
-    /* 3. add_scalar: n * element size > PTRDIFF_MAX passes validation */
-    if (c.op <= ADD_F64 && c.overflow) return 0;
-    /* 4. gemv/gemm: a matrix span > PTRDIFF_MAX (lda/ldc = SIZE_MAX, m = n = ldc = 2^33)
-          passes validation and the kernel runs out of bounds */
-    if (c.op >= GEMV_F32 && c.overflow) return 0;
-    /* 5. gemm avx512 (variants/blas_impl.h, ukr_core): b + 4 * b_js is formed for blocks of
-          fewer than 5 columns; a huge ldb of a 1-column B (valid) wraps the pointer */
-    if (c.op >= GEMM_F32 && (c.a.lda > KT_FUZZ_HUGE_LD || c.a.ldb > KT_FUZZ_HUGE_LD ||
-                             c.a.ldc > KT_FUZZ_HUGE_LD))
-        return 0;
-    /* 6. threads variants (variants/threads/blas_body.h, chunk_offset): the operand pointer of
-          an empty chunk is formed too; a huge increment with one element (valid) wraps it */
-    if ((size_t)(c.a.incx < 0 ? -(c.a.incx + 1) : c.a.incx) >= KT_FUZZ_HUGE_LD ||
-        (size_t)(c.a.incy < 0 ? -(c.a.incy + 1) : c.a.incy) >= KT_FUZZ_HUGE_LD)
-        return 0;
-#endif
     explain(&c);
 
     int fits = !c.overflow && c.work <= KT_FUZZ_MAX_WORK;

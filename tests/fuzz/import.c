@@ -29,27 +29,8 @@ static int import_once(void) {
     return rc;
 }
 
-#ifdef KT_FUZZ_KNOWN_BUGS
-/* 1 for a JSON document whose machines hold no choices at all (or that has no machines). */
-static int no_choices(const uint8_t *data, size_t size) {
-    json_t *doc = json_loadb((const char *)data, size, 0, NULL);
-    if (!doc) return 0;
-    size_t i, count = 0;
-    json_t *m;
-    json_array_foreach(json_object_get(doc, "machines"), i, m) {
-        count += json_array_size(json_object_get(m, "choices"));
-    }
-    json_decref(doc);
-    return count == 0;
-}
-#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-#ifdef KT_FUZZ_KNOWN_BUGS
-    /* KNOWN BUG (tests/fuzz/regress/import/, README.md): read_export in tuner/cmd_export.c
-       calls qsort(NULL, 0, ...) when no machine has choices.  Remove once fixed. */
-    if (no_choices(data, size)) return 0;
-#endif
     kt_fuzz_write(json_path, data, size);
     kt_fuzz_unlink_db(db_path);
     int rc = import_once();

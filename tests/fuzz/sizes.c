@@ -19,18 +19,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!spec) return 0;
     memcpy(spec, data, size);
     spec[size] = '\0';
-#ifdef KT_FUZZ_KNOWN_BUGS
-    /* KNOWN BUG (tests/fuzz/regress/sizes/, README.md): a range with a factor close to 1
-       ("1:4e15:1.00001") expands to millions of sizes (1:9e15:1.0000001: 2 GB).  Skips
-       any factor below 1.001 (at most ~37000 sizes per range).  Remove once fixed. */
-    for (const char *c = strchr(spec, ':'); c; c = strchr(c + 1, ':')) {
-        const char *c2 = strpbrk(c + 1, ":,");
-        if (c2 && *c2 == ':' && strtod(c2 + 1, NULL) < 1.001) {
-            free(spec);
-            return 0;
-        }
-    }
-#endif
     size_t *v = (size_t *)1, n = 12345;
     int rc = kt_sizes_parse(spec, &v, &n);
     if (rc == 0) {

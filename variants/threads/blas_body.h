@@ -69,7 +69,8 @@ static kt_status TC(gemv)(const kt_variant *v, kt_trans trans, size_t m, size_t 
             size_t lo, hi;
             split(leny, np, i, grain, &lo, &hi);
             kt_status st = KT_OK;
-            TT *yp = y + chunk_offset(leny, incy, lo, hi);
+            /* an empty part forms no pointer: y + offset may lie past y (UB) */
+            TT *yp = hi > lo ? y + chunk_offset(leny, incy, lo, hi) : y;
             if (hi > lo && trans == KT_NOTRANS)
                 st = fn(s, trans, hi - lo, n, alpha, a + lo, lda, x, incx, beta, yp, incy);
             else if (hi > lo)
