@@ -380,7 +380,8 @@ kt_status kt_dispatch_pin(kt_op_id op, const kt_variant *v) {
     pthread_mutex_lock(&kt_build_lock);
     kt_table *cur = atomic_load_explicit(&kt_current_table, memory_order_acquire);
     if (!v) {
-        if (kt_pin_base) atomic_store_explicit(&kt_current_table, kt_pin_base, memory_order_release);
+        if (kt_pin_base)
+            atomic_store_explicit(&kt_current_table, kt_pin_base, memory_order_release);
         kt_pin_base = NULL;
         pthread_mutex_unlock(&kt_build_lock);
         return KT_OK;

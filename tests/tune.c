@@ -48,28 +48,22 @@ static kt_status planted_linear(const kt_variant *v, size_t n, float a, const fl
     spin(2e-9 * (double)n);
     return kt_axpy_f32_scalar(v, n, a, x, ix, y, iy);
 }
-/* A planted pair 1% apart (the cheaper one slower: a tie) and one 10% apart. */
-static kt_status planted_base(const kt_variant *v, size_t n, float a, const float *x,
-                              ptrdiff_t ix, float *y, ptrdiff_t iy) {
-    spin(40e-6);
-    return kt_axpy_f32_scalar(v, n, a, x, ix, y, iy);
-}
-static kt_status planted_1pct(const kt_variant *v, size_t n, float a, const float *x,
-                              ptrdiff_t ix, float *y, ptrdiff_t iy) {
-    spin(40.4e-6);
-    return kt_axpy_f32_scalar(v, n, a, x, ix, y, iy);
-}
-static kt_status planted_10pct(const kt_variant *v, size_t n, float a, const float *x,
+/* A planted pair 1% apart (the cheaper one slower: a tie) and one 10% apart: the row's
+ * param is its cost in nanoseconds. */
+static kt_status planted_param(const kt_variant *v, size_t n, float a, const float *x,
                                ptrdiff_t ix, float *y, ptrdiff_t iy) {
-    spin(44e-6);
+    spin(1e-9 * v->param);
     return kt_axpy_f32_scalar(v, n, a, x, ix, y, iy);
 }
 static const kt_variant planted[] = {
     {"test:fixed", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 5, (kt_fnptr)planted_fixed},
     {"test:linear", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 5, (kt_fnptr)planted_linear},
-    {"test:base", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 6, (kt_fnptr)planted_base},
-    {"test:cheap1", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 4, (kt_fnptr)planted_1pct},
-    {"test:cheap10", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 4, (kt_fnptr)planted_10pct},
+    {"test:base", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 40000, 6,
+     (kt_fnptr)planted_param},
+    {"test:cheap1", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 40400, 4,
+     (kt_fnptr)planted_param},
+    {"test:cheap10", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 44000, 4,
+     (kt_fnptr)planted_param},
 };
 
 static kt_status tune_v(const char *path, const char *ops, const char *variants,

@@ -173,7 +173,8 @@ int kt_cmd_bench(int argc, char **argv) {
             shp = malloc((size_t)nrandom * sizeof *shp);
             kt_rng rng;
             kt_rng_seed(&rng, seed + (uint64_t)op);
-            nshp = shp && g ? kt_tune_draw_sizes((kt_op_id)op, g, ng, &rng, (size_t)nrandom, shp) : 0;
+            nshp = shp && g ? kt_tune_draw_sizes((kt_op_id)op, g, ng, &rng, (size_t)nrandom, shp)
+                            : 0;
             free(g);
         } else {
             nshp = default_shapes((kt_op_id)op, &shp);

@@ -352,9 +352,12 @@ void kt_ins_verification(const kt_db_dump *d, int64_t machine, kt_ins_verify *ou
             json_t *e = json_object_get(acc, name);
             if (!e) json_object_set_new(acc, name, e = json_pack("[f, i]", 0.0, 0));
             double r = json_number_value(val);
-            if (r > 0)
-                json_array_set_new(e, 0, json_real(json_real_value(json_array_get(e, 0)) + log(r))),
-                json_array_set_new(e, 1, json_integer(json_integer_value(json_array_get(e, 1)) + 1));
+            if (r > 0) {
+                double sum = json_real_value(json_array_get(e, 0)) + log(r);
+                json_int_t cnt = json_integer_value(json_array_get(e, 1)) + 1;
+                json_array_set_new(e, 0, json_real(sum));
+                json_array_set_new(e, 1, json_integer(cnt));
+            }
         }
         json_decref(f);
         json_t *cnt = json_object_get(acc, "");

@@ -178,7 +178,8 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
     kt_problem *p;
     kt_status st = kt_ops[op].problem_new(dims, seed, 0, &p);
     if (st != KT_OK) return st;
-    int max_rounds = o->max_samples < KT_MEASURE_MAX_ROUNDS ? o->max_samples : KT_MEASURE_MAX_ROUNDS;
+    int max_rounds = o->max_samples < KT_MEASURE_MAX_ROUNDS ? o->max_samples
+                                                            : KT_MEASURE_MAX_ROUNDS;
     cand *c = calloc(n, sizeof *c);
     size_t *order = calloc(n, sizeof *order);
     kt_dcand *dc = calloc(n, sizeof *dc);
@@ -270,7 +271,8 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
         kt_decision d = kt_decide(dc, (int)n, o->tie, o->threads_tie);
         if (d.leader < 0) break;
         for (size_t i = 0; i < n; i++) {
-            if (!c[i].active || (int)i == d.leader || !res[i].v) continue; /* never the dispatched */
+            /* never the dispatched call */
+            if (!c[i].active || (int)i == d.leader || !res[i].v) continue;
             double med, lo, hi;
             kt_dcand_ratio(&dc[i], &dc[d.leader], &med, &lo, &hi);
             double w = kt_tie_window(&dc[d.leader], &dc[i], o->tie, o->threads_tie);

@@ -278,8 +278,8 @@ static void store_limits(kt_tuner *t) {
         kt_db_measurement *ms = NULL;
         size_t n = 0;
         kt_op_id k = (kt_op_id)op;
-        if (kt_db_measurements_list(t->db, t->machine, kt_ops[op].name, kt_tuner_keep_current, &k, &ms,
-                                    &n) != KT_OK)
+        if (kt_db_measurements_list(t->db, t->machine, kt_ops[op].name, kt_tuner_keep_current,
+                                    &k, &ms, &n) != KT_OK)
             continue;
         for (size_t i = 0; i < n; i++) {
             size_t mnk[3] = {ms[i].m, ms[i].n, ms[i].k}, dims[3];

@@ -36,7 +36,7 @@ typedef struct kt_tuner {
     char invalid[KT_MAX_CAND][KT_DB_ERROR_MAX]; /* validation failure per candidate */
     int skip[KT_MAX_CAND];                       /* not measured at this shape (far behind) */
     kt_shape *grid[KT_OP_COUNT];                 /* the sweep of each op */
-    int counts[KT_OP_COUNT][4];                  /* last choices: points, changes, merged, unresolved */
+    int counts[KT_OP_COUNT][4]; /* last choices: points, changes, merged, unresolved */
     size_t ngrid[KT_OP_COUNT];
 } kt_tuner;
 

@@ -34,7 +34,9 @@ typedef struct vsize {
 } vsize;
 
 /* Uniform in [0, 1). */
-static double unit(kt_rng *r) { return (double)(kt_rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
+static double unit(kt_rng *r) {
+    return (double)(kt_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}
 
 /* Whether dims is one of the tuned points in ms[0..n) (packed dims). */
 static int is_tuned(kt_op_id op, const size_t d[3], const kt_db_measurement *ms, size_t n) {
