@@ -364,12 +364,45 @@ static kt_status call_variant(const call *c, void *p[3], int *avail, const char 
     return kt_call(op, vi.name, &a);
 }
 
-/* kt_dispatch_explain at the call's dimensions: KT_OK and a complete answer, whatever they are. */
+/* Whether a rows x cols matrix of es-byte elements, packed, spans at most PTRDIFF_MAX bytes. */
+static int packed_fits(size_t rows, size_t cols, size_t es) {
+    size_t e, b;
+    if (!rows || !cols) return 1;
+    if (__builtin_mul_overflow(cols - 1, rows, &e) || __builtin_add_overflow(e, rows, &e) ||
+        __builtin_mul_overflow(e, es, &b))
+        return 0;
+    return b <= PTRDIFF_MAX;
+}
+
+/*
+ * kt_dispatch_explain at the call's dimensions: KT_OK and a complete answer when a call
+ * of those dimensions can exist (its vector, or each matrix, packed, fits the address
+ * space), else KT_EINVAL with the answer untouched.
+ */
 static void explain(const call *c) {
     size_t dims[3] = {c->a.n, 0, 0};
+    size_t es = strstr(op_names[c->op], "f32") ? 4 : 8;
+    int can;
     if (c->op >= GEMV_F32) dims[0] = c->a.m, dims[1] = c->a.n, dims[2] = c->a.k;
+    if (c->op < GEMV_F32)
+        can = dims[0] <= PTRDIFF_MAX / es;
+    else if (c->op < GEMM_F32)
+        can = packed_fits(dims[0], dims[1], es);
+    else
+        can = packed_fits(dims[0], dims[2], es) && packed_fits(dims[2], dims[1], es) &&
+              packed_fits(dims[0], dims[1], es);
     kt_dispatch_info info;
+    memset(&info, 0xa5, sizeof info);
     kt_status s = kt_dispatch_explain(op_names[c->op], dims, &info);
+    if (!can) {
+        unsigned char poison[sizeof info];
+        memset(poison, 0xa5, sizeof poison);
+        KT_FUZZ_CHECK(s == KT_EINVAL && !memcmp(&info, poison, sizeof info),
+                      "explain %s %zu %zu %zu: no call has these sizes, yet %s",
+                      op_names[c->op], dims[0], dims[1], dims[2],
+                      s == KT_EINVAL ? "the answer was written" : "not refused");
+        return;
+    }
     KT_FUZZ_CHECK(s == KT_OK, "explain %s %zu %zu %zu: %s", op_names[c->op], dims[0], dims[1],
                   dims[2], kt_last_error());
     KT_FUZZ_CHECK(info.variant && info.source && memchr(info.why, '\0', sizeof info.why),
