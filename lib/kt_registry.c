@@ -50,8 +50,9 @@
 
 /* name, backend, op, version, required CPU features, flags, threads, param, cost, fn */
 #define SCALAR(op, f) {"scalar", "scalar", op, 1, 0, 0, 1, 0, 0, FN(f)}
-#define AVX2(op, f) {"avx2", "avx2", op, 1, KT_REQ_AVX2, US, 1, 0, 1, AVX2_FN(f)}
-#define AVX512(op, f) {"avx512", "avx512", op, 1, KT_REQ_AVX512, US, 1, 0, 2, AVX512_FN(f)}
+/* vector ops' SIMD rows: version 2 since heads and tails are scalar (variants/vec_impl.h) */
+#define AVX2(op, f) {"avx2", "avx2", op, 2, KT_REQ_AVX2, US, 1, 0, 1, AVX2_FN(f)}
+#define AVX512(op, f) {"avx512", "avx512", op, 2, KT_REQ_AVX512, US, 1, 0, 2, AVX512_FN(f)}
 #define THREADS(op, f, t) \
     {"threads:t=" #t, "threads", op, 1, 0, US | KT_VF_OPENMP, t, 0, 10 + t, OMP_FN(f)}
 #define THREADS_ALL(op, f) \

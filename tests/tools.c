@@ -304,6 +304,12 @@ static void set_started(const char *path, const char *fp, const char *when) {
     assert_int_equal(sqlite3_close(s), SQLITE_OK);
 }
 
+/* The registry's current version of variant name of OP (the rows below are "current"). */
+static unsigned cur(const char *name) {
+    const kt_variant *v = kt_variant_lookup(kt_op_find(OP), name);
+    return v ? v->version : 1;
+}
+
 static void make_db(const char *path, const dbspec *sp) {
     kt_db *db;
     assert_int_equal(kt_db_open_write(path, &db), KT_OK);
@@ -311,7 +317,8 @@ static void make_db(const char *path, const dbspec *sp) {
                                           {"avx512", "avx512"}, {"openblas", "openblas"},
                                           {"cuda:block=256", "cuda"}};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-        assert_int_equal(kt_db_variant_put(db, OP, vars[i][0], 1, vars[i][1], ""), KT_OK);
+        assert_int_equal(kt_db_variant_put(db, OP, vars[i][0], cur(vars[i][0]), vars[i][1], ""),
+                         KT_OK);
     assert_int_equal(kt_db_variant_put(db, OP, "avx512", 0, "avx512", ""), KT_OK);
     int64_t m, run;
     if (sp->this_machine) {
@@ -327,14 +334,14 @@ static void make_db(const char *path, const dbspec *sp) {
         put_ms(db, m, run, 1000, "openblas", 1, 0, NAN, 0, "validation failed: planted");
         put_ms(db, m, run, 1000, "avx512", 0, 1.5e-6, NAN, 1, NULL);
         /* n = 1e6: avx2 wins */
-        put_ms(db, m, run, 1000000, "avx2", 1, 1e-4, NAN, 1, NULL);
+        put_ms(db, m, run, 1000000, "avx2", cur("avx2"), 1e-4, NAN, 1, NULL);
         put_ms(db, m, run, 1000000, "scalar", 1, 4e-4, NAN, 1, NULL);
         kt_db_choice c[] = {
             {0, 1000, 0, 1, "scalar", 1, sp->scalar_1000, 4.5e-6 / sp->scalar_1000 - 1, 0.1, 0.2,
              "resolved"},
             {0, 1000, 0, 2, "cuda:block=256", 1, 4.5e-6, 4.5e-6 / sp->scalar_1000 - 1, 0.1, 0.2,
              "resolved"},
-            {0, 1000000, 0, 1, "avx2", 1, 1e-4, 3.0, 2.5, 3.5, "resolved"},
+            {0, 1000000, 0, 1, "avx2", cur("avx2"), 1e-4, 3.0, 2.5, 3.5, "resolved"},
             {0, 1000000, 0, 2, "scalar", 1, 4e-4, 3.0, 2.5, 3.5, "resolved"},
         };
         put_choices(db, m, run, c, 4);
@@ -346,9 +353,10 @@ static void make_db(const char *path, const dbspec *sp) {
         assert_int_equal(kt_db_machine_put(db, FP_B, "{\"cpu\":{\"brand\":\"Other\"}}", &m),
                          KT_OK);
         assert_int_equal(kt_db_run_begin(db, m, "ktune tune", "0.0.9", &run), KT_OK);
-        put_ms(db, m, run, 4096, "avx512", 1, 1e-6, NAN, 1, NULL);
+        put_ms(db, m, run, 4096, "avx512", cur("avx512"), 1e-6, NAN, 1, NULL);
         put_ms(db, m, run, 4096, "scalar", 1, 5e-6, NAN, 1, NULL);
-        kt_db_choice c[] = {{0, 4096, 0, 1, "avx512", 1, 1e-6, 4.0, NAN, NAN, "unresolved"},
+        kt_db_choice c[] = {{0, 4096, 0, 1, "avx512", cur("avx512"), 1e-6, 4.0, NAN, NAN,
+                             "unresolved"},
                             {0, 4096, 0, 2, "scalar", 1, 5e-6, 4.0, NAN, NAN, "unresolved"}};
         put_choices(db, m, run, c, 2);
         assert_int_equal(kt_db_run_end(db, run, KT_DB_RUN_INTERRUPTED), KT_OK);
@@ -891,7 +899,7 @@ static void add_v2_rows(const char *path) {
     kt_db_dump d;
     assert_int_equal(kt_db_dump_read(db, here_fp(), KT_DB_DUMP_RUNS, &d), KT_OK);
     assert_true(d.nmachines == 1 && d.nruns >= 1);
-    kt_db_measurement m = {.machine = d.machines[0].id, .n = 1000, .version = 1,
+    kt_db_measurement m = {.machine = d.machines[0].id, .n = 1000, .version = cur("avx2"),
                            .run = d.runs[0].id, .samples = 3, .median_s = 2e-6,
                            .spread = 0.01, .min_s = 1.9e-6, .kernel_s = NAN, .valid = 1,
                            .gflops = NAN, .gbs = NAN, .batch = 42, .nrounds = 3,
