@@ -39,6 +39,11 @@ static inline size_t kt_head_count(const void *p, size_t elem, size_t n) {
     return head < n ? head : n;
 }
 
+/* a + c wrapping around as the vector lanes do (no signed overflow). */
+static inline int64_t kt_wrap_add(int64_t a, int64_t c) {
+    return (int64_t)((uint64_t)a + (uint64_t)c);
+}
+
 static inline void kt_add_scalar_f32_impl(size_t n, float c, float *a) {
     const kt_vf32 vc = vf32_set1(c);
     size_t i = kt_head_count(a, sizeof *a, n);
@@ -74,7 +79,7 @@ static inline void kt_add_scalar_f64_impl(size_t n, double c, double *a) {
 static inline void kt_add_scalar_i64_impl(size_t n, int64_t c, int64_t *a) {
     const kt_vi64 vc = vi64_set1(c);
     size_t i = kt_head_count(a, sizeof *a, n);
-    for (size_t j = 0; j < i; j++) a[j] += c;
+    for (size_t j = 0; j < i; j++) a[j] = kt_wrap_add(a[j], c);
     for (; i + 4 * KT_LANES_I64 <= n; i += 4 * KT_LANES_I64) {
         kt_vi64 a0 = vi64_load(a + i), a1 = vi64_load(a + i + KT_LANES_I64);
         kt_vi64 a2 = vi64_load(a + i + 2 * KT_LANES_I64), a3 = vi64_load(a + i + 3 * KT_LANES_I64);
@@ -84,7 +89,7 @@ static inline void kt_add_scalar_i64_impl(size_t n, int64_t c, int64_t *a) {
         vi64_store(a + i + 3 * KT_LANES_I64, vi64_add(a3, vc));
     }
     for (; i + KT_LANES_I64 <= n; i += KT_LANES_I64) vi64_store(a + i, vi64_add(vi64_load(a + i), vc));
-    for (; i < n; i++) a[i] += c;
+    for (; i < n; i++) a[i] = kt_wrap_add(a[i], c);
 }
 
 static inline void kt_axpy_f32_impl(size_t n, float alpha, const float *x, float *y) {
