@@ -403,24 +403,28 @@ BL_INLINE void BL(ukr_core)(size_t k, const BL_T *a, size_t a_ks, const BL_T *b,
     /* the second base only where columns 4.. exist: b + 4 * b_js may lie past B (UB) */
     const char *b0 = (const char *)b, *b4 = ncol > 4 ? (const char *)(b + 4 * b_js) : b0;
     size_t s1 = b_js * sizeof(BL_T), s3 = 3 * s1, step = b_ks * sizeof(BL_T);
+    /*
+     * Step p's operands are addressed from p (not by advancing after each step): with
+     * k = 1 a valid leading dimension may be huge, and a pointer one step past the
+     * last would wrap (UB, though never read).
+     */
     for (size_t p = 0; p < k; p++) {
+        const BL_T *ap = a + p * a_ks;
+        const char *bp0 = b0 + p * step, *bp4 = b4 + p * step;
         BL_V av[BL_MV];
 #pragma GCC unroll 8
         for (int u = 0; u < nv; u++)
-            av[u] = a_tail && u == nv - 1 ? V_LOADN(a + u * BL_VLEN, tail)
-                                          : V_LOAD(a + u * BL_VLEN);
+            av[u] = a_tail && u == nv - 1 ? V_LOADN(ap + u * BL_VLEN, tail)
+                                          : V_LOAD(ap + u * BL_VLEN);
 #pragma GCC unroll 16
         for (int j = 0; j < ncol; j++) {
-            const char *bq = j / 4 % 2 == 0 ? b0 : b4;
+            const char *bq = j / 4 % 2 == 0 ? bp0 : bp4;
             size_t off = j % 4 == 0 ? 0 : j % 4 == 1 ? s1 : j % 4 == 2 ? 2 * s1 : s3;
             BL_V bv = V_SET1(*(const BL_T *)(bq + off + (size_t)(j / 8) * 8 * s1));
 #pragma GCC unroll 8
             for (int u = 0; u < nv; u++)
                 acc[j][u] = V_FMA(av[u], bv, acc[j][u]);
         }
-        a += a_ks;
-        b0 += step;
-        b4 += step;
     }
     BL_V va = V_SET1(alpha), vb = V_SET1(beta);
     if (mr == (size_t)nv * BL_VLEN && nr == (size_t)ncol) {

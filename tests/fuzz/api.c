@@ -433,6 +433,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     decode(&in, &c);
     char what[512];
     describe(&c, what, sizeof what);
+    if (getenv("KT_FUZZ_SHOW")) fprintf(stderr, "call: %s\n", what); /* what a finding ran */
     explain(&c);
 
     int fits = !c.overflow && c.work <= KT_FUZZ_MAX_WORK;
