@@ -630,8 +630,8 @@ kt_status kt_blas_problem_new(kt_op_id op, const size_t dims[3], uint64_t seed, 
     return KT_OK;
 }
 
-kt_status kt_blas_run(const kt_variant *v, kt_problem *p) {
-    kt_args *a = &p->args;
+kt_status kt_blas_run(const kt_variant *v, void *args) {
+    kt_args *a = args;
     switch (v->op) {
     case KT_OP_DOT_F32: {
         float r;
@@ -658,11 +658,30 @@ kt_status kt_blas_run(const kt_variant *v, kt_problem *p) {
 }
 
 /*
- * Poisons the whole output (NaN: beta = 0 must not read it; the padding
- * rows between m and ldc must stay poisoned), runs v once, and compares
- * with the reference: |got - ref| <= (k + 2) eps sum|terms| per element.
+ * Before a validation run: poisons the whole output (NaN: beta = 0 must
+ * not read it; the padding rows between m and ldc must stay poisoned).
  */
-kt_status kt_blas_validate(const kt_variant *v, kt_problem *p, char *msg, size_t len) {
+void kt_blas_reset(void *problem) {
+    kt_problem *p = problem;
+    int f = is_f32(p->op);
+    kt_args *a = &p->args;
+    if (p->op == KT_OP_DOT_F32 || p->op == KT_OP_DOT_F64) {
+        a->result = NAN;
+        return;
+    }
+    int gemv = p->op == KT_OP_GEMV_F32 || p->op == KT_OP_GEMV_F64;
+    void *out = gemv ? a->y : a->c;
+    size_t rows = a->m, cols = gemv ? 1 : a->n, ldo = gemv ? a->m : a->ldc;
+    fill_poison(f, out, 0, (cols - 1) * ldo + rows + GUARD);
+}
+
+/*
+ * After v ran on the problem (kt_blas_reset first): compares with the
+ * reference, |got - ref| <= (k + 2) eps sum|terms| per element, and checks
+ * that the padding and the guard stayed poisoned.
+ */
+kt_status kt_blas_check(const kt_variant *v, void *problem, char *msg, size_t len) {
+    kt_problem *p = problem;
     int f = is_f32(p->op);
     kt_args *a = &p->args;
     const long double *ref = p->ref;
@@ -670,9 +689,6 @@ kt_status kt_blas_validate(const kt_variant *v, kt_problem *p, char *msg, size_t
     double eps = f ? FLT_EPSILON : DBL_EPSILON;
     const char *op = kt_ops[p->op].name;
     if (p->op == KT_OP_DOT_F32 || p->op == KT_OP_DOT_F64) {
-        a->result = NAN;
-        kt_status s = kt_blas_run(v, p);
-        if (s != KT_OK) return snprintf(msg, len, "%s/%s failed: %s", op, v->name, kt_last_error()), s;
         double bound = (double)(a->n + 2) * eps * (double)ref[1];
         if (!(fabsl(a->result - ref[0]) <= bound)) {
             snprintf(msg, len, "%s/%s n=%zu: %.10g, expected %.10Lg (bound %.3g)", op, v->name,
@@ -685,9 +701,6 @@ kt_status kt_blas_validate(const kt_variant *v, kt_problem *p, char *msg, size_t
     void *out = gemv ? a->y : a->c;
     size_t rows = a->m, cols = gemv ? 1 : a->n, ldo = gemv ? a->m : a->ldc;
     size_t depth = gemv ? a->n : a->k;
-    fill_poison(f, out, 0, (cols - 1) * ldo + rows + GUARD);
-    kt_status s = kt_blas_run(v, p);
-    if (s != KT_OK) return snprintf(msg, len, "%s/%s failed: %s", op, v->name, kt_last_error()), s;
     const long double *mag = ref + p->out_len;
     for (size_t j = 0; j < cols; j++) {
         for (size_t i = 0; i < ldo && (j + 1 < cols || i < rows); i++) {

@@ -29,9 +29,9 @@ static pthread_mutex_t kt_build_lock = PTHREAD_MUTEX_INITIALIZER;
 static kt_table *kt_retired;          /* older tables, freed at exit */
 static kt_status kt_last_init = KT_OK;
 static int kt_api_cap;                /* kt_set_max_threads, 0: none */
-static const kt_variant *kt_api_force[KT_OP_COUNT];
-static kt_tuned_point *kt_set_pts[KT_OP_COUNT]; /* kt_dispatch_set_points */
-static size_t kt_set_npts[KT_OP_COUNT];
+static const kt_variant *kt_api_force[KT_OP_MAX];
+static kt_tuned_point *kt_set_pts[KT_OP_MAX]; /* kt_dispatch_set_points */
+static size_t kt_set_npts[KT_OP_MAX];
 int kt_thread_cap(void) {
     const kt_env *env = kt_env_get();
     if (kt_api_cap > 0) return kt_api_cap;
@@ -42,8 +42,29 @@ int kt_thread_cap(void) {
 
 static const char *const kt_simd_order[] = {"avx512", "avx2", "scalar"};
 
+/*
+ * A registered op's best usable serial variant: a CPU variant (no GPU, no
+ * OpenMP, one thread, any size, not a test row) needing the most CPU
+ * features -- the widest SIMD level this CPU runs -- the lower cost rank
+ * among equals.  NULL when none can run here.
+ */
+static const kt_variant *best_serial_registered(kt_op_id op) {
+    const kt_variant *best = NULL;
+    int best_bits = -1;
+    for (size_t i = 0, n = kt_variants_len(); i < n; i++) {
+        const kt_variant *v = kt_variant_at(i);
+        if (v->op != op || (v->flags & (KT_VF_GPU | KT_VF_OPENMP | KT_VF_TEST)) ||
+            v->threads > 1 || v->min_size > 1 || !kt_variant_usable(v, NULL, 0))
+            continue;
+        int bits = __builtin_popcount(v->req);
+        if (bits > best_bits || (bits == best_bits && v->cost < best->cost)) best = v, best_bits = bits;
+    }
+    return best;
+}
+
 /* The best usable serial variant: widest SIMD first, scalar always works. */
 static const kt_variant *best_simd(kt_op_id op) {
+    if (op >= KT_OP_COUNT) return best_serial_registered(op);
     for (size_t i = 0; i < sizeof kt_simd_order / sizeof kt_simd_order[0]; i++) {
         const kt_variant *v = kt_variant_lookup(op, kt_simd_order[i]);
         if (v && kt_variant_usable(v, NULL, 0)) return v;
@@ -56,7 +77,11 @@ static const kt_variant *best_threads(kt_op_id op) {
     const kt_variant *best = NULL;
     for (size_t i = 0, n = kt_variants_len(); i < n; i++) {
         const kt_variant *v = kt_variant_at(i);
-        if (v->op != op || strcmp(v->backend, "threads") != 0) continue;
+        if (v->op != op) continue;
+        if (op < KT_OP_COUNT ? strcmp(v->backend, "threads") != 0
+                             : !(v->flags & KT_VF_OPENMP) || (v->flags & KT_VF_TEST) ||
+                                   v->min_size > 1)
+            continue;
         if (kt_variant_usable(v, NULL, 0) && (!best || v->threads > best->threads)) best = v;
     }
     return best;
@@ -69,6 +94,11 @@ static const kt_variant *best_threads(kt_op_id op) {
  */
 static size_t default_threshold(kt_op_id op) {
     size_t es = kt_ops[op].dtype == KT_F32 ? 4 : 8;
+    if (op >= KT_OP_COUNT) { /* registered ops: 2 MiB moved, the size being the dims' product */
+        size_t d[3] = {1, 1, 1};
+        double per = kt_ops[op].bytes(d);
+        return per > 0 ? (size_t)ceil((2.0 * 1048576.0) / per) : SIZE_MAX;
+    }
     if (kt_ops[op].ndims == 3) return (size_t)128 * 128 * 128;
     if (kt_ops[op].ndims == 2) return ((size_t)2 << 20) / es;
     size_t d[3] = {1, 1, 1};
@@ -152,7 +182,7 @@ static int build_tuned(kt_optab *t, kt_op_id op, const kt_tuned_point *pts, size
 
 void kt_tuned_set_free(kt_tuned_set *set) {
     if (!set) return;
-    for (int op = 0; op < KT_OP_COUNT; op++) free(set->points[op]);
+    for (int op = 0; op < KT_OP_MAX; op++) free(set->points[op]);
     free(set);
 }
 
@@ -186,8 +216,8 @@ static size_t interval_of(const kt_optab *t, size_t x) {
  */
 static void finish_optab(kt_optab *t) {
     for (size_t i = 0; i < t->nint; i++) {
-        const kt_variant *v = t->iv[i].pick;
-        t->iv[i].direct = (v->flags & (KT_VF_OPENMP | KT_VF_GPU)) ? NULL : v->fn;
+        const kt_variant *v = t->iv[i].pick; /* NULL: no variant of a registered op runs here */
+        t->iv[i].direct = !v || (v->flags & (KT_VF_OPENMP | KT_VF_GPU)) ? NULL : (void *)v->fn;
     }
     for (unsigned b = 0; b < KT_NBUCKETS; b++) {
         size_t first = b ? (size_t)1 << b : 0;
@@ -199,8 +229,8 @@ static void finish_optab(kt_optab *t) {
 
 static void table_free(kt_table *tab) {
     if (!tab) return;
-    for (int op = 0; op < KT_OP_COUNT; op++) {
-        if (tab->pinned && tab->pinned != op + 1) continue; /* shared with its base */
+    for (size_t op = 0; op < tab->nops; op++) {
+        if (tab->pinned && (size_t)tab->pinned != op + 1) continue; /* shared with its base */
         free(tab->ops[op].iv), free(tab->ops[op].lg);
     }
     free(tab);
@@ -211,6 +241,7 @@ static kt_table *table_build(kt_status *status) {
     const kt_env *env = kt_env_get();
     kt_table *tab = calloc(1, sizeof *tab);
     if (!tab) return NULL;
+    tab->nops = kt_op_count();
     *status = KT_OK;
     kt_tuned_set *tuned = NULL;
     kt_status s = kt_tuned_load(&tuned);
@@ -225,7 +256,7 @@ static kt_table *table_build(kt_status *status) {
         *status = s;
         tuned = NULL;
     }
-    for (int i = 0; i < KT_OP_COUNT; i++) {
+    for (size_t i = 0; i < tab->nops; i++) {
         kt_op_id op = (kt_op_id)i;
         kt_optab *t = &tab->ops[op];
         t->ndims = kt_ops[op].ndims;
@@ -267,7 +298,7 @@ static kt_table *table_build(kt_status *status) {
         build_defaults(t, op);
     }
     if (tuned) kt_tuned_set_free(tuned);
-    for (int op = 0; op < KT_OP_COUNT; op++) {
+    for (size_t op = 0; op < tab->nops; op++) {
         if (!tab->ops[op].iv || tab->ops[op].nint > UINT32_MAX) {
             table_free(tab);
             *status = kt_fail(KT_ENOMEM, "dispatch table: out of memory");
@@ -350,7 +381,7 @@ static int cmp_point(const void *a, const void *b) {
 }
 
 kt_status kt_dispatch_set_points(kt_op_id op, const kt_tuned_point *pts, size_t npts) {
-    if ((unsigned)op >= KT_OP_COUNT || (npts && !pts) || npts > UINT32_MAX)
+    if ((unsigned)op >= kt_op_count() || (npts && !pts) || npts > UINT32_MAX)
         return kt_fail(KT_EINVAL, "kt_dispatch_set_points: bad op %d or %zu points", (int)op,
                        npts);
     kt_tuned_point *copy = NULL;
@@ -370,7 +401,7 @@ kt_status kt_dispatch_set_points(kt_op_id op, const kt_tuned_point *pts, size_t 
 }
 
 kt_status kt_dispatch_pin(kt_op_id op, const kt_variant *v) {
-    if ((unsigned)op >= KT_OP_COUNT || (v && v->op != op))
+    if ((unsigned)op >= kt_op_count() || (v && v->op != op))
         return kt_fail(KT_EINVAL, "kt_dispatch_pin: bad op %d or variant", (int)op);
     char why[192];
     if (v && !kt_variant_usable(v, why, sizeof why))
@@ -387,6 +418,11 @@ kt_status kt_dispatch_pin(kt_op_id op, const kt_variant *v) {
         return KT_OK;
     }
     if (!kt_pin_base) kt_pin_base = cur;
+    if ((size_t)op >= kt_pin_base->nops) {
+        pthread_mutex_unlock(&kt_build_lock);
+        return kt_fail(KT_EINVAL, "kt_dispatch_pin: %s was registered after the pins began",
+                       kt_ops[op].name);
+    }
     kt_table *tab = NULL;
     for (size_t i = 0; i < kt_npins && !tab; i++)
         if (kt_pins[i].base == kt_pin_base && kt_pins[i].v == v) tab = kt_pins[i].tab;
@@ -423,7 +459,7 @@ kt_status kt_dispatch_pin(kt_op_id op, const kt_variant *v) {
 }
 
 __attribute__((destructor)) static void kt_dispatch_fini(void) {
-    for (int op = 0; op < KT_OP_COUNT; op++) free(kt_set_pts[op]), kt_set_pts[op] = NULL;
+    for (int op = 0; op < KT_OP_MAX; op++) free(kt_set_pts[op]), kt_set_pts[op] = NULL;
     kt_table *cur = atomic_exchange(&kt_current_table, NULL);
     if (cur && cur->pinned) cur = kt_pin_base; /* the pins below own the pinned one */
     table_free(cur);
@@ -440,9 +476,10 @@ const kt_variant *kt_best_serial(kt_op_id op) { return kt_table_get()->ops[op].b
 
 /* ---- introspection ---------------------------------------------------------- */
 
-size_t kt_op_count(void) { return KT_OP_COUNT; }
-
-const char *kt_op_name(size_t i) { return i < KT_OP_COUNT ? kt_ops[i].name : NULL; }
+/* Registration after the first table: rebuild, so the new op or variant dispatches. */
+void kt_registration_changed(void) {
+    if (kt_table_peek()) kt_reload();
+}
 
 static void fill_info(const kt_variant *v, kt_variant_info *out) {
     static _Thread_local char why[256];
@@ -460,14 +497,14 @@ static void fill_info(const kt_variant *v, kt_variant_info *out) {
 size_t kt_variant_count(const char *op) {
     kt_op_id id = kt_op_find(op);
     size_t count = 0;
-    if (id == KT_OP_COUNT) return 0;
+    if (id == KT_OP_NONE) return 0;
     for (size_t i = 0, n = kt_variants_len(); i < n; i++) count += kt_variant_at(i)->op == id;
     return count;
 }
 
 kt_status kt_variant_get(const char *op, size_t idx, kt_variant_info *out) {
     kt_op_id id = kt_op_find(op);
-    if (id == KT_OP_COUNT) return kt_fail(KT_ENOTFOUND, "no operation named '%s'", op ? op : "");
+    if (id == KT_OP_NONE) return kt_fail(KT_ENOTFOUND, "no operation named '%s'", op ? op : "");
     if (!out) return kt_fail(KT_EINVAL, "kt_variant_get: out is NULL");
     kt_init();
     for (size_t i = 0, n = kt_variants_len(); i < n; i++) {
@@ -483,7 +520,7 @@ kt_status kt_variant_get(const char *op, size_t idx, kt_variant_info *out) {
 
 kt_status kt_variant_find(const char *op, const char *name, kt_variant_info *out) {
     kt_op_id id = kt_op_find(op);
-    if (id == KT_OP_COUNT) return kt_fail(KT_ENOTFOUND, "no operation named '%s'", op ? op : "");
+    if (id == KT_OP_NONE) return kt_fail(KT_ENOTFOUND, "no operation named '%s'", op ? op : "");
     if (!name || !out) return kt_fail(KT_EINVAL, "kt_variant_find: NULL argument");
     kt_init();
     const kt_variant *v = kt_variant_lookup(id, name);
@@ -494,7 +531,7 @@ kt_status kt_variant_find(const char *op, const char *name, kt_variant_info *out
 
 kt_status kt_call(const char *op, const char *variant, kt_args *args) {
     kt_op_id id = kt_op_find(op);
-    if (id == KT_OP_COUNT) return kt_fail(KT_ENOTFOUND, "no operation named '%s'", op ? op : "");
+    if (id == KT_OP_NONE) return kt_fail(KT_ENOTFOUND, "no operation named '%s'", op ? op : "");
     if (!variant || !args) return kt_fail(KT_EINVAL, "kt_call: NULL variant or args");
     kt_init();
     const kt_variant *v = kt_variant_lookup(id, variant);
@@ -507,7 +544,7 @@ kt_status kt_call(const char *op, const char *variant, kt_args *args) {
 
 kt_status kt_force(const char *op, const char *variant) {
     kt_op_id id = kt_op_find(op);
-    if (id == KT_OP_COUNT) return kt_fail(KT_ENOTFOUND, "no operation named '%s'", op ? op : "");
+    if (id == KT_OP_NONE) return kt_fail(KT_ENOTFOUND, "no operation named '%s'", op ? op : "");
     kt_init();
     const kt_variant *v = NULL;
     if (variant) {
@@ -525,14 +562,25 @@ kt_status kt_force(const char *op, const char *variant) {
 
 kt_status kt_dispatch_explain(const char *op, const size_t dims[3], kt_dispatch_info *out) {
     kt_op_id id = kt_op_find(op);
-    if (id == KT_OP_COUNT) return kt_fail(KT_ENOTFOUND, "no operation named '%s'", op ? op : "");
+    if (id == KT_OP_NONE) return kt_fail(KT_ENOTFOUND, "no operation named '%s'", op ? op : "");
     if (!dims || !out) return kt_fail(KT_EINVAL, "kt_dispatch_explain: NULL argument");
     if (!kt_dims_fit(id, dims))
         return kt_fail(KT_EINVAL, "kt_dispatch_explain: %s of %zu x %zu x %zu overflows the "
                        "address space", op, dims[0], dims[1], dims[2]);
-    const kt_optab *t = &kt_table_get()->ops[id];
+    const kt_table *tab = kt_table_get();
+    if ((size_t)id >= tab->nops) tab = (kt_reload(), kt_table_get());
+    if (!tab || (size_t)id >= tab->nops)
+        return kt_fail(KT_ENOMEM, "kt_dispatch_explain: no dispatch table for %s", op);
+    const kt_optab *t = &tab->ops[id];
     const kt_interval *iv = kt_lookup(t, dims);
     memset(out, 0, sizeof *out);
+    if (!iv->pick) {
+        out->variant = "";
+        out->source = "none";
+        snprintf(out->why, sizeof out->why, "no variant of %s can run here (see ktune list)",
+                 op);
+        return KT_OK;
+    }
     out->variant = iv->pick->name;
     static const char *const src[] = {"default", "tuned", "forced"};
     out->source = src[iv->source];
@@ -554,6 +602,14 @@ kt_status kt_dispatch_explain(const char *op, const size_t dims[3], kt_dispatch_
         snprintf(out->why, sizeof out->why, "built-in default: %s%s", iv->pick->name,
                  (iv->pick->flags & KT_VF_OPENMP) ? " (threads above the default threshold)"
                                                   : " (best SIMD level of this CPU)");
+    }
+    if (!kt_variant_size_ok(iv->pick, dims)) {
+        const kt_variant *fb = t->best_serial;
+        size_t l = strlen(out->why);
+        snprintf(out->why + l, sizeof out->why - l, "; below its minimum size %zu: %s instead",
+                 iv->pick->min_size, fb ? fb->name : "none");
+        out->variant = fb ? fb->name : "";
+        out->source = "fallback";
     }
     if (t->force_note[0]) {
         size_t l = strlen(out->why);

@@ -45,9 +45,10 @@ typedef struct kt_optab {
 } kt_optab;
 
 typedef struct kt_table {
-    kt_optab ops[KT_OP_COUNT];
+    kt_optab ops[KT_OP_MAX];       /* the first nops are built; the built-in ops come first */
     struct kt_table *next_retired;
     int pinned;                    /* op + 1 of a pinned table (kt_dispatch_pin), 0 none */
+    size_t nops;                   /* kt_op_count() when it was built */
 } kt_table;
 
 /*
@@ -68,8 +69,8 @@ typedef struct kt_tuned_point {
 } kt_tuned_point;
 
 typedef struct kt_tuned_set {
-    kt_tuned_point *points[KT_OP_COUNT];  /* sorted by size */
-    size_t npoints[KT_OP_COUNT];
+    kt_tuned_point *points[KT_OP_MAX];  /* sorted by size */
+    size_t npoints[KT_OP_MAX];
 } kt_tuned_set;
 
 /*

@@ -50,7 +50,7 @@ static void parse_force(kt_env *env, const char *val) {
         }
         *eq = '\0';
         kt_op_id op = kt_op_find(tok);
-        if (op == KT_OP_COUNT) {
+        if (op == KT_OP_NONE) {
             warn(env, "KTUNE_FORCE: unknown operation '%s'; ignored%s", tok, "");
             continue;
         }

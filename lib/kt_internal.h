@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "ktune.h"
+#include "ktune_op.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,28 +38,15 @@ typedef enum kt_op_id {
     KT_OP_GEMV_F64,
     KT_OP_GEMM_F32,
     KT_OP_GEMM_F64,
-    KT_OP_COUNT
+    KT_OP_COUNT              /* the built-in ops; registered ones follow, up to KT_OP_MAX */
 } kt_op_id;
 
-typedef enum kt_dtype { KT_I64, KT_F32, KT_F64 } kt_dtype;
+/* Capacity of the op table: built-in ops, then those of kt_op_register. */
+#define KT_OP_MAX 64
+/* kt_op_find's answer for an unknown name. */
+#define KT_OP_NONE ((kt_op_id)KT_OP_MAX)
 
-/* ---- CPU features (bits of kt_cpu.features and kt_variant.req) -------- */
-
-enum {
-    KT_CPU_SSE42 = 1u << 0,
-    KT_CPU_AVX = 1u << 1,
-    KT_CPU_AVX2 = 1u << 2,
-    KT_CPU_FMA = 1u << 3,
-    KT_CPU_AVX512F = 1u << 4,
-    KT_CPU_AVX512DQ = 1u << 5,
-    KT_CPU_AVX512BW = 1u << 6,
-    KT_CPU_AVX512VL = 1u << 7,
-    KT_CPU_AVX512_VNNI = 1u << 8,
-    KT_CPU_AVX512_BF16 = 1u << 9,
-    KT_CPU_AVX512_FP16 = 1u << 10
-};
-#define KT_REQ_AVX2 (KT_CPU_AVX | KT_CPU_AVX2 | KT_CPU_FMA)
-#define KT_REQ_AVX512 (KT_REQ_AVX2 | KT_CPU_AVX512F | KT_CPU_AVX512DQ | KT_CPU_AVX512BW | KT_CPU_AVX512VL)
+/* ---- CPU features: the KT_CPU_* bits of ktune_op.h ------------------- */
 
 typedef struct kt_cpu {
     char vendor[16];
@@ -106,30 +94,7 @@ void kt_machine_describe(char *buf, size_t len);
 
 /* ---- Variants --------------------------------------------------------- */
 
-typedef void (*kt_fnptr)(void);
-typedef struct kt_variant kt_variant;
-
-/* Variant flags */
-enum {
-    KT_VF_UNIT_STRIDE = 1u << 0, /* only unit increments; others use the strided fallback */
-    KT_VF_GPU = 1u << 1,         /* needs a CUDA device */
-    KT_VF_CUBLAS = 1u << 2,      /* needs cuBLAS loaded */
-    KT_VF_TEST = 1u << 3,        /* test-only variant, never dispatched unless planted */
-    KT_VF_OPENMP = 1u << 4       /* runs an OpenMP parallel region */
-};
-
-struct kt_variant {
-    const char *name;        /* "avx2", "threads:t=2", "cuda:block=256" */
-    const char *backend;     /* "scalar", "avx2", "avx512", "threads", "openblas", "cuda", "cublas" */
-    kt_op_id op;
-    unsigned version;        /* bump when the code changes: old measurements go stale */
-    unsigned req;            /* KT_CPU_* bits required */
-    unsigned flags;          /* KT_VF_* */
-    int threads;             /* threads used (1 serial) */
-    int param;               /* backend parameter: CUDA block size, ... (0 none) */
-    int cost;                /* tie-break rank: lower is cheaper/simpler */
-    kt_fnptr fn;             /* the typed function of the op, see below */
-};
+/* kt_variant, its flags (KT_VF_*) and kt_fnptr are public: ktune_op.h. */
 
 /*
  * Typed variant functions.  The variant row is passed first so one function
@@ -207,35 +172,32 @@ typedef struct kt_problem {
     size_t out_len;          /* elements of the output */
 } kt_problem;
 
-typedef struct kt_op {
-    const char *name;        /* "axpy_f32" */
-    const char *family;      /* "axpy" */
-    kt_dtype dtype;
-    int ndims;               /* 1: {n}; 2: {m, n}; 3: {m, n, k} */
-    const char *dim_names;   /* "n" / "m,n" / "m,n,k" */
-    const char *unit;        /* "GB/s" for streaming ops, "GFLOP/s" for compute-bound */
-    /* Cost model: floating-point operations and minimum bytes moved for dims. */
-    double (*flops)(const size_t dims[3]);
-    double (*bytes)(const size_t dims[3]);
-    /*
-     * Allocates a problem with fresh random inputs (never zeros) from seed,
-     * unit strides, and (with_ref) a copy of the initial output and the
-     * reference result, for validate.  Returns KT_ENOMEM on failure.
-     */
-    kt_status (*problem_new)(const size_t dims[3], uint64_t seed, int with_ref, kt_problem **out);
-    /* Runs variant v on the problem through its typed function. */
-    kt_status (*run)(const kt_variant *v, kt_problem *p);
-    /*
-     * Validates: poisons the output, restores the initial data, runs v once,
-     * compares with the reference within the op's error bound.  Returns
-     * KT_OK or KT_EINVAL with a message in msg.
-     */
-    kt_status (*validate)(const kt_variant *v, kt_problem *p, char *msg, size_t len);
-} kt_op;
-
-extern const kt_op kt_ops[KT_OP_COUNT];
+/*
+ * The op table: kt_op rows (ktune_op.h), the built-in ones first (lib/kt_ops.c,
+ * constant), then those of kt_op_register (lib/kt_opreg.c).  Rows below
+ * kt_op_count() are complete and never change.  Built-in problems are
+ * kt_problem (problem_args: &p->args, a kt_args; call: the typed call).
+ */
+extern kt_op kt_ops[KT_OP_MAX];
+/* Runs v on a problem of its op: v's trampoline (or the op's) on problem_args. */
+kt_status kt_op_run(const kt_variant *v, void *problem);
+/* problem_reset, one run, check: KT_OK, or why not in msg. */
+kt_status kt_op_validate(const kt_variant *v, void *problem, char *msg, size_t len);
+/* problem_free of op (NULL does nothing). */
+void kt_op_problem_free(int op, void *problem);
+/* Whether v can take a call of op at dims (its minimum size). */
+int kt_variant_size_ok(const kt_variant *v, const size_t dims[3]);
+/* Registered-op lock-step: the registry's own count of registered variants. */
+size_t kt_registered_len(void);
+const kt_variant *kt_registered_at(size_t i);
+/* After a registration: rebuilds dispatch if a table was built (lib/kt_dispatch.c). */
+void kt_registration_changed(void);
+/* Counts a failed kt_op_register/kt_variant_register (its message kept). */
+void kt_registration_failed(void);
+/* Failed registrations so far, the last one's message into last (lib/kt_opreg.c). */
+unsigned kt_registration_failures(char *last, size_t len);
 void kt_problem_free(kt_problem *p);
-kt_op_id kt_op_find(const char *name);   /* KT_OP_COUNT when unknown */
+kt_op_id kt_op_find(const char *name);   /* KT_OP_NONE when unknown */
 
 /* Validates args for op and calls variant v with them (kt_call's core). */
 kt_status kt_invoke(const kt_variant *v, kt_args *args);

@@ -84,6 +84,12 @@ int kt_mat_span(size_t rows, size_t cols, size_t ld, size_t elem, size_t *out) {
 
 int kt_dims_fit(kt_op_id op, const size_t dims[3]) {
     size_t es = kt_ops[op].dtype == KT_F32 ? 4 : 8, s;
+    if (op >= KT_OP_COUNT) { /* registered ops: the elements of the product must fit */
+        s = es;
+        for (int d = 0; d < kt_ops[op].ndims; d++)
+            if (__builtin_mul_overflow(s, dims[d], &s)) return 0;
+        return s <= PTRDIFF_MAX;
+    }
     switch (kt_ops[op].ndims) {
     case 1: return dims[0] <= KT_VEC_MAX(es);
     case 2: return kt_mat_span(dims[0], dims[1], dims[0], es, &s); /* A, m x n */
@@ -208,9 +214,9 @@ static kt_status vec_problem_new(kt_op_id op, const size_t dims[3], uint64_t see
     return KT_OK;
 }
 
-/* Calls v on the problem's arguments through its typed function. */
-static kt_status vec_run(const kt_variant *v, kt_problem *p) {
-    kt_args *a = &p->args;
+/* The vector ops' trampoline: calls v's typed function with the kt_args at args. */
+static kt_status vec_run(const kt_variant *v, void *args) {
+    kt_args *a = args;
     switch (v->op) {
     case KT_OP_ADD_SCALAR_I64:
         return ((kt_add_scalar_i64_fn)v->fn)(v, a->n, a->ialpha, a->y);
@@ -227,23 +233,24 @@ static kt_status vec_run(const kt_variant *v, kt_problem *p) {
 }
 
 /*
- * Runs v once on the problem's initial data (output restored, guard
- * elements poisoned) and compares every element with the reference:
+ * Validation: vec_reset restores the initial output and poisons the guard
+ * elements; after the run, vec_check compares every element with the reference:
  * integers exactly, floats within 4 ulps of the magnitudes involved
  * (covers fused and unfused multiply-add alike).
  */
-static kt_status vec_validate(const kt_variant *v, kt_problem *p, char *msg, size_t len) {
+static void vec_reset(void *problem) {
+    kt_problem *p = problem;
+    size_t n = p->dims[0], es = elem_size(op_dtype(p->op));
+    if (!p->init) return;
+    memcpy(p->buf[1], p->init, n * es);
+    for (size_t g = 0; g < KT_GUARD; g++) memcpy((char *)p->buf[1] + (n + g) * es, &kt_poison, es);
+}
+
+static kt_status vec_check(const kt_variant *v, void *problem, char *msg, size_t len) {
+    kt_problem *p = problem;
     kt_dtype t = op_dtype(p->op);
     size_t n = p->dims[0], es = elem_size(t);
     if (!p->init) return kt_fail(KT_EINTERNAL, "validate: problem made without reference");
-    memcpy(p->buf[1], p->init, n * es);
-    for (size_t g = 0; g < KT_GUARD; g++) memcpy((char *)p->buf[1] + (n + g) * es, &kt_poison, es);
-    kt_status s = vec_run(v, p);
-    if (s != KT_OK) {
-        snprintf(msg, len, "%s/%s n=%zu failed: %s", kt_ops[p->op].name, v->name, n,
-                 kt_last_error());
-        return s;
-    }
     double eps = t == KT_F32 ? FLT_EPSILON : DBL_EPSILON;
     for (size_t i = 0; i < n; i++) {
         if (t == KT_I64) {
@@ -278,8 +285,11 @@ static kt_status vec_validate(const kt_variant *v, kt_problem *p, char *msg, siz
 }
 
 #define VEC_NEW(op)                                                                        \
-    static kt_status op##_new(const size_t d[3], uint64_t seed, int ref, kt_problem **o) { \
-        return vec_problem_new(op, d, seed, ref, o);                                       \
+    static kt_status op##_new(const size_t d[3], uint64_t seed, int ref, void **o) {       \
+        kt_problem *p;                                                                     \
+        kt_status s = vec_problem_new(op, d, seed, ref, &p);                               \
+        if (s == KT_OK) *o = p;                                                            \
+        return s;                                                                          \
     }
 VEC_NEW(KT_OP_ADD_SCALAR_I64)
 VEC_NEW(KT_OP_ADD_SCALAR_F32)
@@ -288,8 +298,11 @@ VEC_NEW(KT_OP_AXPY_F32)
 VEC_NEW(KT_OP_AXPY_F64)
 
 #define BLAS_NEW(op)                                                                       \
-    static kt_status op##_new(const size_t d[3], uint64_t seed, int ref, kt_problem **o) { \
-        return kt_blas_problem_new(op, d, seed, ref, o);                                   \
+    static kt_status op##_new(const size_t d[3], uint64_t seed, int ref, void **o) {       \
+        kt_problem *p;                                                                     \
+        kt_status s = kt_blas_problem_new(op, d, seed, ref, &p);                           \
+        if (s == KT_OK) *o = p;                                                            \
+        return s;                                                                          \
     }
 BLAS_NEW(KT_OP_DOT_F32)
 BLAS_NEW(KT_OP_DOT_F64)
@@ -298,45 +311,85 @@ BLAS_NEW(KT_OP_GEMV_F64)
 BLAS_NEW(KT_OP_GEMM_F32)
 BLAS_NEW(KT_OP_GEMM_F64)
 
-const kt_op kt_ops[KT_OP_COUNT] = {
-    [KT_OP_ADD_SCALAR_I64] = {"add_scalar_i64", "add_scalar", KT_I64, 1, "n", "GB/s",
-                              add_scalar_flops, add_scalar_i64_bytes, KT_OP_ADD_SCALAR_I64_new,
-                              vec_run, vec_validate},
-    [KT_OP_ADD_SCALAR_F32] = {"add_scalar_f32", "add_scalar", KT_F32, 1, "n", "GB/s",
-                              add_scalar_flops, add_scalar_f32_bytes, KT_OP_ADD_SCALAR_F32_new,
-                              vec_run, vec_validate},
-    [KT_OP_ADD_SCALAR_F64] = {"add_scalar_f64", "add_scalar", KT_F64, 1, "n", "GB/s",
-                              add_scalar_flops, add_scalar_f64_bytes, KT_OP_ADD_SCALAR_F64_new,
-                              vec_run, vec_validate},
-    [KT_OP_AXPY_F32] = {"axpy_f32", "axpy", KT_F32, 1, "n", "GB/s", axpy_flops, axpy_f32_bytes,
-                        KT_OP_AXPY_F32_new, vec_run, vec_validate},
-    [KT_OP_AXPY_F64] = {"axpy_f64", "axpy", KT_F64, 1, "n", "GB/s", axpy_flops, axpy_f64_bytes,
-                        KT_OP_AXPY_F64_new, vec_run, vec_validate},
-    [KT_OP_DOT_F32] = {"dot_f32", "dot", KT_F32, 1, "n", "GB/s", kt_dot_flops, kt_dot_f32_bytes,
-                       KT_OP_DOT_F32_new, kt_blas_run, kt_blas_validate},
-    [KT_OP_DOT_F64] = {"dot_f64", "dot", KT_F64, 1, "n", "GB/s", kt_dot_flops, kt_dot_f64_bytes,
-                       KT_OP_DOT_F64_new, kt_blas_run, kt_blas_validate},
-    [KT_OP_GEMV_F32] = {"gemv_f32", "gemv", KT_F32, 2, "m,n", "GB/s", kt_gemv_flops,
-                        kt_gemv_f32_bytes, KT_OP_GEMV_F32_new, kt_blas_run, kt_blas_validate},
-    [KT_OP_GEMV_F64] = {"gemv_f64", "gemv", KT_F64, 2, "m,n", "GB/s", kt_gemv_flops,
-                        kt_gemv_f64_bytes, KT_OP_GEMV_F64_new, kt_blas_run, kt_blas_validate},
-    [KT_OP_GEMM_F32] = {"gemm_f32", "gemm", KT_F32, 3, "m,n,k", "GFLOP/s", kt_gemm_flops,
-                        kt_gemm_f32_bytes, KT_OP_GEMM_F32_new, kt_blas_run, kt_blas_validate},
-    [KT_OP_GEMM_F64] = {"gemm_f64", "gemm", KT_F64, 3, "m,n,k", "GFLOP/s", kt_gemm_flops,
-                        kt_gemm_f64_bytes, KT_OP_GEMM_F64_new, kt_blas_run, kt_blas_validate},
+/* The built-in problems' argument block and release. */
+static void *builtin_args(void *problem) { return &((kt_problem *)problem)->args; }
+static void builtin_free(void *problem) { kt_problem_free(problem); }
+
+/*
+ * The built-in rows of the op table (kt_op, ktune_op.h): name, family, dtype,
+ * ndims, dims, unit, cost model, generator; VEC and BLAS add the rest.
+ */
+#define VEC(name, fam, dt, fl, by, gen) \
+    {name, fam, dt, 1, "n", "GB/s", fl, by, gen, builtin_args, vec_reset, vec_check, builtin_free, \
+     vec_run}
+#define BLAS(name, fam, dt, nd, dn, unit, fl, by, gen) \
+    {name, fam, dt, nd, dn, unit, fl, by, gen, builtin_args, kt_blas_reset, kt_blas_check, \
+     builtin_free, kt_blas_run}
+
+kt_op kt_ops[KT_OP_MAX] = {
+    [KT_OP_ADD_SCALAR_I64] = VEC("add_scalar_i64", "add_scalar", KT_I64, add_scalar_flops,
+                                 add_scalar_i64_bytes, KT_OP_ADD_SCALAR_I64_new),
+    [KT_OP_ADD_SCALAR_F32] = VEC("add_scalar_f32", "add_scalar", KT_F32, add_scalar_flops,
+                                 add_scalar_f32_bytes, KT_OP_ADD_SCALAR_F32_new),
+    [KT_OP_ADD_SCALAR_F64] = VEC("add_scalar_f64", "add_scalar", KT_F64, add_scalar_flops,
+                                 add_scalar_f64_bytes, KT_OP_ADD_SCALAR_F64_new),
+    [KT_OP_AXPY_F32] = VEC("axpy_f32", "axpy", KT_F32, axpy_flops, axpy_f32_bytes,
+                           KT_OP_AXPY_F32_new),
+    [KT_OP_AXPY_F64] = VEC("axpy_f64", "axpy", KT_F64, axpy_flops, axpy_f64_bytes,
+                           KT_OP_AXPY_F64_new),
+    [KT_OP_DOT_F32] = BLAS("dot_f32", "dot", KT_F32, 1, "n", "GB/s", kt_dot_flops,
+                           kt_dot_f32_bytes, KT_OP_DOT_F32_new),
+    [KT_OP_DOT_F64] = BLAS("dot_f64", "dot", KT_F64, 1, "n", "GB/s", kt_dot_flops,
+                           kt_dot_f64_bytes, KT_OP_DOT_F64_new),
+    [KT_OP_GEMV_F32] = BLAS("gemv_f32", "gemv", KT_F32, 2, "m,n", "GB/s", kt_gemv_flops,
+                            kt_gemv_f32_bytes, KT_OP_GEMV_F32_new),
+    [KT_OP_GEMV_F64] = BLAS("gemv_f64", "gemv", KT_F64, 2, "m,n", "GB/s", kt_gemv_flops,
+                            kt_gemv_f64_bytes, KT_OP_GEMV_F64_new),
+    [KT_OP_GEMM_F32] = BLAS("gemm_f32", "gemm", KT_F32, 3, "m,n,k", "GFLOP/s", kt_gemm_flops,
+                            kt_gemm_f32_bytes, KT_OP_GEMM_F32_new),
+    [KT_OP_GEMM_F64] = BLAS("gemm_f64", "gemm", KT_F64, 3, "m,n,k", "GFLOP/s", kt_gemm_flops,
+                            kt_gemm_f64_bytes, KT_OP_GEMM_F64_new),
 };
 
 kt_op_id kt_op_find(const char *name) {
-    if (!name) return KT_OP_COUNT;
-    for (int i = 0; i < KT_OP_COUNT; i++)
+    if (!name) return KT_OP_NONE;
+    for (size_t i = 0, n = kt_op_count(); i < n; i++)
         if (strcmp(kt_ops[i].name, name) == 0) return (kt_op_id)i;
-    return KT_OP_COUNT;
+    return KT_OP_NONE;
+}
+
+kt_status kt_op_run(const kt_variant *v, void *problem) {
+    const kt_op *op = &kt_ops[v->op];
+    kt_trampoline call = v->call ? v->call : op->call;
+    return call(v, op->problem_args(problem));
+}
+
+kt_status kt_op_validate(const kt_variant *v, void *problem, char *msg, size_t len) {
+    const kt_op *op = &kt_ops[v->op];
+    if (op->problem_reset) op->problem_reset(problem);
+    kt_status s = kt_op_run(v, problem);
+    if (s != KT_OK) {
+        const char *e = kt_last_error();
+        snprintf(msg, len, "%s/%s failed: %s", op->name, v->name,
+                 e[0] ? e : kt_strerror(s));
+        return s;
+    }
+    s = op->check(v, problem, msg, len);
+    if (s != KT_OK && !msg[0]) snprintf(msg, len, "%s/%s: wrong result", op->name, v->name);
+    return s;
+}
+
+void kt_op_problem_free(int op, void *problem) {
+    if (problem) kt_ops[op].problem_free(problem);
 }
 
 /* ---- generic invocation (kt_call) ----------------------------------------- */
 
 kt_status kt_invoke(const kt_variant *v, kt_args *a) {
     const char *name = kt_ops[v->op].name;
+    if (v->op >= KT_OP_COUNT)
+        return kt_fail(KT_EINVAL, "kt_call: %s is a registered op: call the function kt_select "
+                       "returns", name);
     kt_status s;
     switch (v->op) {
     case KT_OP_ADD_SCALAR_I64:
@@ -358,7 +411,7 @@ kt_status kt_invoke(const kt_variant *v, kt_args *a) {
         break;
     default: return kt_blas_invoke(v, a);
     }
-    kt_problem p = {.op = v->op, .args = *a};
-    if (p.args.n == 1) p.args.incx = p.args.incy = 1; /* never applied: no extreme values */
-    return vec_run(v, &p);
+    kt_args b = *a;
+    if (b.n == 1) b.incx = b.incy = 1; /* never applied: no extreme values */
+    return vec_run(v, &b);
 }

@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,37 +50,38 @@
 
 #define US KT_VF_UNIT_STRIDE
 
-/* name, backend, op, version, required CPU features, flags, threads, param, cost, fn */
-#define SCALAR(op, f) {"scalar", "scalar", op, 1, 0, 0, 1, 0, 0, FN(f)}
+/* name, backend, op, version, required CPU features, flags, threads, param, cost, fn,
+ * trampoline (NULL: the op's), minimum size */
+#define SCALAR(op, f) {"scalar", "scalar", op, 1, 0, 0, 1, 0, 0, FN(f), NULL, 0}
 /* vector ops' SIMD rows: version 2 since heads and tails are scalar (variants/vec_impl.h) */
-#define AVX2(op, f) {"avx2", "avx2", op, 2, KT_REQ_AVX2, US, 1, 0, 1, AVX2_FN(f)}
-#define AVX512(op, f) {"avx512", "avx512", op, 2, KT_REQ_AVX512, US, 1, 0, 2, AVX512_FN(f)}
+#define AVX2(op, f) {"avx2", "avx2", op, 2, KT_REQ_AVX2, US, 1, 0, 1, AVX2_FN(f), NULL, 0}
+#define AVX512(op, f) {"avx512", "avx512", op, 2, KT_REQ_AVX512, US, 1, 0, 2, AVX512_FN(f), NULL, 0}
 #define THREADS(op, f, t) \
-    {"threads:t=" #t, "threads", op, 1, 0, US | KT_VF_OPENMP, t, 0, 10 + t, OMP_FN(f)}
+    {"threads:t=" #t, "threads", op, 1, 0, US | KT_VF_OPENMP, t, 0, 10 + t, OMP_FN(f), NULL, 0}
 #define THREADS_ALL(op, f) \
     THREADS(op, f, 2), THREADS(op, f, 4), THREADS(op, f, 8), THREADS(op, f, 16), \
         THREADS(op, f, 32), THREADS(op, f, 64)
 /* cost: serial OpenBLAS ranks with the serial variants, threaded OpenBLAS after ktune's threads */
 #define OPENBLAS(op, f, t, name) \
-    {name, "openblas", op, 1, 0, 0, t, 0, (t) == 1 ? 4 : 30 + (t), OPENBLAS_FN(f)}
+    {name, "openblas", op, 1, 0, 0, t, 0, (t) == 1 ? 4 : 30 + (t), OPENBLAS_FN(f), NULL, 0}
 #define OPENBLAS_ALL(op, f) \
     OPENBLAS(op, f, 1, "openblas"), OPENBLAS(op, f, 2, "openblas:t=2"), \
         OPENBLAS(op, f, 4, "openblas:t=4"), OPENBLAS(op, f, 8, "openblas:t=8"), \
         OPENBLAS(op, f, 16, "openblas:t=16"), OPENBLAS(op, f, 32, "openblas:t=32"), \
         OPENBLAS(op, f, 64, "openblas:t=64")
-#define CUDA(op, f, b) {"cuda:block=" #b, "cuda", op, 1, 0, US | KT_VF_GPU, 1, b, 100, CUDA_FN(f)}
+#define CUDA(op, f, b) {"cuda:block=" #b, "cuda", op, 1, 0, US | KT_VF_GPU, 1, b, 100, CUDA_FN(f), NULL, 0}
 #define CUDA_ALL(op, f) \
     CUDA(op, f, 64), CUDA(op, f, 128), CUDA(op, f, 256), CUDA(op, f, 512), CUDA(op, f, 1024)
 /* BLAS ops: SIMD variants take any increment (they gather strided vectors themselves) */
-#define SCALAR_B(op, f) {"scalar", "scalar", op, 1, 0, 0, 1, 0, 0, FN(f)}
-#define AVX2_B(op, f, ver) {"avx2", "avx2", op, ver, KT_REQ_AVX2, 0, 1, 0, 1, AVX2_FN(f)}
+#define SCALAR_B(op, f) {"scalar", "scalar", op, 1, 0, 0, 1, 0, 0, FN(f), NULL, 0}
+#define AVX2_B(op, f, ver) {"avx2", "avx2", op, ver, KT_REQ_AVX2, 0, 1, 0, 1, AVX2_FN(f), NULL, 0}
 #define AVX512_B(op, f, name, kc, ver) \
-    {name, "avx512", op, ver, KT_REQ_AVX512, 0, 1, kc, (kc) ? 3 : 2, AVX512_FN(f)}
-#define THREADS_B(op, f, t) {"threads:t=" #t, "threads", op, 1, 0, KT_VF_OPENMP, t, 0, 10 + t, OMP_FN(f)}
+    {name, "avx512", op, ver, KT_REQ_AVX512, 0, 1, kc, (kc) ? 3 : 2, AVX512_FN(f), NULL, 0}
+#define THREADS_B(op, f, t) {"threads:t=" #t, "threads", op, 1, 0, KT_VF_OPENMP, t, 0, 10 + t, OMP_FN(f), NULL, 0}
 #define THREADS_B_ALL(op, f) \
     THREADS_B(op, f, 2), THREADS_B(op, f, 4), THREADS_B(op, f, 8), THREADS_B(op, f, 16), \
         THREADS_B(op, f, 32), THREADS_B(op, f, 64)
-#define CUDA_TILE(op, f, t) {"cuda:tile=" #t, "cuda", op, 1, 0, US | KT_VF_GPU, 1, t, 100, CUDA_FN(f)}
+#define CUDA_TILE(op, f, t) {"cuda:tile=" #t, "cuda", op, 1, 0, US | KT_VF_GPU, 1, t, 100, CUDA_FN(f), NULL, 0}
 #define CUDA_TILE_ALL(op, f) \
     CUDA_TILE(op, f, 16), CUDA_TILE(op, f, 32), CUDA_TILE(op, f, 64), CUDA_TILE(op, f, 128)
 /*
@@ -93,7 +96,7 @@
         CUBLAS(op, kt_##name##_cublas)
 
 #define CUBLAS(op, f) \
-    {"cublas", "cublas", op, 1, 0, US | KT_VF_GPU | KT_VF_CUBLAS, 1, 0, 110, CUBLAS_FN(f)}
+    {"cublas", "cublas", op, 1, 0, US | KT_VF_GPU | KT_VF_CUBLAS, 1, 0, 110, CUBLAS_FN(f), NULL, 0}
 
 const kt_variant kt_registry[] = {
     SCALAR(KT_OP_ADD_SCALAR_I64, kt_add_scalar_i64_scalar),
@@ -159,12 +162,107 @@ void kt_registry_plant(const kt_variant *extra, size_t n) {
     kt_planted_len = n;
 }
 
-size_t kt_variants_len(void) { return kt_registry_len + kt_planted_len; }
+/*
+ * Variants registered at run time (kt_variant_register): copied into rows
+ * that never move, published by a release store of the count, so readers
+ * (dispatch, the tuner) see only complete rows without a lock.
+ */
+#define KT_REG_MAX 1024
+static kt_variant kt_reg_rows[KT_REG_MAX];
+static _Atomic size_t kt_reg_len;
+static pthread_mutex_t kt_reg_lock = PTHREAD_MUTEX_INITIALIZER;
+
+size_t kt_registered_len(void) { return atomic_load_explicit(&kt_reg_len, memory_order_acquire); }
+
+const kt_variant *kt_registered_at(size_t i) {
+    return i < kt_registered_len() ? &kt_reg_rows[i] : NULL;
+}
+
+size_t kt_variants_len(void) { return kt_registry_len + kt_planted_len + kt_registered_len(); }
 
 const kt_variant *kt_variant_at(size_t i) {
     if (i < kt_registry_len) return &kt_registry[i];
     i -= kt_registry_len;
-    return i < kt_planted_len ? &kt_planted[i] : NULL;
+    if (i < kt_planted_len) return &kt_planted[i];
+    return kt_registered_at(i - kt_planted_len);
+}
+
+/* Whether s is 1..max characters of [A-Za-z0-9_.:=+-]. */
+static int name_ok(const char *s, size_t max) {
+    size_t n = 0;
+    if (!s) return 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr("_.:=+-", c)))
+            return 0;
+    }
+    return n >= 1 && n <= max;
+}
+
+static kt_status variant_register(const char *op, const kt_variant *v) {
+    kt_op_id id = kt_op_find(op);
+    if (id == KT_OP_NONE)
+        return kt_fail(KT_ENOTFOUND, "kt_variant_register: no operation named '%s' (register "
+                       "it first)", op ? op : "(null)");
+    if (id < KT_OP_COUNT)
+        return kt_fail(KT_EINVAL, "kt_variant_register: %s is a built-in op: its variants are "
+                       "ktune's own", op);
+    if (!v) return kt_fail(KT_EINVAL, "kt_variant_register: %s: variant is NULL", op);
+    const char *vn = v->name ? v->name : "(null)";
+    if (!name_ok(v->name, 47))
+        return kt_fail(KT_EINVAL, "kt_variant_register: %s: bad variant name '%s' (1 to 47 of "
+                       "A-Z a-z 0-9 _ . : = + -)", op, vn);
+    if (!name_ok(v->backend, 15) || strchr(v->backend, ','))
+        return kt_fail(KT_EINVAL, "kt_variant_register: %s/%s: bad backend label '%s' (1 to 15 "
+                       "characters, like \"avx2\" or \"cuda\")", op, vn,
+                       v->backend ? v->backend : "(null)");
+    if (v->version == 0)
+        return kt_fail(KT_EINVAL, "kt_variant_register: %s/%s: version 0 (versions start at 1)",
+                       op, vn);
+    if (!v->fn) return kt_fail(KT_EINVAL, "kt_variant_register: %s/%s: no function", op, vn);
+    if (!v->call && !kt_ops[id].call)
+        return kt_fail(KT_EINVAL, "kt_variant_register: %s/%s: no trampoline (neither the "
+                       "variant's call nor the op's)", op, vn);
+    if (v->req & ~KT_CPU_KNOWN)
+        return kt_fail(KT_EINVAL, "kt_variant_register: %s/%s: unknown CPU feature bits 0x%x",
+                       op, vn, v->req & ~KT_CPU_KNOWN);
+    if (v->flags & ~KT_VF_KNOWN)
+        return kt_fail(KT_EINVAL, "kt_variant_register: %s/%s: unknown flag bits 0x%x", op, vn,
+                       v->flags & ~KT_VF_KNOWN);
+    if (v->threads < 0 || v->cost < 0)
+        return kt_fail(KT_EINVAL, "kt_variant_register: %s/%s: negative threads or cost", op, vn);
+    pthread_mutex_lock(&kt_reg_lock);
+    kt_status s = KT_OK;
+    size_t n = atomic_load_explicit(&kt_reg_len, memory_order_relaxed);
+    if (kt_variant_lookup(id, v->name))
+        s = kt_fail(KT_EINVAL, "kt_variant_register: %s already has a variant '%s'", op, vn);
+    else if (n == KT_REG_MAX)
+        s = kt_fail(KT_EINVAL, "kt_variant_register: %s/%s: the registry is full (%d variants)",
+                    op, vn, KT_REG_MAX);
+    if (s == KT_OK) {
+        kt_reg_rows[n] = *v;
+        kt_reg_rows[n].op = (unsigned)id;
+        if (kt_reg_rows[n].threads == 0) kt_reg_rows[n].threads = 1;
+        atomic_store_explicit(&kt_reg_len, n + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&kt_reg_lock);
+    if (s == KT_OK) kt_registration_changed();
+    return s;
+}
+
+kt_status kt_variant_register(const char *op, const kt_variant *v) {
+    kt_status s = variant_register(op, v);
+    if (s != KT_OK) kt_registration_failed();
+    return s;
+}
+
+int kt_variant_size_ok(const kt_variant *v, const size_t dims[3]) {
+    if (!v->min_size) return 1;
+    size_t key = dims[0];
+    for (int d = 1; d < kt_ops[v->op].ndims; d++)
+        if (__builtin_mul_overflow(key, dims[d], &key)) return 1;
+    return key >= v->min_size;
 }
 
 const kt_variant *kt_variant_lookup(kt_op_id op, const char *name) {

@@ -99,7 +99,7 @@ kt_status kt_tuned_load(kt_tuned_set **out) {
     for (size_t i = 0, j; s == KT_OK && i < d.nchoices; i = j) {
         for (j = i + 1; j < d.nchoices && !strcmp(d.choices[j].op, d.choices[i].op); j++) {}
         kt_op_id op = kt_op_find(d.choices[i].op);
-        if (op == KT_OP_COUNT) {
+        if (op == KT_OP_NONE) {
             kt_log(KT_LOG_DEBUG, "tuned op %s is not in this build; skipped", d.choices[i].op);
             continue;
         }

@@ -56,14 +56,16 @@ static kt_status planted_param(const kt_variant *v, size_t n, float a, const flo
     return kt_axpy_f32_scalar(v, n, a, x, ix, y, iy);
 }
 static const kt_variant planted[] = {
-    {"test:fixed", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 5, (kt_fnptr)planted_fixed},
-    {"test:linear", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 5, (kt_fnptr)planted_linear},
+    {"test:fixed", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 5, (kt_fnptr)planted_fixed,
+     NULL, 0},
+    {"test:linear", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 5, (kt_fnptr)planted_linear,
+     NULL, 0},
     {"test:base", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 40000, 6,
-     (kt_fnptr)planted_param},
+     (kt_fnptr)planted_param, NULL, 0},
     {"test:cheap1", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 40400, 4,
-     (kt_fnptr)planted_param},
+     (kt_fnptr)planted_param, NULL, 0},
     {"test:cheap10", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 44000, 4,
-     (kt_fnptr)planted_param},
+     (kt_fnptr)planted_param, NULL, 0},
 };
 
 static kt_status tune_v(const char *path, const char *ops, const char *variants,

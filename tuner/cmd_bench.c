@@ -83,7 +83,7 @@ int kt_cmd_bench(int argc, char **argv) {
         {"switch", no_argument, NULL, 'S'},    {"random", required_argument, NULL, 'r'},
         {"seed", required_argument, NULL, 'e'},
         {NULL, 0, NULL, 0}};
-    int selected[KT_OP_COUNT], json = 0, quick = 0, show_variants = 0, overhead = 0, c;
+    int selected[KT_OP_MAX], json = 0, quick = 0, show_variants = 0, overhead = 0, c;
     long nrandom = 0;
     uint64_t seed = 1;
     const char *ops = "all", *sizes_spec = NULL, *bad;
@@ -138,7 +138,7 @@ int kt_cmd_bench(int argc, char **argv) {
     json_t *jops = json_array();
     int rc = KT_EXIT_OK;
 
-    for (int op = 0; op < KT_OP_COUNT; op++) {
+    for (int op = 0; op < (int)kt_op_count(); op++) {
         if (!selected[op]) continue;
         const kt_op *d = &kt_ops[op];
         /* candidates: dispatched first, then every usable variant */

@@ -565,7 +565,7 @@ int kt_cmd_explain(int argc, char **argv) {
     if (optind >= argc)
         return kt_cli_error(KT_EXIT_USAGE, "explain", "which operation? (see --help)");
     kt_op_id id = kt_op_find(argv[optind]);
-    if (id == KT_OP_COUNT)
+    if (id == KT_OP_NONE)
         return kt_cli_error(KT_EXIT_USAGE, "explain", "unknown operation '%s' (see ktune list)",
                             argv[optind]);
     int nd = kt_ops[id].ndims, given = argc - optind - 1;

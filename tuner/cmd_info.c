@@ -181,7 +181,7 @@ int kt_cmd_list(int argc, char **argv) {
     int rc = parse_simple(argc, argv, "list", list_help, &json, &first);
     if (rc >= 0) return rc;
     for (int i = first; i < argc; i++)
-        if (kt_op_find(argv[i]) == KT_OP_COUNT)
+        if (kt_op_find(argv[i]) == KT_OP_NONE)
             return kt_cli_error(KT_EXIT_USAGE, "list", "unknown operation '%s' (see ktune list)",
                                 argv[i]);
     kt_init();

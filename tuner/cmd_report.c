@@ -85,13 +85,13 @@ static size_t variant_names(const kt_db_dump *d, const kt_ins_op *o, const char 
         for (size_t i = 0; i < d->nmeasurements && n < max; i++) {
             const kt_db_measurement *me = &d->measurements[i];
             if (!me->valid || strcmp(me->op, o->op)) continue;
-            int known = o->id != KT_OP_COUNT && kt_variant_lookup(o->id, me->variant);
+            int known = o->id != KT_OP_NONE && kt_variant_lookup(o->id, me->variant);
             if (known != !pass) continue;
             int dup = 0;
             for (size_t k = 0; k < n && !dup; k++) dup = !strcmp(names[k], me->variant);
             if (!dup) names[n++] = me->variant;
         }
-        if (pass == 0 && o->id != KT_OP_COUNT) {
+        if (pass == 0 && o->id != KT_OP_NONE) {
             /* registry order */
             size_t w = 0;
             for (size_t r = 0, nr = kt_variants_len(); r < nr; r++) {
@@ -115,7 +115,7 @@ static size_t variant_names(const kt_db_dump *d, const kt_ins_op *o, const char 
  * measurements of it, else the newest measured.
  */
 static unsigned plot_version(const kt_db_dump *d, const kt_ins_op *o, const char *name) {
-    const kt_variant *v = o->id != KT_OP_COUNT ? kt_variant_lookup(o->id, name) : NULL;
+    const kt_variant *v = o->id != KT_OP_NONE ? kt_variant_lookup(o->id, name) : NULL;
     unsigned best = 0;
     for (size_t i = 0; i < d->nmeasurements; i++) {
         const kt_db_measurement *me = &d->measurements[i];
@@ -132,7 +132,7 @@ static kt_plot *build_plot(const kt_db_dump *d, int64_t machine, const kt_ins_op
     char title[160], ylabel[64], xlabel[96];
     snprintf(title, sizeof title, "%s: throughput against size", o->op);
     snprintf(ylabel, sizeof ylabel, "throughput (%s)", *o->unit ? o->unit : "GB/s");
-    const char *dn = o->id != KT_OP_COUNT ? kt_ops[o->id].dim_names : "m,n,k";
+    const char *dn = o->id != KT_OP_NONE ? kt_ops[o->id].dim_names : "m,n,k";
     if (strchr(dn, ','))
         snprintf(xlabel, sizeof xlabel, "size %.*s (%s, all equal as tuned)",
                  (int)(strchr(dn, ',') - dn), dn, dn);
@@ -194,7 +194,7 @@ static kt_plot *build_plot(const kt_db_dump *d, int64_t machine, const kt_ins_op
         }
         char label[96];
         snprintf(label, sizeof label, "%s", names[k]);
-        if (o->id != KT_OP_COUNT) {
+        if (o->id != KT_OP_NONE) {
             const kt_variant *v = kt_variant_lookup(o->id, names[k]);
             if (!v || v->version != ver)
                 snprintf(label, sizeof label, "%s (v%u)", names[k], ver);
@@ -251,7 +251,7 @@ static const char css[] =
 
 /* The table of ranges of op o (as `ktune show` prints it). */
 static void write_ranges(FILE *f, const kt_ins_op *o) {
-    const char *dn = o->id != KT_OP_COUNT ? kt_ops[o->id].dim_names : "m,n,k";
+    const char *dn = o->id != KT_OP_NONE ? kt_ops[o->id].dim_names : "m,n,k";
     fprintf(f, "<table class=\"kt-ranges\"><tr><th>%.*s from</th><th>to</th>"
                "<th class=\"v\">variant</th><th>%s</th><th>margin</th>"
                "<th class=\"v\">runner-up</th></tr>\n",
@@ -394,7 +394,7 @@ static int report_machine(report_ctx *rc, const kt_db_machine_row *ma, int minde
     int rc_out = KT_EXIT_OK;
     for (size_t i = 0; i < nops && rc_out == KT_EXIT_OK; i++) {
         const kt_ins_op *o = &ops[i];
-        if (rc->ops_sel && (o->id == KT_OP_COUNT || !rc->ops_sel[o->id])) continue;
+        if (rc->ops_sel && (o->id == KT_OP_NONE || !rc->ops_sel[o->id])) continue;
         char id[96], opname[64];
         safe_name(o->op, opname, sizeof opname);
         snprintf(id, sizeof id, "kt-m%d-%s", mindex, opname);
@@ -483,7 +483,7 @@ int kt_cmd_report(int argc, char **argv) {
         {"op", required_argument, NULL, 'o'},   {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *html = NULL, *svg = NULL, *dbpath = NULL, *machine = NULL, *oplist = NULL, *bad;
-    int c, sel[KT_OP_COUNT];
+    int c, sel[KT_OP_MAX];
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {

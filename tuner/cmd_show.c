@@ -136,7 +136,7 @@ static json_t *op_json(const kt_db_dump *d, int64_t machine, const kt_ins_op *o,
     for (size_t i = 0; i < o->npts; i++) {
         const kt_ins_point *p = &o->pts[i];
         json_t *dims = json_array();
-        int nd = o->id == KT_OP_COUNT ? 3 : kt_ops[o->id].ndims;
+        int nd = o->id == KT_OP_NONE ? 3 : kt_ops[o->id].ndims;
         for (int k = 0; k < nd; k++) json_array_append_new(dims, json_integer((json_int_t)p->dims[k]));
         json_array_append_new(
             pts, json_pack("{s:o, s:s, s:i, s:f, s:o, s:o, s:[o, o], s:s, s:o}", "dims", dims,
@@ -150,7 +150,7 @@ static json_t *op_json(const kt_db_dump *d, int64_t machine, const kt_ins_op *o,
     for (size_t i = 0; i < o->nranges; i++) {
         const kt_ins_range *r = &o->ranges[i];
         json_t *usable = json_null();
-        if (here && o->id != KT_OP_COUNT) {
+        if (here && o->id != KT_OP_NONE) {
             const kt_variant *v = kt_variant_lookup(o->id, r->win->c.variant);
             char why[192] = "not in this build";
             int ok = v && v->version == r->win->c.version && kt_variant_usable(v, why, sizeof why);
@@ -178,12 +178,12 @@ static json_t *op_json(const kt_db_dump *d, int64_t machine, const kt_ins_op *o,
     }
     json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:i, s:i, s:o, s:o}", "op", o->op, "unit",
                           o->unit, "dims",
-                          o->id == KT_OP_COUNT ? "m,n,k" : kt_ops[o->id].dim_names, "known",
-                          json_boolean(o->id != KT_OP_COUNT), "tuned_sizes", (int)o->npts,
+                          o->id == KT_OP_NONE ? "m,n,k" : kt_ops[o->id].dim_names, "known",
+                          json_boolean(o->id != KT_OP_NONE), "tuned_sizes", (int)o->npts,
                           "crossovers", (int)(o->nranges ? o->nranges - 1 : 0), "run",
                           run_json(kt_ins_run(d, o->run)), "ranges", ranges);
     json_object_set_new(j, "points", pts);
-    if (here && o->id != KT_OP_COUNT)
+    if (here && o->id != KT_OP_NONE)
         json_object_set_new(j, "coverage", coverage_json(d, machine, o, issues));
     return j;
 }
@@ -218,8 +218,8 @@ static kt_status machine_json(kt_db *db, const kt_db_machine_row *ma, const int 
     json_t *limits = json_object();
     int tuned_known = 0;
     for (size_t i = 0; i < nops; i++) {
-        tuned_known += ops[i].id != KT_OP_COUNT;
-        if (ops_sel && (ops[i].id == KT_OP_COUNT || !ops_sel[ops[i].id])) continue;
+        tuned_known += ops[i].id != KT_OP_NONE;
+        if (ops_sel && (ops[i].id == KT_OP_NONE || !ops_sel[ops[i].id])) continue;
         json_array_append_new(jops, op_json(&d, id, &ops[i], here, issues));
     }
     for (size_t i = 0; i < d.nruns; i++) json_array_append_new(runs, run_json(&d.runs[i]));
@@ -228,9 +228,9 @@ static kt_status machine_json(kt_db *db, const kt_db_machine_row *ma, const int 
     const kt_db_run_row *last = kt_ins_last_run(&d, id, 0);
     const kt_db_run_row *done = kt_ins_last_run(&d, id, 1);
     char msg[256];
-    if (tuned_known < KT_OP_COUNT) {
+    if (tuned_known < (int)kt_op_count()) {
         snprintf(msg, sizeof msg, "%d of the %d operations of this ktune not tuned",
-                 KT_OP_COUNT - tuned_known, KT_OP_COUNT);
+                 (int)kt_op_count() - tuned_known, (int)kt_op_count());
         json_array_insert_new(issues, 0, json_string(msg));
     }
     if (!last) {
@@ -250,7 +250,7 @@ static kt_status machine_json(kt_db *db, const kt_db_machine_row *ma, const int 
         details ? details : json_object(), "first_seen", ma->first_seen, "last_seen",
         ma->last_seen, "last_run", run_json(last), "last_complete_run", run_json(done), "runs",
         runs, "limits", limits, "completeness", "ops_tuned", tuned_known, "ops_known",
-        KT_OP_COUNT, "complete", json_array_size(issues) == 0, "issues", issues, "ops", jops);
+        (int)kt_op_count(), "complete", json_array_size(issues) == 0, "issues", issues, "ops", jops);
     kt_ins_verify ver;
     kt_ins_verification(&d, id, &ver);
     if (j && ver.sizes)
@@ -443,7 +443,7 @@ int kt_cmd_show(int argc, char **argv) {
         {"op", required_argument, NULL, 'o'}, {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0}};
     const char *dbpath = NULL, *machine = NULL, *oplist = NULL, *bad;
-    int json = 0, c, sel[KT_OP_COUNT];
+    int json = 0, c, sel[KT_OP_MAX];
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {

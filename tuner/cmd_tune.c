@@ -110,7 +110,7 @@ int kt_cmd_tune(int argc, char **argv) {
         char *copy = strdup(o.variants), *save = NULL;
         for (char *v = strtok_r(copy, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
             int found = 0;
-            for (int op = 0; op < KT_OP_COUNT; op++)
+            for (int op = 0; op < (int)kt_op_count(); op++)
                 found |= o.ops[op] && kt_variant_lookup((kt_op_id)op, v) != NULL;
             if (!found) {
                 kt_cli_error(KT_EXIT_USAGE, "tune", "no selected operation has a variant '%s'", v);

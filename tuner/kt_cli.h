@@ -22,6 +22,17 @@ int kt_cmd_export(int argc, char **argv);
 int kt_cmd_import(int argc, char **argv);
 int kt_cmd_merge(int argc, char **argv);
 
+/* Plugins (tuner/kt_plugin.c): --plugin PATH options of any command, and KTUNE_PLUGINS. */
+#define KT_MAX_PLUGINS 32
+/*
+ * Removes the --plugin PATH / --plugin=PATH options from argv[1..argc) (up to
+ * a "--"), the paths into paths[0..*npaths).  Returns the new argc, or -1
+ * with the reason in msg.
+ */
+int kt_plugins_take(int argc, char **argv, char **paths, int *npaths, char *msg, size_t len);
+/* Loads KTUNE_PLUGINS, then paths[0..n).  0, or -1 with the reason in msg. */
+int kt_plugins_load(char **paths, int n, char *msg, size_t len);
+
 /* The most sizes one --sizes list may give. */
 #define KT_SIZES_MAX_COUNT 10000
 /*
@@ -37,7 +48,7 @@ int kt_sizes_parse(const char *spec, size_t **out, size_t *n);
 /* The largest size kt_sizes_parse accepts here: this machine's memory in bytes. */
 size_t kt_sizes_limit(void);
 /* Parses "axpy_f32,gemm_f64" (or "all") into selected[]; -1 and *bad set on an unknown op. */
-int kt_ops_parse(const char *list, int selected[KT_OP_COUNT], const char **bad);
+int kt_ops_parse(const char *list, int selected[KT_OP_MAX], const char **bad);
 /* "12.3 us", "1.20 ms" (seconds in). */
 const char *kt_cli_time(double s, char *buf, size_t len);
 

@@ -29,7 +29,7 @@ int kt_ins_open(const char *cmd, const char *path, kt_db **out) {
 
 void kt_ins_unpack(kt_op_id id, size_t m, size_t n, size_t k, size_t dims[3]) {
     size_t mnk[3] = {m, n, k};
-    if (id == KT_OP_COUNT) {
+    if (id == KT_OP_NONE) {
         memcpy(dims, mnk, sizeof mnk);
         return;
     }
@@ -37,14 +37,14 @@ void kt_ins_unpack(kt_op_id id, size_t m, size_t n, size_t k, size_t dims[3]) {
 }
 
 double kt_ins_throughput(kt_op_id id, const size_t dims[3], double median_s) {
-    if (id == KT_OP_COUNT || !(median_s > 0)) return NAN;
+    if (id == KT_OP_NONE || !(median_s > 0)) return NAN;
     double work = strcmp(kt_ops[id].unit, "GB/s") == 0 ? kt_ops[id].bytes(dims)
                                                        : kt_ops[id].flops(dims);
     return work / median_s / 1e9;
 }
 
 const char *kt_ins_dims(kt_op_id id, const size_t dims[3], char *buf, size_t len) {
-    if (id == KT_OP_COUNT) {
+    if (id == KT_OP_NONE) {
         snprintf(buf, len, "m=%zu n=%zu k=%zu", dims[0], dims[1], dims[2]);
         return buf;
     }
@@ -87,7 +87,7 @@ kt_status kt_ins_ops(const kt_db_dump *d, int64_t machine, kt_ins_op **out, size
         if (!o) goto nomem;
         o->op = d->choices[i].op;
         o->id = kt_op_find(o->op);
-        o->unit = o->id == KT_OP_COUNT ? "" : kt_ops[o->id].unit;
+        o->unit = o->id == KT_OP_NONE ? "" : kt_ops[o->id].unit;
         o->run = d->choices[i].run;
         /* the tuned points: rank 1 (and 2) of each size, in stored order (m, n, k) */
         for (size_t k = i; k < j; k++) {

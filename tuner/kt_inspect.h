@@ -41,7 +41,7 @@ typedef struct kt_ins_range {
 /* The choices of one op on one machine. */
 typedef struct kt_ins_op {
     const char *op;                /* the name, as stored */
-    kt_op_id id;                   /* KT_OP_COUNT for an op this build does not know */
+    kt_op_id id;                   /* KT_OP_NONE for an op this build does not know */
     const char *unit;              /* "GB/s", "GFLOP/s", or "" for an unknown op */
     kt_ins_point *pts;
     size_t npts;

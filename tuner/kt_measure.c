@@ -18,6 +18,20 @@ kt_mopts kt_mopts_default(int quick) {
     return (kt_mopts){1e-3, 7, KT_MEASURE_MAX_ROUNDS, 1.25, 3.0, 0.02, 0.05, 1, 1};
 }
 
+/*
+ * A registered op's "entry point": what a program's call pays, kt_select at
+ * the problem's dims, then the chosen variant through its trampoline.
+ */
+static kt_status run_selected(kt_op_id op, const size_t dims[3], void *problem) {
+    const kt_variant *v = kt_select_variant((int)op, dims);
+    return v ? kt_op_run(v, problem) : kt_fail(KT_EUNAVAIL, "%s", kt_last_error());
+}
+
+kt_status kt_run_dispatched_op(kt_op_id op, const size_t dims[3], void *problem) {
+    if (op >= KT_OP_COUNT) return run_selected(op, dims, problem);
+    return kt_run_dispatched(problem);
+}
+
 kt_status kt_run_dispatched(kt_problem *p) {
     kt_args *a = &p->args;
     switch (p->op) {
@@ -55,8 +69,8 @@ kt_status kt_run_dispatched(kt_problem *p) {
  * function with dispatch pinned to r's variant (see use_entry), so every
  * candidate pays what a program's call pays; else the variant's function.
  */
-static inline kt_status run_once(const kt_mresult *r, kt_problem *p) {
-    return r->v && !r->entry ? kt_ops[p->op].run(r->v, p) : kt_run_dispatched(p);
+static inline kt_status run_once(const kt_mresult *r, kt_op_id op, const size_t *dims, void *p) {
+    return r->v && !r->entry ? kt_op_run(r->v, p) : kt_run_dispatched_op(op, dims, p);
 }
 
 /* Points dispatch at r's variant (or back at the tuned table for the dispatched call). */
@@ -122,12 +136,13 @@ typedef struct cand {
 } cand;
 
 /* Runs `reps` calls and returns seconds per call (negative on failure). */
-static double sample(kt_mresult *r, cand *c, kt_problem *p, int round) {
+static double sample(kt_mresult *r, cand *c, kt_op_id op, const size_t *dims, void *p,
+                     int round) {
     int gpu = r->v && (r->v->flags & KT_VF_GPU);
     double kern = 0;
     double t0 = kt_now();
     for (long i = 0; i < c->reps; i++) {
-        kt_status s = run_once(r, p);
+        kt_status s = run_once(r, op, dims, p);
         if (s != KT_OK) {
             r->status = s;
             snprintf(r->error, sizeof r->error, "%s", kt_last_error());
@@ -141,10 +156,10 @@ static double sample(kt_mresult *r, cand *c, kt_problem *p, int round) {
 }
 
 /* Untimed calls of r for at least settle_s (at least one): its own runtime awake. */
-static void settle(kt_mresult *r, kt_problem *p, double settle_s) {
+static void settle(kt_mresult *r, kt_op_id op, const size_t *dims, void *p, double settle_s) {
     double end = kt_now() + settle_s;
     do {
-        if (run_once(r, p) != KT_OK) return;
+        if (run_once(r, op, dims, p) != KT_OK) return;
     } while (kt_now() < end);
 }
 
@@ -175,7 +190,7 @@ static long reps_for(double one, double sample_s) {
 
 kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t n,
                      const kt_mopts *o, uint64_t seed) {
-    kt_problem *p;
+    void *p;
     kt_status st = kt_ops[op].problem_new(dims, seed, 0, &p);
     if (st != KT_OK) return st;
     int max_rounds = o->max_samples < KT_MEASURE_MAX_ROUNDS ? o->max_samples
@@ -185,7 +200,7 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
     kt_dcand *dc = calloc(n, sizeof *dc);
     if (!c || !order || !dc) {
         free(c), free(order), free(dc);
-        kt_problem_free(p);
+        kt_op_problem_free(op, p);
         return kt_fail(KT_ENOMEM, "measure: out of memory");
     }
     kt_gpu_timing_enable(1);
@@ -210,14 +225,22 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
          * to a CPU variant there, and be timed as if it were the GPU's.
          */
         r->entry = o->entry && r->v && !(r->v->flags & KT_VF_GPU);
+        if (r->v && !kt_variant_size_ok(r->v, dims)) {
+            r->status = kt_fail(KT_EUNAVAIL, "%s/%s: below its minimum size %zu",
+                                kt_ops[op].name, r->v->name, r->v->min_size);
+            snprintf(r->error, sizeof r->error, "%s", kt_last_error());
+            free(c[i].kern);
+            c[i].kern = NULL;
+            continue;
+        }
         /* warm-up: the first call alone, then calibrate the repetitions */
         kt_status s = use_entry(r, op);
         double t0 = kt_now();
-        if (s == KT_OK) s = run_once(r, p);
+        if (s == KT_OK) s = run_once(r, op, dims, p);
         r->warmup_s = kt_now() - t0;
         if (s == KT_OK) {
             t0 = kt_now();
-            s = run_once(r, p);
+            s = run_once(r, op, dims, p);
             c[i].reps = reps_for(kt_now() - t0, o->sample_s);
         }
         if (s != KT_OK) {
@@ -252,9 +275,9 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
                 continue;
             }
             if (c[i].runtime != last_runtime && (c[i].runtime != 0 || last_runtime > 0))
-                settle(&res[i], p, 0.5 * o->sample_s);
+                settle(&res[i], op, dims, p, 0.5 * o->sample_s);
             last_runtime = c[i].runtime;
-            double t = sample(&res[i], &c[i], p, round);
+            double t = sample(&res[i], &c[i], op, dims, p, round);
             if (t < 0) {
                 c[i].active = 0;
                 continue;
@@ -292,7 +315,7 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
     if (o->entry) kt_dispatch_pin(op, NULL);
     kt_gpu_timing_enable(0);
     free(c), free(order), free(dc);
-    kt_problem_free(p);
+    kt_op_problem_free(op, p);
     return KT_OK;
 }
 
@@ -305,14 +328,16 @@ kt_status kt_validate(const kt_variant *v, size_t max_dim, uint64_t seed, char *
         if (sizes[i] > max_dim && i > 0) break;
         /* matrices are rectangular, so a swapped m, n or k shows */
         size_t dims[3] = {sizes[i], sizes[i] + (op->ndims > 1), sizes[i] + 2 * (op->ndims > 2)};
-        kt_problem *p;
+        if (!kt_variant_size_ok(v, dims)) continue; /* below its minimum size */
+        void *p;
         kt_status s = op->problem_new(dims, seed + i, 1, &p);
         if (s != KT_OK) {
             snprintf(msg, len, "%s", kt_last_error());
             return s;
         }
-        s = op->validate(v, p, msg, len);
-        kt_problem_free(p);
+        msg[0] = '\0';
+        s = kt_op_validate(v, p, msg, len);
+        op->problem_free(p);
         if (s != KT_OK) return s;
     }
     return KT_OK;
@@ -326,34 +351,33 @@ kt_status kt_measure_switch(kt_op_id op, const size_t dims[3], const kt_variant 
     if (!kt_variant_usable(a, why, sizeof why) || !kt_variant_usable(b, why, sizeof why))
         return kt_fail(KT_EUNAVAIL, "%s", why);
     if (rounds > KT_MEASURE_MAX_ROUNDS) rounds = KT_MEASURE_MAX_ROUNDS;
-    kt_problem *p;
+    void *p;
     kt_status s = kt_ops[op].problem_new(dims, 0x5717c4ull, 0, &p);
     if (s != KT_OK) return s;
     float sw[KT_MEASURE_MAX_ROUNDS], rep[KT_MEASURE_MAX_ROUNDS];
-    const kt_op *o = &kt_ops[op];
     /*
      * repeated: a alone, after a quarter second for any other pool to go to
      * sleep (OpenBLAS's pthread workers spin ~0.1 s after a call); in a process
      * that has not run b yet, a alone as a program using only a sees it
      */
-    s = o->run(a, p);
+    s = kt_op_run(a, p);
     struct timespec nap = {0, 250000000};
     nanosleep(&nap, NULL);
-    if (s == KT_OK) s = o->run(a, p);
+    if (s == KT_OK) s = kt_op_run(a, p);
     for (int r = 0; r < rounds && s == KT_OK; r++) {
         double t0 = kt_now();
-        s = o->run(a, p);
+        s = kt_op_run(a, p);
         rep[r] = (float)(kt_now() - t0);
     }
     /* switched: b then a, each time */
-    if (s == KT_OK) s = o->run(b, p);
+    if (s == KT_OK) s = kt_op_run(b, p);
     for (int r = 0; r < rounds && s == KT_OK; r++) {
-        s = o->run(b, p);
+        s = kt_op_run(b, p);
         double t0 = kt_now();
-        if (s == KT_OK) s = o->run(a, p);
+        if (s == KT_OK) s = kt_op_run(a, p);
         sw[r] = (float)(kt_now() - t0);
     }
-    kt_problem_free(p);
+    kt_op_problem_free(op, p);
     if (s != KT_OK) return s;
     double sp, mn, sorted[KT_MEASURE_MAX_ROUNDS];
     kt_rounds_summary(sw, rounds, switch_s, &sp, &mn);

@@ -107,5 +107,7 @@ double kt_rounds_half_median(const float *rounds, int n, int parity);
 
 /* Calls the public entry point of op on the problem (the dispatched call). */
 kt_status kt_run_dispatched(kt_problem *p);
+/* The same for any op: built-in ones through their entry point, registered ones by kt_select. */
+kt_status kt_run_dispatched_op(kt_op_id op, const size_t dims[3], void *problem);
 
 #endif

@@ -273,7 +273,7 @@ static char *machine_details(void) {
 static void store_limits(kt_tuner *t) {
     double best = 0, peak[2] = {0, 0};
     size_t l3 = kt_cpu_get()->l3 ? kt_cpu_get()->l3 : ((size_t)32 << 20);
-    for (int op = 0; op < KT_OP_COUNT; op++) {
+    for (int op = 0; op < (int)kt_op_count(); op++) {
         int compute = strcmp(kt_ops[op].unit, "GB/s") != 0;
         kt_db_measurement *ms = NULL;
         size_t n = 0;
@@ -401,7 +401,7 @@ kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep) {
         if (colon) snprintf(params, sizeof params, "%s", colon + 1);
         s = kt_db_variant_put(t.db, kt_ops[v->op].name, v->name, v->version, v->backend, params);
     }
-    for (int op = 0; op < KT_OP_COUNT && s == KT_OK; op++) {
+    for (int op = 0; op < (int)kt_op_count() && s == KT_OK; op++) {
         if (!o->ops[op]) continue;
         s = make_grid(&t, (kt_op_id)op);
         t.steps_total += t.ngrid[op];
@@ -417,12 +417,12 @@ kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep) {
                     "problem may take a quarter of its %.1f GiB), nothing tuned", list,
                     shown < o->nsizes ? ",..." : "", t.ram / 1073741824.0);
     }
-    for (int op = 0; op < KT_OP_COUNT && s == KT_OK && !kt_tuner_stopping(&t); op++)
+    for (int op = 0; op < (int)kt_op_count() && s == KT_OK && !kt_tuner_stopping(&t); op++)
         if (o->ops[op]) s = tune_op(&t, (kt_op_id)op);
     if (s == KT_OK) store_limits(&t);
     if (o->progress == 2) fputc('\n', stderr);
     if (s == KT_OK && !o->no_verify && !rep->stopped) s = kt_tuner_verify(&t);
-    for (int op = 0; op < KT_OP_COUNT; op++) {
+    for (int op = 0; op < (int)kt_op_count(); op++) {
         free(t.grid[op]);
         rep->points += t.counts[op][0], rep->crossovers += t.counts[op][1];
         rep->merged += t.counts[op][2], rep->unresolved += t.counts[op][3];

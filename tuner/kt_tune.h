@@ -13,7 +13,7 @@
 #include "kt_internal.h"
 
 typedef struct kt_tune_opts {
-    int ops[KT_OP_COUNT];       /* selected ops */
+    int ops[KT_OP_MAX];       /* selected ops */
     const size_t *sizes;        /* NULL: the default sweep of each op */
     size_t nsizes;
     const char *variants;       /* NULL, or only these variant names ("a,b") */
@@ -51,6 +51,13 @@ typedef struct kt_tune_report {
 
 /* Runs a tuning pass.  Returns KT_OK (also when stopped early: see rep->stopped). */
 kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep);
+
+/*
+ * Tunes the ops registered in this process (ktune_op.h) into the database
+ * (o->db_path, else the default), then reloads dispatch.  o NULL, or no op
+ * selected in o->ops: every registered op.  rep may be NULL.
+ */
+kt_status kt_tune_self(const kt_tune_opts *o, kt_tune_report *rep);
 
 /* One problem shape of a sweep; consecutive shapes of one family may be bisected. */
 typedef struct kt_shape {

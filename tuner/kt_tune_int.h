@@ -35,9 +35,9 @@ typedef struct kt_tuner {
     size_t ncand;
     char invalid[KT_MAX_CAND][KT_DB_ERROR_MAX]; /* validation failure per candidate */
     int skip[KT_MAX_CAND];                       /* not measured at this shape (far behind) */
-    kt_shape *grid[KT_OP_COUNT];                 /* the sweep of each op */
-    int counts[KT_OP_COUNT][4]; /* last choices: points, changes, merged, unresolved */
-    size_t ngrid[KT_OP_COUNT];
+    kt_shape *grid[KT_OP_MAX];                 /* the sweep of each op */
+    int counts[KT_OP_MAX][4]; /* last choices: points, changes, merged, unresolved */
+    size_t ngrid[KT_OP_MAX];
 } kt_tuner;
 
 /* Set when the run must stop (signal or budget); records why in rep->stopped. */

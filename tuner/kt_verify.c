@@ -297,7 +297,7 @@ static void summarise(kt_tuner *t, const vsize *vs, size_t nv) {
 
 kt_status kt_tuner_verify(kt_tuner *t) {
     uint64_t seed = t->o->seed ? t->o->seed : 0x9e3779b97f4a7c15ull ^ (uint64_t)t->run;
-    size_t per_op = t->o->quick ? 3 : 5, cap = per_op * KT_OP_COUNT;
+    size_t per_op = t->o->quick ? 3 : 5, cap = per_op * kt_op_count();
     vsize *vs = calloc(cap, sizeof *vs);
     if (!vs) return kt_fail(KT_ENOMEM, "verify: out of memory");
     kt_tuned_db_override(t->o->db_path);
@@ -305,7 +305,7 @@ kt_status kt_tuner_verify(kt_tuner *t) {
     kt_rng rng;
     kt_rng_seed(&rng, seed);
     size_t nv = 0;
-    for (int op = 0; op < KT_OP_COUNT && s == KT_OK && !kt_tuner_stopping(t); op++) {
+    for (int op = 0; op < (int)kt_op_count() && s == KT_OK && !kt_tuner_stopping(t); op++) {
         if (!t->o->ops[op] || !t->ngrid[op]) continue;
         kt_tuner_candidates(t, (kt_op_id)op);
         if (!t->ncand) continue;

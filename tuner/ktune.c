@@ -34,6 +34,9 @@ static void usage(FILE *f) {
                "every operation on this machine and calls the fastest.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nEvery command takes --plugin PATH (repeatable; also KTUNE_PLUGINS, paths\n"
+               "separated by ':'): a shared object registering operations (ktune_op.h),\n"
+               "loaded first, whose operations the command treats as its own.\n");
     fprintf(f, "\n'ktune COMMAND --help' describes a command and its options.\n"
                "exit status: 0 success, 1 failure (message on stderr), 2 bad command line\n");
 }
@@ -89,11 +92,11 @@ const char *kt_cli_time(double s, char *buf, size_t len) {
     return buf;
 }
 
-int kt_ops_parse(const char *list, int selected[KT_OP_COUNT], const char **bad) {
+int kt_ops_parse(const char *list, int selected[KT_OP_MAX], const char **bad) {
     static char badbuf[64];
-    memset(selected, 0, KT_OP_COUNT * sizeof *selected);
+    memset(selected, 0, KT_OP_MAX * sizeof *selected);
     if (!strcmp(list, "all")) {
-        for (int i = 0; i < KT_OP_COUNT; i++) selected[i] = 1;
+        for (int i = 0; i < (int)kt_op_count(); i++) selected[i] = 1;
         return 0;
     }
     const char *p = list;
@@ -110,7 +113,7 @@ int kt_ops_parse(const char *list, int selected[KT_OP_COUNT], const char **bad) 
         memcpy(name, p, len);
         name[len] = '\0';
         kt_op_id op = kt_op_find(name);
-        if (op == KT_OP_COUNT) {
+        if (op == KT_OP_NONE) {
             snprintf(badbuf, sizeof badbuf, "%s", name);
             *bad = badbuf;
             return -1;
@@ -138,8 +141,16 @@ int main(int argc, char **argv) {
         printf("ktune %s\n", kt_version());
         return KT_EXIT_OK;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0) continue;
+        /* every command: --plugin PATH (repeatable) and KTUNE_PLUGINS, loaded first */
+        char *plugins[KT_MAX_PLUGINS], msg[512];
+        int np = 0, sub = kt_plugins_take(argc - 1, argv + 1, plugins, &np, msg, sizeof msg);
+        if (sub < 0) return kt_cli_error(KT_EXIT_USAGE, argv[1], "%s", msg);
+        if (kt_plugins_load(plugins, np, msg, sizeof msg) != 0)
+            return kt_cli_error(KT_EXIT_FAIL, argv[1], "%s", msg);
+        return commands[i].run(sub, argv + 1);
+    }
     fprintf(stderr, "ktune: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return KT_EXIT_USAGE;
