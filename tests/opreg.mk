@@ -25,3 +25,4 @@ tests_opreg_LDFLAGS = -static
 # bench, failures, a version bump) and the statically linked example program
 TESTS += tests/plugin.sh
 EXTRA_DIST += tests/plugin.sh
+EXTRA_DIST += tests/opreg.mk

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "kt_db.h"
 #include "kt_tune.h"
 
 kt_status kt_tune_self(const kt_tune_opts *opts, kt_tune_report *rep) {
@@ -19,6 +20,12 @@ kt_status kt_tune_self(const kt_tune_opts *opts, kt_tune_report *rep) {
         for (size_t op = KT_OP_COUNT; op < kt_op_count(); op++) o.ops[op] = any = 1;
     if (!any) return kt_fail(KT_ENOTFOUND, "kt_tune_self: no operation registered");
     if (!o.invocation) o.invocation = "kt_tune_self";
+    char path[4096];
+    if (!o.db_path || !o.db_path[0]) {
+        kt_status d = kt_db_default_path(path, sizeof path, 1);
+        if (d != KT_OK) return d;
+        o.db_path = path;
+    }
     kt_status s = kt_tune_run(&o, rep ? rep : &r);
     if (s == KT_OK) kt_reload();
     return s;

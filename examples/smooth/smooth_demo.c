@@ -4,7 +4,7 @@
  * kt_tune_self does), then calls the variant ktune picks for each size and
  * checks it against the scalar one.  Exit 0 when every call agreed.
  *
- *   smooth_demo [--tune] [n ...]
+ *   smooth_demo [--tune] [n ...]     (KTUNE_DB: the database to tune into and read)
  */
 #include <math.h>
 #include <stdio.h>
@@ -21,18 +21,23 @@ int main(int argc, char **argv) {
         return 1;
     }
     int h = kt_op_handle("myapp.smooth_f32");
-    if (tune) {
-        kt_tune_opts o = {.quick = 1, .no_verify = 1, .db_path = getenv("KTUNE_DB")};
+    static const size_t defaults[] = {1, 2, 3, 17, 1000, 100000};
+    int first = 1 + tune, nsizes = argc > first ? argc - first : 6, bad = 0;
+    size_t sizes[64];
+    for (int i = 0; i < nsizes && i < 64; i++)
+        sizes[i] = argc > first ? strtoul(argv[first + i], NULL, 10) : defaults[i];
+    if (nsizes > 64) nsizes = 64;
+    if (tune) { /* tune the registered op at these sizes into KTUNE_DB (or the default) */
+        kt_tune_opts o = {.quick = 1, .no_verify = 1, .db_path = getenv("KTUNE_DB"),
+                          .sizes = sizes, .nsizes = (size_t)nsizes};
         kt_status s = kt_tune_self(&o, NULL);
         if (s != KT_OK) {
             fprintf(stderr, "smooth_demo: tuning failed: %s\n", kt_last_error());
             return 1;
         }
     }
-    static const size_t defaults[] = {1, 2, 3, 17, 1000, 100000};
-    int first = 1 + tune, nsizes = argc > first ? argc - first : 6, bad = 0;
     for (int i = 0; i < nsizes; i++) {
-        size_t n = argc > first ? strtoul(argv[first + i], NULL, 10) : defaults[i];
+        size_t n = sizes[i];
         float *a = malloc((n + 1) * sizeof *a), *b = malloc((n + 1) * sizeof *b),
               *w = malloc((n + 1) * sizeof *w);
         if (!a || !b || !w) return 1;
