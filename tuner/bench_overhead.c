@@ -7,7 +7,9 @@
  * interleaved rounds, and reports the medians: entry, direct and their
  * difference.  Twice: with the tables in force (built-in or the database),
  * then with a synthetic tuned table of 12 intervals per op that picks the
- * same variant, which isolates the cost of the tuned lookup.
+ * same variant, which isolates the cost of the tuned lookup.  The
+ * "kt_select" rows time kt_select_variant + a call of the variant it returns
+ * (how a program calls a registered op, ktune_op.h) against the direct call.
  */
 #include "config.h"
 
@@ -26,19 +28,22 @@ typedef struct ov_case {
     const char *label;
     kt_op_id op;
     kt_layout layout;
-    size_t n; /* n, or the side of the square matrices */
+    size_t n;   /* n, or the side of the square matrices */
+    int select; /* 1: kt_select_variant per call, then the variant (ktune_op.h's way) */
 } ov_case;
 
 static const ov_case ov_cases[] = {
-    {"axpy_f32 n=1", KT_OP_AXPY_F32, KT_COL_MAJOR, 1},
-    {"axpy_f32 n=16", KT_OP_AXPY_F32, KT_COL_MAJOR, 16},
-    {"axpy_f32 n=1000", KT_OP_AXPY_F32, KT_COL_MAJOR, 1000},
-    {"dot_f64 n=1", KT_OP_DOT_F64, KT_COL_MAJOR, 1},
-    {"dot_f64 n=16", KT_OP_DOT_F64, KT_COL_MAJOR, 16},
-    {"gemv_f32 4x4 col", KT_OP_GEMV_F32, KT_COL_MAJOR, 4},
-    {"gemv_f32 4x4 row", KT_OP_GEMV_F32, KT_ROW_MAJOR, 4},
-    {"gemm_f64 4x4x4 col", KT_OP_GEMM_F64, KT_COL_MAJOR, 4},
-    {"gemm_f64 4x4x4 row", KT_OP_GEMM_F64, KT_ROW_MAJOR, 4},
+    {"axpy_f32 n=1", KT_OP_AXPY_F32, KT_COL_MAJOR, 1, 0},
+    {"axpy_f32 n=16", KT_OP_AXPY_F32, KT_COL_MAJOR, 16, 0},
+    {"axpy_f32 n=1000", KT_OP_AXPY_F32, KT_COL_MAJOR, 1000, 0},
+    {"dot_f64 n=1", KT_OP_DOT_F64, KT_COL_MAJOR, 1, 0},
+    {"dot_f64 n=16", KT_OP_DOT_F64, KT_COL_MAJOR, 16, 0},
+    {"gemv_f32 4x4 col", KT_OP_GEMV_F32, KT_COL_MAJOR, 4, 0},
+    {"gemv_f32 4x4 row", KT_OP_GEMV_F32, KT_ROW_MAJOR, 4, 0},
+    {"gemm_f64 4x4x4 col", KT_OP_GEMM_F64, KT_COL_MAJOR, 4, 0},
+    {"gemm_f64 4x4x4 row", KT_OP_GEMM_F64, KT_ROW_MAJOR, 4, 0},
+    {"kt_select axpy n=1", KT_OP_AXPY_F32, KT_COL_MAJOR, 1, 1},
+    {"kt_select axpy n=16", KT_OP_AXPY_F32, KT_COL_MAJOR, 16, 1},
 };
 #define OV_NCASES (sizeof ov_cases / sizeof ov_cases[0])
 
@@ -66,7 +71,15 @@ static double ov_loop(const ov_case *c, const kt_variant *v, int direct, long ca
     switch (c->op) {
     case KT_OP_AXPY_F32: {
         kt_axpy_f32_fn f = (kt_axpy_f32_fn)ov_fn(v);
-        if (direct)
+        if (c->select && !direct) {
+            /* what a program calling a registered op does per call: select, then call */
+            int h = (int)c->op;
+            for (long i = 0; i < calls; i++) {
+                size_t dims[3] = {n, 0, 0};
+                const kt_variant *w = kt_select_variant(h, dims);
+                ((kt_axpy_f32_fn)w->fn)(w, n, 1e-7f, ov_xf, 1, ov_yf, 1);
+            }
+        } else if (direct)
             for (long i = 0; i < calls; i++) f(v, n, 1e-7f, ov_xf, 1, ov_yf, 1);
         else
             for (long i = 0; i < calls; i++) kt_axpy_f32(n, 1e-7f, ov_xf, 1, ov_yf, 1);

@@ -39,6 +39,8 @@ static const char tune_help[] =
     "  --no-verify      skip the verification at held-out sizes\n"
     "  --seed S         seed of the held-out sizes (default: from the run's id)\n"
     "  --json           print a JSON summary\n"
+    "  --plugin PATH    first load a shared object registering operations of your\n"
+    "                   own (repeatable; also KTUNE_PLUGINS, paths separated by ':')\n"
     "Ctrl-C stops cleanly; everything measured so far is kept.\n"
     "Exit status: 0 done, 1 failure, 2 bad command line, 130 interrupted.\n";
 
