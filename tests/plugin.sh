@@ -69,6 +69,18 @@ check "it is versioned's, at version 2" \
 check "the other variants' rows are the first run's" \
     test "$(q "SELECT count(*) FROM measurements WHERE op='$op' AND variant<>'versioned' AND version=1")" -ge $((first - 1))
 
+# a database that ranks a variant above the CPU features in force: never called
+mid=$(q "SELECT id FROM machines LIMIT 1")
+q "DELETE FROM choices WHERE op='$op'; INSERT INTO choices (machine, op, n, rank, variant, version, median_s) VALUES ($mid, '$op', 4096, 1, 'avx512', 1, 1e-6), ($mid, '$op', 4096, 2, 'scalar', 1, 2e-6)"
+KTUNE_DB="$db" $k explain --plugin "$plugin" $op 4096 >"$tmp/out" 2>"$tmp/err"
+if grep -q "^  *avx512 *yes" <($k list --plugin "$plugin" $op); then
+    check "the database's first choice is called where it can run" grep -Eq "calls +avx512 " "$tmp/out"
+else
+    n=$((n + 1)); echo "ok $n # SKIP avx512 cannot run here"
+fi
+KTUNE_DB="$db" KTUNE_MAX_ISA=avx2 $k explain --plugin "$plugin" $op 4096 >"$tmp/out" 2>"$tmp/err"
+check "above KTUNE_MAX_ISA it is skipped for the next choice" grep -Eq "calls +scalar " "$tmp/out"
+
 # the other commands take --plugin
 KTUNE_DB="$db" expect 0 any "show --plugin" -- $k show --plugin "$plugin"
 check "show names the op" grep -q "$op" "$tmp/out"
