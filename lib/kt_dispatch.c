@@ -57,7 +57,8 @@ static const kt_variant *best_serial_registered(kt_op_id op) {
             v->threads > 1 || v->min_size > 1 || !kt_variant_usable(v, NULL, 0))
             continue;
         int bits = __builtin_popcount(v->req);
-        if (bits > best_bits || (bits == best_bits && v->cost < best->cost)) best = v, best_bits = bits;
+        if (bits > best_bits || (bits == best_bits && v->cost < best->cost))
+            best = v, best_bits = bits;
     }
     return best;
 }

@@ -69,7 +69,8 @@
         OPENBLAS(op, f, 4, "openblas:t=4"), OPENBLAS(op, f, 8, "openblas:t=8"), \
         OPENBLAS(op, f, 16, "openblas:t=16"), OPENBLAS(op, f, 32, "openblas:t=32"), \
         OPENBLAS(op, f, 64, "openblas:t=64")
-#define CUDA(op, f, b) {"cuda:block=" #b, "cuda", op, 1, 0, US | KT_VF_GPU, 1, b, 100, CUDA_FN(f), NULL, 0}
+#define CUDA(op, f, b) \
+    {"cuda:block=" #b, "cuda", op, 1, 0, US | KT_VF_GPU, 1, b, 100, CUDA_FN(f), NULL, 0}
 #define CUDA_ALL(op, f) \
     CUDA(op, f, 64), CUDA(op, f, 128), CUDA(op, f, 256), CUDA(op, f, 512), CUDA(op, f, 1024)
 /* BLAS ops: SIMD variants take any increment (they gather strided vectors themselves) */
@@ -77,11 +78,13 @@
 #define AVX2_B(op, f, ver) {"avx2", "avx2", op, ver, KT_REQ_AVX2, 0, 1, 0, 1, AVX2_FN(f), NULL, 0}
 #define AVX512_B(op, f, name, kc, ver) \
     {name, "avx512", op, ver, KT_REQ_AVX512, 0, 1, kc, (kc) ? 3 : 2, AVX512_FN(f), NULL, 0}
-#define THREADS_B(op, f, t) {"threads:t=" #t, "threads", op, 1, 0, KT_VF_OPENMP, t, 0, 10 + t, OMP_FN(f), NULL, 0}
+#define THREADS_B(op, f, t) \
+    {"threads:t=" #t, "threads", op, 1, 0, KT_VF_OPENMP, t, 0, 10 + t, OMP_FN(f), NULL, 0}
 #define THREADS_B_ALL(op, f) \
     THREADS_B(op, f, 2), THREADS_B(op, f, 4), THREADS_B(op, f, 8), THREADS_B(op, f, 16), \
         THREADS_B(op, f, 32), THREADS_B(op, f, 64)
-#define CUDA_TILE(op, f, t) {"cuda:tile=" #t, "cuda", op, 1, 0, US | KT_VF_GPU, 1, t, 100, CUDA_FN(f), NULL, 0}
+#define CUDA_TILE(op, f, t) \
+    {"cuda:tile=" #t, "cuda", op, 1, 0, US | KT_VF_GPU, 1, t, 100, CUDA_FN(f), NULL, 0}
 #define CUDA_TILE_ALL(op, f) \
     CUDA_TILE(op, f, 16), CUDA_TILE(op, f, 32), CUDA_TILE(op, f, 64), CUDA_TILE(op, f, 128)
 /*

@@ -50,7 +50,8 @@ enum {
 };
 #define KT_CPU_KNOWN 0x7ffu
 #define KT_REQ_AVX2 (KT_CPU_AVX | KT_CPU_AVX2 | KT_CPU_FMA)
-#define KT_REQ_AVX512 (KT_REQ_AVX2 | KT_CPU_AVX512F | KT_CPU_AVX512DQ | KT_CPU_AVX512BW | KT_CPU_AVX512VL)
+#define KT_REQ_AVX512 \
+    (KT_REQ_AVX2 | KT_CPU_AVX512F | KT_CPU_AVX512DQ | KT_CPU_AVX512BW | KT_CPU_AVX512VL)
 
 /* Variant flags (kt_variant.flags). */
 enum {

@@ -774,12 +774,18 @@ static kt_status decline_gemm_f64(const kt_variant *v, kt_trans transa, kt_trans
 
 /* The op of each planted row is looked up by name at run time (see main). */
 static kt_variant planted[] = {
-    {"test:decline", "test", KT_OP_COUNT, 1, 0, KT_VF_TEST, 1, 0, 99, (kt_fnptr)decline_dot_f32, NULL, 0},
-    {"test:decline", "test", KT_OP_COUNT, 1, 0, KT_VF_TEST, 1, 0, 99, (kt_fnptr)decline_dot_f64, NULL, 0},
-    {"test:decline", "test", KT_OP_COUNT, 1, 0, KT_VF_TEST, 1, 0, 99, (kt_fnptr)decline_gemv_f32, NULL, 0},
-    {"test:decline", "test", KT_OP_COUNT, 1, 0, KT_VF_TEST, 1, 0, 99, (kt_fnptr)decline_gemv_f64, NULL, 0},
-    {"test:decline", "test", KT_OP_COUNT, 1, 0, KT_VF_TEST, 1, 0, 99, (kt_fnptr)decline_gemm_f32, NULL, 0},
-    {"test:decline", "test", KT_OP_COUNT, 1, 0, KT_VF_TEST, 1, 0, 99, (kt_fnptr)decline_gemm_f64, NULL, 0},
+    {"test:decline", "test", KT_OP_COUNT, 1, 0, KT_VF_TEST, 1, 0, 99, (kt_fnptr)decline_dot_f32,
+     NULL, 0},
+    {"test:decline", "test", KT_OP_COUNT, 1, 0, KT_VF_TEST, 1, 0, 99, (kt_fnptr)decline_dot_f64,
+     NULL, 0},
+    {"test:decline", "test", KT_OP_COUNT, 1, 0, KT_VF_TEST, 1, 0, 99, (kt_fnptr)decline_gemv_f32,
+     NULL, 0},
+    {"test:decline", "test", KT_OP_COUNT, 1, 0, KT_VF_TEST, 1, 0, 99, (kt_fnptr)decline_gemv_f64,
+     NULL, 0},
+    {"test:decline", "test", KT_OP_COUNT, 1, 0, KT_VF_TEST, 1, 0, 99, (kt_fnptr)decline_gemm_f32,
+     NULL, 0},
+    {"test:decline", "test", KT_OP_COUNT, 1, 0, KT_VF_TEST, 1, 0, 99, (kt_fnptr)decline_gemm_f64,
+     NULL, 0},
 };
 static const char *const planted_ops[] = {"dot_f32",  "dot_f64",  "gemv_f32",
                                           "gemv_f64", "gemm_f32", "gemm_f64"};

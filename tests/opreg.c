@@ -96,7 +96,8 @@ static void *register_one(void *arg) {
     static char names[NT][32];
     snprintf(names[k], sizeof names[k], "thr.op_%d", k);
     kt_op op = scale_op(names[k]);
-    kt_variant a = row("plain", 0, (kt_fnptr)scale_plain), b = row("other", 0, (kt_fnptr)scale_other);
+    kt_variant a = row("plain", 0, (kt_fnptr)scale_plain);
+    kt_variant b = row("other", 0, (kt_fnptr)scale_other);
     pthread_barrier_wait(&kt_bar);
     intptr_t ok = kt_op_register(&op, &kt_handles[k]) == KT_OK &&
                   kt_variant_register(names[k], &a) == KT_OK &&
@@ -181,10 +182,11 @@ static void expect_op_error(kt_op op, const char *needle) {
 static void test_op_errors(void **state) {
     (void)state;
     assert_int_equal(kt_op_register(NULL, NULL), KT_EINVAL);
-    static const char *const bad[] = {"nonamespace", "Caps.op", "a..b", ".a", "a.", "a.b c",
-                                      "axpy_f32", "",
-                                      "x.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) expect_op_error(scale_op(bad[i]), "bad name");
+    static const char *const bad[] = {
+        "nonamespace", "Caps.op", "a..b", ".a", "a.", "a.b c", "axpy_f32", "",
+        "x.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}; /* 64 chars */
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_op_error(scale_op(bad[i]), "bad name");
     kt_op o = scale_op(NULL);
     expect_op_error(o, "bad name");
     o = scale_op("t.dims"), o.ndims = 0;
