@@ -30,6 +30,7 @@ expect() {
     else no "$desc (exit $rc, $got stderr lines)"; fi
 }
 q() { sqlite3 "$db" "$1"; }
+absent() { ! grep -Eq "$1" "$2"; }
 jnum() { sed -n "s/.*\"$1\": \([0-9]*\).*/\1/p" "$tmp/out" | head -1; }
 
 if [ ! -f "$plugin" ] || [ ! -x "$demo" ]; then
@@ -51,10 +52,13 @@ check "one variant failed validation" test "$(jnum invalid)" = 1
 check "wrong's measurement is stored invalid, with the reason" \
     test "$(q "SELECT count(*) FROM measurements WHERE op='$op' AND variant='wrong' AND valid=0 AND error LIKE '%expected%'")" = 1
 check "the winners never name wrong" test "$(q "SELECT count(*) FROM winners WHERE op='$op' AND variant='wrong'")" = 0
+check "big_only was not measured below its minimum size" \
+    test "$(q "SELECT count(*) FROM measurements WHERE op='$op' AND variant='big_only'")" = 0
 check "the winners have the op" test "$(q "SELECT count(*) FROM winners WHERE op='$op'")" -ge 1
 for size in 1 4096 1000000; do
     KTUNE_DB="$db" $k explain --plugin "$plugin" $op $size >"$tmp/out" 2>"$tmp/err"
-    check "explain at n=$size runs a valid variant" grep -Eq "calls +(scalar|avx2|avx512|threads:t=2|versioned) " "$tmp/out"
+    check "explain at n=$size runs a valid variant" grep -Eq "calls +(scalar|avx2|avx512|threads:t=2|versioned|big_only) " "$tmp/out"
+    [ $size -lt 10000 ] && check "and not big_only below its minimum size" absent "calls +big_only" "$tmp/out"
 done
 
 # a version bump re-measures that variant alone
@@ -80,6 +84,12 @@ else
 fi
 KTUNE_DB="$db" KTUNE_MAX_ISA=avx2 $k explain --plugin "$plugin" $op 4096 >"$tmp/out" 2>"$tmp/err"
 check "above KTUNE_MAX_ISA it is skipped for the next choice" grep -Eq "calls +scalar " "$tmp/out"
+
+# big_only at and above its minimum size: measured, valid
+expect 0 any "tune at n=20000 measures big_only too" -- \
+    $k tune --plugin "$plugin" --ops $op --sizes 20000 --quick --no-verify --db "$db" --json
+check "big_only has a valid measurement at n=20000" \
+    test "$(q "SELECT count(*) FROM measurements WHERE op='$op' AND variant='big_only' AND n=20000 AND valid=1")" = 1
 
 # the other commands take --plugin
 KTUNE_DB="$db" expect 0 any "show --plugin" -- $k show --plugin "$plugin"

@@ -324,13 +324,30 @@ kt_status kt_validate(const kt_variant *v, size_t max_dim, uint64_t seed, char *
     static const size_t mat[] = {1, 3, 17, 63, 301, 0}, cube[] = {1, 3, 17, 63, 130, 0};
     const kt_op *op = &kt_ops[v->op];
     const size_t *sizes = op->ndims == 1 ? vec : op->ndims == 2 ? mat : cube;
+    int ran = 0;
     for (size_t i = 0; sizes[i]; i++) {
         if (sizes[i] > max_dim && i > 0) break;
         /* matrices are rectangular, so a swapped m, n or k shows */
         size_t dims[3] = {sizes[i], sizes[i] + (op->ndims > 1), sizes[i] + 2 * (op->ndims > 2)};
         if (!kt_variant_size_ok(v, dims)) continue; /* below its minimum size */
+        ran = 1;
         void *p;
         kt_status s = op->problem_new(dims, seed + i, 1, &p);
+        if (s != KT_OK) {
+            snprintf(msg, len, "%s", kt_last_error());
+            return s;
+        }
+        msg[0] = '\0';
+        s = kt_op_validate(v, p, msg, len);
+        op->problem_free(p);
+        if (s != KT_OK) return s;
+    }
+    if (!ran) { /* every size was below v's minimum: once at the smallest it takes */
+        size_t d = 1;
+        while (!kt_variant_size_ok(v, (size_t[3]){d, d, d}) && d < ((size_t)1 << 40)) d *= 2;
+        size_t dims[3] = {d, op->ndims > 1 ? d : 0, op->ndims > 2 ? d : 0};
+        void *p;
+        kt_status s = op->problem_new(dims, seed, 1, &p);
         if (s != KT_OK) {
             snprintf(msg, len, "%s", kt_last_error());
             return s;

@@ -145,6 +145,7 @@ int kt_tuner_measure_point(kt_tuner *t, kt_op_id op, const size_t dims[3], kt_po
             continue;
         }
         if (t->skip[i]) continue;
+        if (!kt_variant_size_ok(t->cand[i], dims)) continue; /* below its minimum size */
         res[nm] = (kt_mresult){.v = t->cand[i]};
         idx[nm++] = i;
     }
