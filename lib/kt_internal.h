@@ -1,11 +1,14 @@
 /*
  * ktune internals shared by lib/, variants/, db/ and tuner/ (not installed).
  *
- * The model (see shared DESIGN.md):
+ * The model (see shared DESIGN.md); kt_op and kt_variant are the public types
+ * of ktune_op.h, the built-in ops and variants rows of them like a user's:
  *   - an operation (kt_op) describes a computation: dimensions, reference,
- *     input generator, error bound, cost model;
+ *     input generator, error bound, cost model (built-in: lib/kt_ops.c;
+ *     registered: lib/kt_opreg.c);
  *   - a variant (kt_variant) is one implementation of one op: one row of the
- *     static registry in lib/kt_registry.c, pointing at one typed function;
+ *     static registry in lib/kt_registry.c (or one registered at run time),
+ *     pointing at one typed function;
  *   - dispatch (lib/kt_dispatch.c) keeps, per op, an immutable table from
  *     size to variant, published through one atomic pointer.
  */

@@ -2,7 +2,8 @@
  * The registry: one static table listing every variant of every operation.
  * Adding a variant is its function plus one row here.  A row whose backend
  * was not built in this configuration keeps its place with a NULL function,
- * so `ktune list` can say it exists and why it cannot run.
+ * so `ktune list` can say it exists and why it cannot run.  Variants of
+ * registered ops (ktune_op.h) follow the static rows (kt_variant_register).
  */
 #include "config.h"
 
