@@ -1,0 +1,89 @@
+/*
+ * The SIMD transposes and stencils, written once and instantiated per
+ * instruction set (as variants/vec_impl.h does for the vector ops).  Each
+ * variants/<isa>/shape.c defines, then includes this file:
+ *   KT_ISA_NAME                 avx2, avx512
+ *   KT_TB_F32, KT_TB_F64        the in-register transpose block (8 / 4, 16 / 8)
+ *   tr_block_f32(a, lda, b, ldb), tr_block_f64(...)
+ *                               B = A^T for one KT_TB x KT_TB block
+ *   kt_vf32, KT_LANES_F32, vf32_set1, vf32_load, vf32_store, vf32_mul,
+ *   vf32_fmadd (a*b + c), and the same for f64.
+ */
+#ifndef KT_SHAPE_IMPL_H
+#define KT_SHAPE_IMPL_H
+
+#define KT_CAT3_(a, b, c) a##b##c
+#define KT_CAT3(a, b, c) KT_CAT3_(a, b, c)
+
+/* Cache tile of the SIMD transposes: 64 x 64 elements, in KT_TB blocks. */
+#define KT_TR_TILE 64
+
+/*
+ * B = A^T: cache tiles of KT_TR_TILE, each in in-register blocks; the
+ * edges that do not fill a block element by element.
+ */
+#define KT_TRANSPOSE_SIMD(T, DT, TB)                                                          \
+    kt_status KT_CAT3(kt_transpose_##DT##_, KT_ISA_NAME, )(const kt_variant *v, size_t m,     \
+                                                           size_t n, const T *a, size_t lda,  \
+                                                           T *b, size_t ldb) {                \
+        (void)v;                                                                              \
+        const size_t mb = m - m % TB, nb = n - n % TB;                                        \
+        for (size_t i0 = 0; i0 < mb; i0 += KT_TR_TILE) {                                      \
+            size_t i1 = i0 + KT_TR_TILE < mb ? i0 + KT_TR_TILE : mb;                          \
+            for (size_t j0 = 0; j0 < nb; j0 += KT_TR_TILE) {                                  \
+                size_t j1 = j0 + KT_TR_TILE < nb ? j0 + KT_TR_TILE : nb;                      \
+                for (size_t i = i0; i < i1; i += TB)                                          \
+                    for (size_t j = j0; j < j1; j += TB)                                      \
+                        tr_block_##DT(a + i * lda + j, lda, b + j * ldb + i, ldb);            \
+            }                                                                                 \
+        }                                                                                     \
+        for (size_t i = 0; i < mb; i++) /* right edge: columns nb..n */                       \
+            for (size_t j = nb; j < n; j++) b[j * ldb + i] = a[i * lda + j];                  \
+        for (size_t i = mb; i < m; i++) /* bottom edge: rows mb..m */                         \
+            for (size_t j = 0; j < n; j++) b[j * ldb + i] = a[i * lda + j];                   \
+        return KT_OK;                                                                         \
+    }
+KT_TRANSPOSE_SIMD(float, f32, KT_TB_F32)
+KT_TRANSPOSE_SIMD(double, f64, KT_TB_F64)
+
+/*
+ * One output row per pass: a vector of outputs from nine unaligned loads
+ * (three rows at offsets 0, 1, 2), one multiply and eight fused
+ * multiply-adds; the outputs past the last full vector element by element.
+ */
+#define KT_STENCIL_SIMD(T, DT, VT, L, P)                                                       \
+    kt_status KT_CAT3(kt_stencil3x3_##DT##_, KT_ISA_NAME, )(                                   \
+        const kt_variant *v, size_t m, size_t n, const T *w, const T *a, size_t lda, T *b,     \
+        size_t ldb) {                                                                          \
+        (void)v;                                                                               \
+        const VT w0 = P##_set1(w[0]), w1 = P##_set1(w[1]), w2 = P##_set1(w[2]);                \
+        const VT w3 = P##_set1(w[3]), w4 = P##_set1(w[4]), w5 = P##_set1(w[5]);                \
+        const VT w6 = P##_set1(w[6]), w7 = P##_set1(w[7]), w8 = P##_set1(w[8]);                \
+        const size_t on = n - 2;                                                               \
+        for (size_t i = 0; i + 2 < m; i++) {                                                   \
+            const T *r0 = a + i * lda, *r1 = r0 + lda, *r2 = r1 + lda;                         \
+            T *out = b + i * ldb;                                                              \
+            size_t j = 0;                                                                      \
+            for (; j + L <= on; j += L) {                                                      \
+                VT s = P##_mul(w0, P##_load(r0 + j));                                          \
+                s = P##_fmadd(w1, P##_load(r0 + j + 1), s);                                    \
+                s = P##_fmadd(w2, P##_load(r0 + j + 2), s);                                    \
+                s = P##_fmadd(w3, P##_load(r1 + j), s);                                        \
+                s = P##_fmadd(w4, P##_load(r1 + j + 1), s);                                    \
+                s = P##_fmadd(w5, P##_load(r1 + j + 2), s);                                    \
+                s = P##_fmadd(w6, P##_load(r2 + j), s);                                        \
+                s = P##_fmadd(w7, P##_load(r2 + j + 1), s);                                    \
+                s = P##_fmadd(w8, P##_load(r2 + j + 2), s);                                    \
+                P##_store(out + j, s);                                                         \
+            }                                                                                  \
+            for (; j < on; j++)                                                                \
+                out[j] = w[0] * r0[j] + w[1] * r0[j + 1] + w[2] * r0[j + 2] + w[3] * r1[j] +   \
+                         w[4] * r1[j + 1] + w[5] * r1[j + 2] + w[6] * r2[j] +                  \
+                         w[7] * r2[j + 1] + w[8] * r2[j + 2];                                  \
+        }                                                                                      \
+        return KT_OK;                                                                          \
+    }
+KT_STENCIL_SIMD(float, f32, kt_vf32, KT_LANES_F32, vf32)
+KT_STENCIL_SIMD(double, f64, kt_vf64, KT_LANES_F64, vf64)
+
+#endif /* KT_SHAPE_IMPL_H */
