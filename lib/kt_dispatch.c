@@ -40,6 +40,19 @@ int kt_thread_cap(void) {
 
 /* ---- building tables ------------------------------------------------------- */
 
+/*
+ * The op's baseline, always usable: its "scalar" row, or (an op without
+ * one, such as sort) its first serial row of the scalar backend.
+ */
+static const kt_variant *kt_fallback(kt_op_id op) {
+    const kt_variant *v = kt_variant_lookup(op, "scalar");
+    for (size_t i = 0, n = kt_variants_len(); !v && i < n; i++) {
+        const kt_variant *w = kt_variant_at(i);
+        if (w->op == op && !strcmp(w->backend, "scalar") && w->threads == 1) v = w;
+    }
+    return v;
+}
+
 static const char *const kt_simd_order[] = {"avx512", "avx2", "scalar"};
 
 /*
@@ -66,11 +79,17 @@ static const kt_variant *best_serial_registered(kt_op_id op) {
 /* The best usable serial variant: widest SIMD first, scalar always works. */
 static const kt_variant *best_simd(kt_op_id op) {
     if (op >= KT_OP_COUNT) return best_serial_registered(op);
+    for (size_t i = 0, n = kt_variants_len(); i < n; i++) { /* an op's own preferred default */
+        const kt_variant *v = kt_variant_at(i);
+        if (v->op == op && (v->flags & KT_VF_DEFAULT) && v->threads == 1 &&
+            kt_variant_usable(v, NULL, 0))
+            return v;
+    }
     for (size_t i = 0; i < sizeof kt_simd_order / sizeof kt_simd_order[0]; i++) {
         const kt_variant *v = kt_variant_lookup(op, kt_simd_order[i]);
         if (v && kt_variant_usable(v, NULL, 0)) return v;
     }
-    return kt_variant_lookup(op, "scalar");
+    return kt_fallback(op);
 }
 
 /* The threaded variant with the most threads usable here, or NULL. */
@@ -262,7 +281,7 @@ static kt_table *table_build(kt_status *status) {
         kt_optab *t = &tab->ops[op];
         t->ndims = kt_ops[op].ndims;
         t->best_serial = best_simd(op);
-        t->strided = kt_variant_lookup(op, "scalar");
+        t->strided = kt_fallback(op);
         const kt_variant *forced = kt_api_force[op];
         const char *force_src = "kt_force()";
         for (int f = 0; !forced && f < env->nforce; f++) {

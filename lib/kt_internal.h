@@ -41,6 +41,13 @@ typedef enum kt_op_id {
     KT_OP_GEMV_F64,
     KT_OP_GEMM_F32,
     KT_OP_GEMM_F64,
+    KT_OP_TRANSPOSE_F32,     /* issue 12: lib/kt_shape.c, variants/kt_shape.h */
+    KT_OP_TRANSPOSE_F64,
+    KT_OP_STENCIL3X3_F32,
+    KT_OP_STENCIL3X3_F64,
+    KT_OP_SORT_F32,
+    KT_OP_SORT_F64,
+    KT_OP_SORT_I64,
     KT_OP_COUNT              /* the built-in ops; registered ones follow, up to KT_OP_MAX */
 } kt_op_id;
 

@@ -14,6 +14,7 @@
 
 #include "kt_blas.h"
 #include "kt_internal.h"
+#include "kt_shape_ops.h"
 
 /* ---- random numbers ------------------------------------------------------ */
 
@@ -311,6 +312,21 @@ BLAS_NEW(KT_OP_GEMV_F64)
 BLAS_NEW(KT_OP_GEMM_F32)
 BLAS_NEW(KT_OP_GEMM_F64)
 
+#define SHAPE_NEW(op)                                                                      \
+    static kt_status op##_new(const size_t d[3], uint64_t seed, int ref, void **o) {       \
+        kt_problem *p;                                                                     \
+        kt_status s = kt_shape_problem_new(op, d, seed, ref, &p);                          \
+        if (s == KT_OK) *o = p;                                                            \
+        return s;                                                                          \
+    }
+SHAPE_NEW(KT_OP_TRANSPOSE_F32)
+SHAPE_NEW(KT_OP_TRANSPOSE_F64)
+SHAPE_NEW(KT_OP_STENCIL3X3_F32)
+SHAPE_NEW(KT_OP_STENCIL3X3_F64)
+SHAPE_NEW(KT_OP_SORT_F32)
+SHAPE_NEW(KT_OP_SORT_F64)
+SHAPE_NEW(KT_OP_SORT_I64)
+
 /* The built-in problems' argument block and release. */
 static void *builtin_args(void *problem) { return &((kt_problem *)problem)->args; }
 static void builtin_free(void *problem) { kt_problem_free(problem); }
@@ -325,6 +341,10 @@ static void builtin_free(void *problem) { kt_problem_free(problem); }
 #define BLAS(name, fam, dt, nd, dn, unit, fl, by, gen) \
     {name, fam, dt, nd, dn, unit, fl, by, gen, builtin_args, kt_blas_reset, kt_blas_check, \
      builtin_free, kt_blas_run}
+/* transpose, stencil3x3, sort (issue 12, lib/kt_shape.c) */
+#define SHAPE(name, fam, dt, nd, dn, unit, fl, by, gen) \
+    {name, fam, dt, nd, dn, unit, fl, by, gen, builtin_args, kt_shape_reset, kt_shape_check, \
+     builtin_free, kt_shape_call}
 
 kt_op kt_ops[KT_OP_MAX] = {
     [KT_OP_ADD_SCALAR_I64] = VEC("add_scalar_i64", "add_scalar", KT_I64, add_scalar_flops,
@@ -349,6 +369,24 @@ kt_op kt_ops[KT_OP_MAX] = {
                             kt_gemm_f32_bytes, KT_OP_GEMM_F32_new),
     [KT_OP_GEMM_F64] = BLAS("gemm_f64", "gemm", KT_F64, 3, "m,n,k", "GFLOP/s", kt_gemm_flops,
                             kt_gemm_f64_bytes, KT_OP_GEMM_F64_new),
+    [KT_OP_TRANSPOSE_F32] = SHAPE("transpose_f32", "transpose", KT_F32, 2, "m,n", "GB/s",
+                                  kt_transpose_flops, kt_transpose_f32_bytes,
+                                  KT_OP_TRANSPOSE_F32_new),
+    [KT_OP_TRANSPOSE_F64] = SHAPE("transpose_f64", "transpose", KT_F64, 2, "m,n", "GB/s",
+                                  kt_transpose_flops, kt_transpose_f64_bytes,
+                                  KT_OP_TRANSPOSE_F64_new),
+    [KT_OP_STENCIL3X3_F32] = SHAPE("stencil3x3_f32", "stencil3x3", KT_F32, 2, "m,n", "GB/s",
+                                   kt_stencil_flops, kt_stencil_f32_bytes,
+                                   KT_OP_STENCIL3X3_F32_new),
+    [KT_OP_STENCIL3X3_F64] = SHAPE("stencil3x3_f64", "stencil3x3", KT_F64, 2, "m,n", "GB/s",
+                                   kt_stencil_flops, kt_stencil_f64_bytes,
+                                   KT_OP_STENCIL3X3_F64_new),
+    [KT_OP_SORT_F32] = SHAPE("sort_f32", "sort", KT_F32, 1, "n", "Gelem/s", kt_sort_elems,
+                             kt_sort_f32_bytes, KT_OP_SORT_F32_new),
+    [KT_OP_SORT_F64] = SHAPE("sort_f64", "sort", KT_F64, 1, "n", "Gelem/s", kt_sort_elems,
+                             kt_sort_f64_bytes, KT_OP_SORT_F64_new),
+    [KT_OP_SORT_I64] = SHAPE("sort_i64", "sort", KT_I64, 1, "n", "Gelem/s", kt_sort_elems,
+                             kt_sort_f64_bytes, KT_OP_SORT_I64_new),
 };
 
 kt_op_id kt_op_find(const char *name) {
@@ -409,6 +447,13 @@ kt_status kt_invoke(const kt_variant *v, kt_args *a) {
             return kt_fail(KT_EUNAVAIL, "%s/%s takes unit increments only (got %td, %td)", name,
                            v->name, a->incx, a->incy);
         break;
+    case KT_OP_TRANSPOSE_F32:
+    case KT_OP_TRANSPOSE_F64:
+    case KT_OP_STENCIL3X3_F32:
+    case KT_OP_STENCIL3X3_F64:
+    case KT_OP_SORT_F32:
+    case KT_OP_SORT_F64:
+    case KT_OP_SORT_I64: return kt_shape_invoke(v, a);
     default: return kt_blas_invoke(v, a);
     }
     kt_args b = *a;

@@ -16,6 +16,7 @@
 #include "kt_variants.h"
 #include "../variants/blas.h"
 #include "../variants/cuda/kt_cuda_variants.h"
+#include "../variants/kt_shape.h"
 
 #define FN(f) ((kt_fnptr)(f))
 #ifdef KT_HAVE_AVX2
@@ -102,6 +103,48 @@
 #define CUBLAS(op, f) \
     {"cublas", "cublas", op, 1, 0, US | KT_VF_GPU | KT_VF_CUBLAS, 1, 0, 110, CUBLAS_FN(f), NULL, 0}
 
+/*
+ * transpose, stencil3x3 and sort (issue 12, variants/kt_shape.h): leading
+ * dimensions, no increments, so no unit-stride flag.  Each parameter value
+ * is its own variant: the transpose tile, the stencil tile height, the
+ * radix digit bits, the CUDA block shape (x * 1000 + y).
+ */
+#define ROW(name, backend, op, req, flags, t, param, cost, fn) \
+    {name, backend, op, 1, req, flags, t, param, cost, fn, NULL, 0}
+#define SHAPE_SIMD(op, f)                                                              \
+    ROW("avx2", "avx2", op, KT_REQ_AVX2, 0, 1, 0, 1, AVX2_FN(kt_##f##_avx2)),          \
+        ROW("avx512", "avx512", op, KT_REQ_AVX512, 0, 1, 0, 2, AVX512_FN(kt_##f##_avx512))
+#define SHAPE_THREADS(op, f, t) \
+    ROW("threads:t=" #t, "threads", op, 0, KT_VF_OPENMP, t, 0, 10 + t, OMP_FN(kt_##f##_threads))
+#define SHAPE_THREADS_ALL(op, f)                                                     \
+    SHAPE_THREADS(op, f, 2), SHAPE_THREADS(op, f, 4), SHAPE_THREADS(op, f, 8),       \
+        SHAPE_THREADS(op, f, 16), SHAPE_THREADS(op, f, 32), SHAPE_THREADS(op, f, 64)
+#define SHAPE_CUDA(op, f, label, x, y) \
+    ROW(label #x "x" #y, "cuda", op, 0, KT_VF_GPU, 1, (x) * 1000 + (y), 100, CUDA_FN(kt_##f##_cuda))
+#define TRANSPOSE_ROWS(op, f)                                                                 \
+    ROW("blocked:tile=8", "scalar", op, 0, 0, 1, 8, 1, FN(kt_##f##_blocked)),                 \
+        ROW("blocked:tile=16", "scalar", op, 0, 0, 1, 16, 1, FN(kt_##f##_blocked)),           \
+        ROW("blocked:tile=32", "scalar", op, 0, 0, 1, 32, 1, FN(kt_##f##_blocked)),           \
+        ROW("blocked:tile=64", "scalar", op, 0, 0, 1, 64, 1, FN(kt_##f##_blocked)),           \
+        SHAPE_CUDA(op, f, "cuda:tile=", 16, 16), SHAPE_CUDA(op, f, "cuda:tile=", 32, 8),      \
+        SHAPE_CUDA(op, f, "cuda:tile=", 32, 32)
+#define STENCIL_ROWS(op, f)                                                                   \
+    ROW("blocked:h=8", "scalar", op, 0, 0, 1, 8, 3, FN(kt_##f##_blocked)),                    \
+        ROW("blocked:h=32", "scalar", op, 0, 0, 1, 32, 3, FN(kt_##f##_blocked)),              \
+        ROW("blocked:h=128", "scalar", op, 0, 0, 1, 128, 3, FN(kt_##f##_blocked)),            \
+        SHAPE_CUDA(op, f, "cuda:block=", 32, 4), SHAPE_CUDA(op, f, "cuda:block=", 32, 8),     \
+        SHAPE_CUDA(op, f, "cuda:block=", 16, 16)
+#define SHAPE_ROWS(op, f, MORE)                                                     \
+    ROW("scalar", "scalar", op, 0, 0, 1, 0, 0, FN(kt_##f##_scalar)), SHAPE_SIMD(op, f), \
+        SHAPE_THREADS_ALL(op, f), MORE(op, f)
+/* sort: qsort is the baseline and the fallback; radix:bits=8 the default */
+#define SORT_ROWS(op, f)                                                                       \
+    ROW("qsort", "scalar", op, 0, 0, 1, 0, 0, FN(kt_##f##_qsort)),                             \
+        ROW("radix:bits=8", "scalar", op, 0, KT_VF_DEFAULT, 1, 8, 1, FN(kt_##f##_radix)),      \
+        ROW("radix:bits=11", "scalar", op, 0, 0, 1, 11, 1, FN(kt_##f##_radix)),                \
+        ROW("avx512", "avx512", op, KT_REQ_AVX512, 0, 1, 0, 2, AVX512_FN(kt_##f##_avx512)),    \
+        SHAPE_THREADS_ALL(op, f), ROW("cub", "cuda", op, 0, KT_VF_GPU, 1, 0, 100, CUDA_FN(kt_##f##_cuda))
+
 const kt_variant kt_registry[] = {
     SCALAR(KT_OP_ADD_SCALAR_I64, kt_add_scalar_i64_scalar),
     AVX2(KT_OP_ADD_SCALAR_I64, kt_add_scalar_i64_avx2),
@@ -155,6 +198,14 @@ const kt_variant kt_registry[] = {
     AVX512_B(KT_OP_GEMM_F64, kt_gemm_f64_avx512, "avx512:kc=128", 128, 2),
     AVX512_B(KT_OP_GEMM_F64, kt_gemm_f64_avx512, "avx512:kc=384", 384, 2),
     CUDA_TILE_ALL(KT_OP_GEMM_F64, kt_gemm_f64_cuda),
+
+    SHAPE_ROWS(KT_OP_TRANSPOSE_F32, transpose_f32, TRANSPOSE_ROWS),
+    SHAPE_ROWS(KT_OP_TRANSPOSE_F64, transpose_f64, TRANSPOSE_ROWS),
+    SHAPE_ROWS(KT_OP_STENCIL3X3_F32, stencil3x3_f32, STENCIL_ROWS),
+    SHAPE_ROWS(KT_OP_STENCIL3X3_F64, stencil3x3_f64, STENCIL_ROWS),
+    SORT_ROWS(KT_OP_SORT_F32, sort_f32),
+    SORT_ROWS(KT_OP_SORT_F64, sort_f64),
+    SORT_ROWS(KT_OP_SORT_I64, sort_i64),
 };
 const size_t kt_registry_len = sizeof kt_registry / sizeof kt_registry[0];
 

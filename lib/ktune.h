@@ -117,6 +117,35 @@ kt_status kt_gemm_f64(kt_layout layout, kt_trans transa, kt_trans transb, size_t
                       size_t k, double alpha, const double *a, size_t lda, const double *b,
                       size_t ldb, double beta, double *c, size_t ldc);
 
+/*
+ * Out-of-place transpose: B = A^T, A m x n (leading dimension lda), B n x m
+ * (ldb), both in the given layout; A and B must not overlap.  m or n = 0:
+ * nothing to do.
+ */
+kt_status kt_transpose_f32(kt_layout layout, size_t m, size_t n, const float *a, size_t lda,
+                           float *b, size_t ldb);
+kt_status kt_transpose_f64(kt_layout layout, size_t m, size_t n, const double *a, size_t lda,
+                           double *b, size_t ldb);
+
+/*
+ * 2-D 3x3 stencil: B[i][j] = sum over r, c in 0..2 of w[r][c] A[i + r][j + c]
+ * for the (m - 2) x (n - 2) outputs, A m x n (lda), B (ldb), w a 3x3 matrix
+ * (9 elements), all in the given layout.  m or n < 3: nothing to do.
+ */
+kt_status kt_stencil3x3_f32(kt_layout layout, size_t m, size_t n, const float *w, const float *a,
+                            size_t lda, float *b, size_t ldb);
+kt_status kt_stencil3x3_f64(kt_layout layout, size_t m, size_t n, const double *w,
+                            const double *a, size_t lda, double *b, size_t ldb);
+
+/*
+ * Sorts a[0..n) in place, ascending.  Floats: NaNs last (each becomes the
+ * default quiet NaN: payloads are not kept), -0 and +0 compare equal (either
+ * order).  Not stable (only keys are sorted, so it cannot be observed).
+ */
+kt_status kt_sort_f32(size_t n, float *a);
+kt_status kt_sort_f64(size_t n, double *a);
+kt_status kt_sort_i64(size_t n, int64_t *a);
+
 /* ---- Introspection ---------------------------------------------------- */
 
 /* Number of operations and the name of operation i ("axpy_f32"), or NULL. */

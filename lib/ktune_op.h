@@ -59,9 +59,10 @@ enum {
     KT_VF_GPU = 1u << 1,         /* needs a CUDA device */
     KT_VF_CUBLAS = 1u << 2,      /* needs cuBLAS loaded */
     KT_VF_TEST = 1u << 3,        /* test-only variant, never dispatched or tuned unless named */
-    KT_VF_OPENMP = 1u << 4       /* runs an OpenMP parallel region (never inside another) */
+    KT_VF_OPENMP = 1u << 4,      /* runs an OpenMP parallel region (never inside another) */
+    KT_VF_DEFAULT = 1u << 5      /* the op's preferred serial default (before the widest SIMD) */
 };
-#define KT_VF_KNOWN 0x1fu
+#define KT_VF_KNOWN 0x3fu
 
 /* Element types (kt_op.dtype): the size of the op's elements for overflow checks. */
 typedef enum kt_dtype { KT_I64, KT_F32, KT_F64 } kt_dtype;

@@ -47,7 +47,7 @@ static void esc(FILE *f, const char *s) { kt_plot_escape(f, s); }
 
 /* The throughput of a measurement in the op's unit: stored, else from the cost model. */
 static double ms_tp(const kt_ins_op *o, const kt_db_measurement *me) {
-    double v = !strcmp(o->unit, "GFLOP/s") ? me->gflops : me->gbs;
+    double v = strcmp(o->unit, "GB/s") ? me->gflops : me->gbs; /* GFLOP/s, Gelem/s */
     if (isfinite(v)) return v;
     size_t d[3];
     kt_ins_unpack(o->id, me->m, me->n, me->k, d);

@@ -10,6 +10,7 @@
 
 #include "kt_dispatch.h"
 #include "kt_measure.h"
+#include "kt_shape_ops.h"
 #include "kt_stats.h"
 
 kt_mopts kt_mopts_default(int quick) {
@@ -60,7 +61,7 @@ kt_status kt_run_dispatched(kt_problem *p) {
     case KT_OP_GEMM_F64:
         return kt_gemm_f64(a->layout, a->transa, a->transb, a->m, a->n, a->k, a->alpha, a->a,
                            a->lda, a->b, a->ldb, a->beta, a->c, a->ldc);
-    default: return kt_fail(KT_EINTERNAL, "no entry point for op %d", (int)p->op);
+    default: return kt_shape_dispatched(p); /* transpose, stencil3x3, sort */
     }
 }
 

@@ -25,6 +25,22 @@ size_t kt_tune_default_grid(kt_op_id op, int quick, kt_shape **out) {
     kt_shape *v = malloc(64 * sizeof *v);
     size_t n = 0;
     if (!v) return 0;
+    const char *fam = kt_ops[op].family;
+    if (!strcmp(fam, "transpose") || !strcmp(fam, "stencil3x3")) {
+        /* squares up to 16 / 64 MiB of f32 input, a tall and a wide shape, one odd */
+        for (size_t s = 16; s <= (quick ? 1024u : 4096u); s *= 4) n = add(v, n, s, s, 0, 0);
+        n = add(v, n, 4096, 64, 0, 1); /* tall */
+        n = add(v, n, 64, 4096, 0, 2); /* wide */
+        n = add(v, n, 333, 517, 0, 3); /* odd: no tile or vector divides it */
+        *out = v;
+        return n;
+    }
+    if (!strcmp(fam, "sort")) {
+        for (size_t s = 16; s <= (quick ? (size_t)1 << 20 : (size_t)1 << 24); s *= quick ? 16 : 4)
+            n = add(v, n, s, s, s, 0);
+        *out = v;
+        return n;
+    }
     switch (kt_ops[op].ndims) {
     case 1: {
         size_t top = quick ? (size_t)1 << 25 : (size_t)1 << 27, step = quick ? 8 : 4;
@@ -275,7 +291,8 @@ static void store_limits(kt_tuner *t) {
     double best = 0, peak[2] = {0, 0};
     size_t l3 = kt_cpu_get()->l3 ? kt_cpu_get()->l3 : ((size_t)32 << 20);
     for (int op = 0; op < (int)kt_op_count(); op++) {
-        int compute = strcmp(kt_ops[op].unit, "GB/s") != 0;
+        int compute = strcmp(kt_ops[op].unit, "GFLOP/s") == 0;
+        if (!compute && strcmp(kt_ops[op].unit, "GB/s") != 0) continue; /* sort: Gelem/s */
         kt_db_measurement *ms = NULL;
         size_t n = 0;
         kt_op_id k = (kt_op_id)op;

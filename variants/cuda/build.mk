@@ -15,9 +15,9 @@
 ## (object in DIR/.libs/NAME.o and DIR/NAME.o, NAME.lo written last).
 
 KT_CUDA_CU = variants/cuda/gpu.cu variants/cuda/vec.cu variants/cuda/gemv.cu \
-	variants/cuda/gemm.cu
+	variants/cuda/gemm.cu variants/cuda/shape.cu
 KT_CUDA_ALL_LOBJS = variants/cuda/gpu.lo variants/cuda/vec.lo variants/cuda/gemv.lo \
-	variants/cuda/gemm.lo
+	variants/cuda/gemm.lo variants/cuda/shape.lo
 KT_CUDA_HDRS = variants/cuda/kt_cuda.h variants/cuda/kt_cuda_dev.cuh \
 	variants/cuda/kt_cuda_variants.h
 EXTRA_DIST += $(KT_CUDA_CU) $(KT_CUDA_HDRS) variants/cuda/build.mk \
@@ -63,8 +63,10 @@ variants/cuda/gemv.lo: variants/cuda/gemv.cu $(KT_NVCC_DEPS)
 	$(kt_v_NVCC)$(KT_NVCC_LO) $@ $(srcdir)/variants/cuda/gemv.cu $(KT_NVCC_COMPILE)
 variants/cuda/gemm.lo: variants/cuda/gemm.cu $(KT_NVCC_DEPS)
 	$(kt_v_NVCC)$(KT_NVCC_LO) $@ $(srcdir)/variants/cuda/gemm.cu $(KT_NVCC_COMPILE)
+variants/cuda/shape.lo: variants/cuda/shape.cu $(KT_NVCC_DEPS) $(top_srcdir)/variants/kt_shape.h
+	$(kt_v_NVCC)$(KT_NVCC_LO) $@ $(srcdir)/variants/cuda/shape.cu $(KT_NVCC_COMPILE)
 
 CLEANFILES += $(KT_CUDA_ALL_LOBJS) $(KT_CUDA_ALL_LOBJS:.lo=.o) \
 	$(KT_CUDA_ALL_LOBJS:.lo=.lo.tmp) \
 	variants/cuda/.libs/gpu.o variants/cuda/.libs/vec.o \
-	variants/cuda/.libs/gemv.o variants/cuda/.libs/gemm.o
+	variants/cuda/.libs/gemv.o variants/cuda/.libs/gemm.o variants/cuda/.libs/shape.o
