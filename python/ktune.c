@@ -397,6 +397,11 @@ static int arr_matrix(const char *fn, ktpy_arr *a, int copy, int prefer_col) {
     a->cols = (size_t)c;
     a->ptr = a->view.buf;
     int ok_align = aligned(a->ptr, a->isz);
+    if (r == 0 || c == 0) { /* empty: no element is addressed, any layout will do */
+        a->colmajor = prefer_col;
+        a->ld = (size_t)(prefer_col ? (r > 1 ? r : 1) : (c > 1 ? c : 1));
+        return 0;
+    }
     int row = ok_align && (c <= 1 || s1 == isz) &&
               (r <= 1 || (s0 > 0 && s0 % isz == 0 && s0 / isz >= c));
     int col = ok_align && (r <= 1 || s0 == isz) &&
@@ -674,6 +679,16 @@ out:
 
 /* ---- gemv, gemm -------------------------------------------------------------------------- */
 
+/* y = beta * y over a resolved vector (0 when beta is 0: y is never read then). */
+static void scale_vector(ktpy_arr *y, size_t n, double beta) {
+    ptrdiff_t start = y->inc < 0 ? -(ptrdiff_t)(n - 1) * y->inc : 0;
+    for (size_t i = 0; i < n; i++) {
+        char *p = y->ptr + (start + (ptrdiff_t)i * y->inc) * (ptrdiff_t)y->isz;
+        if (y->dt == DT_F32) *(float *)p = beta == 0.0 ? 0.0f : (float)beta * *(float *)p;
+        else *(double *)p = beta == 0.0 ? 0.0 : beta * *(double *)p;
+    }
+}
+
 static PyObject *do_gemv(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
                          const ktpy_via *via) {
     static const char *const kw[] = {"A", "x", "y", "alpha", "beta", "trans", "copy", NULL};
@@ -724,6 +739,13 @@ static PyObject *do_gemv(PyObject *const *args, Py_ssize_t nargs, PyObject *kwna
     if (ny != want_y) {
         PyErr_Format(PyExc_ValueError, "%s(): A is %zu x %zu%s, so y needs %zu elements, not %zu",
                      fn, A.rows, A.cols, trans ? " (transposed)" : "", want_y, ny);
+        goto out;
+    }
+    if (want_x == 0 && want_y > 0) { /* y = beta * y, as numpy's A @ x (BLAS leaves y) */
+        scale_vector(&Y, want_y, ka.beta);
+        arr_scatter(&Y);
+        ret = yobj;
+        yobj = NULL;
         goto out;
     }
     ka.layout = A.colmajor ? KT_COL_MAJOR : KT_ROW_MAJOR;
