@@ -1133,7 +1133,7 @@ static PyObject *py_set_max_threads(PyObject *self, PyObject *arg) {
 /* ---- docstrings ---------------------------------------------------------------------- */
 
 PyDoc_STRVAR(doc_module,
-"ktune: the tuned, dispatched kernels of libktune on numpy arrays.\n"
+"The tuned, dispatched kernels of libktune (C, SIMD, threads, BLAS, GPU) on numpy arrays.\n"
 "\n"
 "Each call runs the variant (scalar C, AVX2, AVX-512, OpenMP threads, OpenBLAS,\n"
 "CUDA, cuBLAS) that `ktune tune` measured fastest on this machine for the call's\n"
