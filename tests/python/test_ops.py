@@ -386,3 +386,27 @@ def test_threads_concurrently(rng):
     stop.set()
     r.join()
     assert not errors, errors
+
+
+def test_gil_released_for_large_calls(rng):
+    """Another thread runs while ktune works on a large input: with a switch interval of
+    100 s the interpreter never hands the GIL over between bytecodes, so the waiting thread
+    can only run inside a call that releases it (no timing: the loop ends when it has)."""
+    import sys
+    x, y = rand(rng, 1 << 20, np.float64), rand(rng, 1 << 20, np.float64)
+    go, ran = threading.Event(), []
+    t = threading.Thread(target=lambda: (go.wait(), ran.append(1)))
+    t.start()
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(100.0)
+    try:
+        go.set()
+        calls = 0
+        while not ran and calls < 20000:
+            ktune.dot(x, y)
+            calls += 1
+        released = bool(ran)
+    finally:
+        sys.setswitchinterval(old)
+        t.join()
+    assert released, f"no other thread ran during {calls} dot calls of 2^20 elements"
