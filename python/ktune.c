@@ -26,8 +26,8 @@
 #define KTPY_NOGIL_VEC 4096
 #define KTPY_NOGIL_MAT 16384
 
-static PyObject *ktpy_error;     /* ktune.Error: the variant cannot run, device, database, ... */
-static PyObject *ktpy_np_empty;  /* numpy.empty, imported the first time an output is created */
+static PyObject *ktpy_error;    /* ktune.Error: the variant cannot run, device, database, ... */
+static PyObject *ktpy_np_empty; /* numpy.empty, imported the first time an output is created */
 
 /* ---- element types ------------------------------------------------------------------ */
 
@@ -46,25 +46,33 @@ static ktpy_dtype dtype_of(const char *fmt, Py_ssize_t itemsize) {
         fmt++;
     if (fmt[0] == '\0' || fmt[1] != '\0') return DT_NONE;
     switch (fmt[0]) {
-    case 'f': return itemsize == 4 ? DT_F32 : DT_NONE;
-    case 'd': return itemsize == 8 ? DT_F64 : DT_NONE;
+    case 'f':
+        return itemsize == 4 ? DT_F32 : DT_NONE;
+    case 'd':
+        return itemsize == 8 ? DT_F64 : DT_NONE;
     case 'l':
-    case 'q': return itemsize == 8 ? DT_I64 : DT_NONE;
-    default: return DT_NONE;
+    case 'q':
+        return itemsize == 8 ? DT_I64 : DT_NONE;
+    default:
+        return DT_NONE;
     }
 }
 
 /* A readable name of an unsupported buffer format, for error messages. */
 static const char *format_name(const char *fmt) {
-    static const struct { char c; const char *name; } names[] = {
-        {'b', "int8"},   {'B', "uint8"},   {'h', "int16"},   {'H', "uint16"},
-        {'i', "int32"},  {'I', "uint32"},  {'L', "uint64"},  {'Q', "uint64"},
-        {'e', "float16"}, {'g', "longdouble"}, {'?', "bool"}, {'l', "int32"},
+    static const struct {
+        char c;
+        const char *name;
+    } names[] = {
+        {'b', "int8"},    {'B', "uint8"},      {'h', "int16"},  {'H', "uint16"},
+        {'i', "int32"},   {'I', "uint32"},     {'L', "uint64"}, {'Q', "uint64"},
+        {'e', "float16"}, {'g', "longdouble"}, {'?', "bool"},   {'l', "int32"},
     };
     if (!fmt) return "uint8";
     const char *f = fmt;
     if (*f == '@' || *f == '=' || *f == '<' || *f == '>' || *f == '!') f++;
-    if (f != fmt && (*fmt == '>' || *fmt == '!') && PY_LITTLE_ENDIAN) return "non-native byte order";
+    if (f != fmt && (*fmt == '>' || *fmt == '!') && PY_LITTLE_ENDIAN)
+        return "non-native byte order";
     if (f != fmt && *fmt == '<' && !PY_LITTLE_ENDIAN) return "non-native byte order";
     if (f[0] == 'Z') return "complex";
     if (f[0] && !f[1])
@@ -81,8 +89,8 @@ static const char *const op_base[] = {"add_scalar", "axpy", "dot", "gemv", "gemm
 /* How a call runs: the dispatched entry point (variant NULL) or one named variant. */
 typedef struct {
     const char *variant;
-    ktpy_dtype dtype;  /* the op's element type when variant is set */
-    const char *op;    /* the op's full name when variant is set */
+    ktpy_dtype dtype; /* the op's element type when variant is set */
+    const char *op;   /* the op's full name when variant is set */
 } ktpy_via;
 
 /* Runs op on args through the entry point or kt_call; the caller holds no Python state. */
@@ -108,16 +116,16 @@ static kt_status run_op(ktpy_op op, ktpy_dtype dt, const ktpy_via *via, kt_args 
         if (dt == DT_F32)
             return kt_gemv_f32(a->layout, a->transa, a->m, a->n, (float)a->alpha, a->a, a->lda,
                                a->x, a->incx, (float)a->beta, a->y, a->incy);
-        return kt_gemv_f64(a->layout, a->transa, a->m, a->n, a->alpha, a->a, a->lda, a->x,
-                           a->incx, a->beta, a->y, a->incy);
+        return kt_gemv_f64(a->layout, a->transa, a->m, a->n, a->alpha, a->a, a->lda, a->x, a->incx,
+                           a->beta, a->y, a->incy);
     case OP_GEMM:
         if (dt == DT_F32)
-            return kt_gemm_f32(a->layout, a->transa, a->transb, a->m, a->n, a->k,
-                               (float)a->alpha, a->a, a->lda, a->b, a->ldb, (float)a->beta,
-                               a->c, a->ldc);
+            return kt_gemm_f32(a->layout, a->transa, a->transb, a->m, a->n, a->k, (float)a->alpha,
+                               a->a, a->lda, a->b, a->ldb, (float)a->beta, a->c, a->ldc);
         return kt_gemm_f64(a->layout, a->transa, a->transb, a->m, a->n, a->k, a->alpha, a->a,
                            a->lda, a->b, a->ldb, a->beta, a->c, a->ldc);
-    default: return KT_EINTERNAL;
+    default:
+        return KT_EINTERNAL;
     }
 }
 
@@ -128,9 +136,15 @@ static PyObject *raise_status(kt_status s) {
     PyObject *type;
     switch (s) {
     case KT_EINVAL:
-    case KT_ENOTFOUND: type = PyExc_ValueError; break;
-    case KT_ENOMEM: type = PyExc_MemoryError; break;
-    default: type = ktpy_error; break;
+    case KT_ENOTFOUND:
+        type = PyExc_ValueError;
+        break;
+    case KT_ENOMEM:
+        type = PyExc_MemoryError;
+        break;
+    default:
+        type = ktpy_error;
+        break;
     }
     PyErr_SetString(type, msg);
     return NULL;
@@ -174,8 +188,8 @@ static int parse_args(const char *fn, PyObject *const *args, Py_ssize_t nargs, P
     }
     for (int i = 0; i < nreq; i++)
         if (!out[i]) {
-            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s' (pos %d)", fn,
-                         kw[i], i + 1);
+            PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s' (pos %d)", fn, kw[i],
+                         i + 1);
             return -1;
         }
     return 0;
@@ -226,11 +240,11 @@ typedef struct {
     int held;
     ktpy_dtype dt;
     size_t isz;
-    char *ptr;          /* what the library gets */
-    ptrdiff_t inc;      /* vectors */
-    size_t rows, cols;  /* matrices (the Python shape) */
+    char *ptr;         /* what the library gets */
+    ptrdiff_t inc;     /* vectors */
+    size_t rows, cols; /* matrices (the Python shape) */
     size_t ld;
-    int colmajor;       /* the matrix is stored column by column */
+    int colmajor; /* the matrix is stored column by column */
     char *tmp;
     int output;
 } ktpy_arr;
@@ -266,8 +280,7 @@ static int arr_get(const char *fn, const char *name, PyObject *obj, int output, 
         PyErr_Format(PyExc_TypeError,
                      "%s(): %s has element type %s (buffer format '%s'); ktune takes float32, "
                      "float64 (and int64 for add_scalar)",
-                     fn, name, format_name(a->view.format),
-                     a->view.format ? a->view.format : "B");
+                     fn, name, format_name(a->view.format), a->view.format ? a->view.format : "B");
         arr_release(a);
         return -1;
     }
@@ -307,8 +320,10 @@ static int check_dtypes(const char *fn, const ktpy_via *via, int allow_i64, ktpy
 static void copy_nd(int ndim, const Py_ssize_t *shape, const Py_ssize_t *strides, size_t isz,
                     char *strided, char **dense, int to_dense) {
     if (ndim == 0) {
-        if (to_dense) memcpy(*dense, strided, isz);
-        else memcpy(strided, *dense, isz);
+        if (to_dense)
+            memcpy(*dense, strided, isz);
+        else
+            memcpy(strided, *dense, isz);
         *dense += isz;
         return;
     }
@@ -325,9 +340,10 @@ static int arr_gather(ktpy_arr *a) {
         return -1;
     }
     char *d = a->tmp;
-    if (a->view.strides) copy_nd(a->view.ndim, a->view.shape, a->view.strides, a->isz,
-                                 a->view.buf, &d, 1);
-    else memcpy(a->tmp, a->view.buf, n * a->isz);
+    if (a->view.strides)
+        copy_nd(a->view.ndim, a->view.shape, a->view.strides, a->isz, a->view.buf, &d, 1);
+    else
+        memcpy(a->tmp, a->view.buf, n * a->isz);
     return 0;
 }
 
@@ -336,9 +352,10 @@ static void arr_scatter(ktpy_arr *a) {
     if (!a->tmp || !a->output) return;
     char *d = a->tmp;
     size_t n = (size_t)(a->view.len / a->view.itemsize);
-    if (a->view.strides) copy_nd(a->view.ndim, a->view.shape, a->view.strides, a->isz,
-                                 a->view.buf, &d, 0);
-    else memcpy(a->view.buf, a->tmp, n * a->isz);
+    if (a->view.strides)
+        copy_nd(a->view.ndim, a->view.shape, a->view.strides, a->isz, a->view.buf, &d, 0);
+    else
+        memcpy(a->view.buf, a->tmp, n * a->isz);
 }
 
 static int aligned(const void *p, size_t isz) { return ((uintptr_t)p % isz) == 0; }
@@ -368,8 +385,9 @@ static int arr_vector(const char *fn, ktpy_arr *a, int copy, size_t *n) {
         PyErr_Format(PyExc_ValueError,
                      "%s(): %s is not addressable by the C API (%s; stride %zd bytes, element "
                      "%zu bytes)%s",
-                     fn, a->name, aligned(a->ptr, a->isz) ? "stride not a multiple of the element"
-                                                          : "misaligned data",
+                     fn, a->name,
+                     aligned(a->ptr, a->isz) ? "stride not a multiple of the element"
+                                             : "misaligned data",
                      st, a->isz, copy_hint);
         return -1;
     }
@@ -402,10 +420,10 @@ static int arr_matrix(const char *fn, ktpy_arr *a, int copy, int prefer_col) {
         a->ld = (size_t)(prefer_col ? (r > 1 ? r : 1) : (c > 1 ? c : 1));
         return 0;
     }
-    int row = ok_align && (c <= 1 || s1 == isz) &&
-              (r <= 1 || (s0 > 0 && s0 % isz == 0 && s0 / isz >= c));
-    int col = ok_align && (r <= 1 || s0 == isz) &&
-              (c <= 1 || (s1 > 0 && s1 % isz == 0 && s1 / isz >= r));
+    int row =
+        ok_align && (c <= 1 || s1 == isz) && (r <= 1 || (s0 > 0 && s0 % isz == 0 && s0 / isz >= c));
+    int col =
+        ok_align && (r <= 1 || s0 == isz) && (c <= 1 || (s1 > 0 && s1 % isz == 0 && s1 / isz >= r));
     if (row && col) {
         row = !prefer_col;
         col = prefer_col;
@@ -451,8 +469,8 @@ static PyObject *new_array(ktpy_dtype dt, size_t d0, size_t d1, int ndim, int fo
     PyObject *shape = ndim == 1 ? Py_BuildValue("(n)", (Py_ssize_t)d0)
                                 : Py_BuildValue("(nn)", (Py_ssize_t)d0, (Py_ssize_t)d1);
     if (!shape) return NULL;
-    PyObject *r = PyObject_CallFunction(ktpy_np_empty, "Oss", shape, dt_names[dt],
-                                        fortran ? "F" : "C");
+    PyObject *r =
+        PyObject_CallFunction(ktpy_np_empty, "Oss", shape, dt_names[dt], fortran ? "F" : "C");
     Py_DECREF(shape);
     return r;
 }
@@ -572,8 +590,7 @@ static PyObject *do_add_scalar(PyObject *const *args, Py_ssize_t nargs, PyObject
         !(PyBuffer_IsContiguous(&A.view, 'A') ? (runs.run = total, runs.nouter = 0, 1)
                                               : find_runs(&A.view, A.isz, &runs))) {
         if (!copy) {
-            PyErr_Format(PyExc_ValueError,
-                         "%s(): a is not addressable by the C API (%s)%s", fn,
+            PyErr_Format(PyExc_ValueError, "%s(): a is not addressable by the C API (%s)%s", fn,
                          aligned(base, A.isz) ? "no dimension has adjacent elements"
                                               : "misaligned data",
                          copy_hint);
@@ -599,8 +616,7 @@ static PyObject *do_add_scalar(PyObject *const *args, Py_ssize_t nargs, PyObject
         }
     kt_status s;
     if (total >= KTPY_NOGIL_VEC) {
-        Py_BEGIN_ALLOW_THREADS
-        s = add_runs(&runs, base, A.dt, via, &ka);
+        Py_BEGIN_ALLOW_THREADS s = add_runs(&runs, base, A.dt, via, &ka);
         Py_END_ALLOW_THREADS
     } else {
         s = add_runs(&runs, base, A.dt, via, &ka);
@@ -614,8 +630,8 @@ static PyObject *do_add_scalar(PyObject *const *args, Py_ssize_t nargs, PyObject
 
 /* ---- axpy, dot ------------------------------------------------------------------------- */
 
-static PyObject *do_axpy_dot(ktpy_op op, PyObject *const *args, Py_ssize_t nargs,
-                             PyObject *kwnames, const ktpy_via *via) {
+static PyObject *do_axpy_dot(ktpy_op op, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+                             const ktpy_via *via) {
     static const char *const kw_axpy[] = {"alpha", "x", "y", "copy", NULL};
     static const char *const kw_dot[] = {"x", "y", "copy", NULL};
     const char *fn = op_base[op];
@@ -654,8 +670,7 @@ static PyObject *do_axpy_dot(ktpy_op op, PyObject *const *args, Py_ssize_t nargs
     ka.incy = Y.inc;
     kt_status s;
     if (nx >= KTPY_NOGIL_VEC) {
-        Py_BEGIN_ALLOW_THREADS
-        s = run_op(op, X.dt, via, &ka);
+        Py_BEGIN_ALLOW_THREADS s = run_op(op, X.dt, via, &ka);
         Py_END_ALLOW_THREADS
     } else {
         s = run_op(op, X.dt, via, &ka);
@@ -684,8 +699,10 @@ static void scale_vector(ktpy_arr *y, size_t n, double beta) {
     ptrdiff_t start = y->inc < 0 ? -(ptrdiff_t)(n - 1) * y->inc : 0;
     for (size_t i = 0; i < n; i++) {
         char *p = y->ptr + (start + (ptrdiff_t)i * y->inc) * (ptrdiff_t)y->isz;
-        if (y->dt == DT_F32) *(float *)p = beta == 0.0 ? 0.0f : (float)beta * *(float *)p;
-        else *(double *)p = beta == 0.0 ? 0.0 : beta * *(double *)p;
+        if (y->dt == DT_F32)
+            *(float *)p = beta == 0.0 ? 0.0f : (float)beta * *(float *)p;
+        else
+            *(double *)p = beta == 0.0 ? 0.0 : beta * *(double *)p;
     }
 }
 
@@ -760,8 +777,7 @@ static PyObject *do_gemv(PyObject *const *args, Py_ssize_t nargs, PyObject *kwna
     ka.incy = Y.inc;
     kt_status s;
     if (A.rows * A.cols >= KTPY_NOGIL_MAT) {
-        Py_BEGIN_ALLOW_THREADS
-        s = run_op(OP_GEMV, A.dt, via, &ka);
+        Py_BEGIN_ALLOW_THREADS s = run_op(OP_GEMV, A.dt, via, &ka);
         Py_END_ALLOW_THREADS
     } else {
         s = run_op(OP_GEMV, A.dt, via, &ka);
@@ -855,8 +871,7 @@ static PyObject *do_gemm(PyObject *const *args, Py_ssize_t nargs, PyObject *kwna
     ka.ldc = C.ld;
     kt_status s;
     if (m * n * k >= KTPY_NOGIL_MAT) {
-        Py_BEGIN_ALLOW_THREADS
-        s = run_op(OP_GEMM, A.dt, via, &ka);
+        Py_BEGIN_ALLOW_THREADS s = run_op(OP_GEMM, A.dt, via, &ka);
         Py_END_ALLOW_THREADS
     } else {
         s = run_op(OP_GEMM, A.dt, via, &ka);
@@ -958,17 +973,22 @@ static PyObject *py_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     if (op == OP_COUNT || via.dtype == DT_NONE || !op_known(via.op)) {
         if (op_known(via.op))
             PyErr_Format(PyExc_ValueError, "call(): %s has no Python binding", via.op);
-        else unknown_op("call", via.op);
+        else
+            unknown_op("call", via.op);
         return NULL;
     }
     args += 2;
     nargs -= 2;
     switch (op) {
-    case OP_ADD_SCALAR: return do_add_scalar(args, nargs, kwnames, &via);
+    case OP_ADD_SCALAR:
+        return do_add_scalar(args, nargs, kwnames, &via);
     case OP_AXPY:
-    case OP_DOT: return do_axpy_dot((ktpy_op)op, args, nargs, kwnames, &via);
-    case OP_GEMV: return do_gemv(args, nargs, kwnames, &via);
-    default: return do_gemm(args, nargs, kwnames, &via);
+    case OP_DOT:
+        return do_axpy_dot((ktpy_op)op, args, nargs, kwnames, &via);
+    case OP_GEMV:
+        return do_gemv(args, nargs, kwnames, &via);
+    default:
+        return do_gemm(args, nargs, kwnames, &via);
     }
 }
 
@@ -1062,8 +1082,11 @@ static PyObject *py_explain(PyObject *self, PyObject *const *args, Py_ssize_t na
          strncmp(op, "axpy_", 5) == 0 || strncmp(op, "dot_", 4) == 0 ||
          strncmp(op, "add_scalar_", 11) == 0) &&
         nargs - 1 != want) {
-        PyErr_Format(PyExc_TypeError, "explain(): %s takes %zd dimension%s (%s), not %zd", op,
-                     want, want > 1 ? "s" : "", want == 3 ? "m, n, k" : want == 2 ? "m, n" : "n",
+        PyErr_Format(PyExc_TypeError, "explain(): %s takes %zd dimension%s (%s), not %zd", op, want,
+                     want > 1 ? "s" : "",
+                     want == 3   ? "m, n, k"
+                     : want == 2 ? "m, n"
+                                 : "n",
                      nargs - 1);
         return NULL;
     }
@@ -1109,10 +1132,8 @@ static PyObject *py_reload(PyObject *self, PyObject *unused) {
     (void)self;
     (void)unused;
     kt_status s;
-    Py_BEGIN_ALLOW_THREADS
-    s = kt_reload();
-    Py_END_ALLOW_THREADS
-    if (s == KT_OK) return PyUnicode_FromString("ok");
+    Py_BEGIN_ALLOW_THREADS s = kt_reload();
+    Py_END_ALLOW_THREADS if (s == KT_OK) return PyUnicode_FromString("ok");
     const char *msg = kt_last_error();
     return PyUnicode_FromFormat("%s: %s", kt_strerror(s), msg ? msg : "");
 }
@@ -1132,120 +1153,124 @@ static PyObject *py_set_max_threads(PyObject *self, PyObject *arg) {
 
 /* ---- docstrings ---------------------------------------------------------------------- */
 
-PyDoc_STRVAR(doc_module,
-"The tuned, dispatched kernels of libktune (C, SIMD, threads, BLAS, GPU) on numpy arrays.\n"
-"\n"
-"Each call runs the variant (scalar C, AVX2, AVX-512, OpenMP threads, OpenBLAS,\n"
-"CUDA, cuBLAS) that `ktune tune` measured fastest on this machine for the call's\n"
-"size, or the library's safe defaults before any tuning.\n"
-"\n"
-"Arrays are any objects with the buffer protocol (numpy arrays, array.array,\n"
-"memoryview) of float32 or float64 (and int64 for add_scalar); all arrays of one\n"
-"call have the same type.  Vectors may have any stride (negative strides walk\n"
-"backwards, as in BLAS); matrices may be C-ordered, Fortran-ordered or slices of\n"
-"either (rows or columns contiguous).  Nothing is copied: a layout the C API cannot\n"
-"address raises ValueError unless the call passes copy=True, which works on a\n"
-"contiguous copy and writes the output back.\n"
-"\n"
-"Errors: TypeError for a wrong or mixed element type; ValueError for a shape\n"
-"mismatch, a read-only output, overlapping input and output, or an unaddressable\n"
-"layout; ktune.Error (a RuntimeError) when a variant cannot run here or the\n"
-"library fails otherwise.  On error nothing has been written.\n"
-"\n"
-"The GIL is released during calls of at least 4096 elements (16384 multiply-adds\n"
-"for gemv and gemm), so threads calling ktune run in parallel.\n"
-"\n"
-"Operations: add_scalar, axpy, dot, gemv, gemm.\n"
-"Introspection: info, variants, explain, force, call, reload, set_max_threads.\n"
-"Environment (read once): KTUNE_DB, KTUNE_FORCE, KTUNE_DISABLE, KTUNE_MAX_ISA,\n"
-"KTUNE_NUM_THREADS, KTUNE_LOG; see `man ktune`.");
+PyDoc_STRVAR(
+    doc_module,
+    "The tuned, dispatched kernels of libktune (C, SIMD, threads, BLAS, GPU) on numpy arrays.\n"
+    "\n"
+    "Each call runs the variant (scalar C, AVX2, AVX-512, OpenMP threads, OpenBLAS,\n"
+    "CUDA, cuBLAS) that `ktune tune` measured fastest on this machine for the call's\n"
+    "size, or the library's safe defaults before any tuning.\n"
+    "\n"
+    "Arrays are any objects with the buffer protocol (numpy arrays, array.array,\n"
+    "memoryview) of float32 or float64 (and int64 for add_scalar); all arrays of one\n"
+    "call have the same type.  Vectors may have any stride (negative strides walk\n"
+    "backwards, as in BLAS); matrices may be C-ordered, Fortran-ordered or slices of\n"
+    "either (rows or columns contiguous).  Nothing is copied: a layout the C API cannot\n"
+    "address raises ValueError unless the call passes copy=True, which works on a\n"
+    "contiguous copy and writes the output back.\n"
+    "\n"
+    "Errors: TypeError for a wrong or mixed element type; ValueError for a shape\n"
+    "mismatch, a read-only output, overlapping input and output, or an unaddressable\n"
+    "layout; ktune.Error (a RuntimeError) when a variant cannot run here or the\n"
+    "library fails otherwise.  On error nothing has been written.\n"
+    "\n"
+    "The GIL is released during calls of at least 4096 elements (16384 multiply-adds\n"
+    "for gemv and gemm), so threads calling ktune run in parallel.\n"
+    "\n"
+    "Import ktune before numpy: the machine fingerprint the tuned choices are keyed by\n"
+    "includes the OpenBLAS build in the process, and numpy imported first brings its own\n"
+    "(info()['fingerprint'] against `ktune info` shows it).\n"
+    "\n"
+    "Operations: add_scalar, axpy, dot, gemv, gemm.\n"
+    "Introspection: info, variants, explain, force, call, reload, set_max_threads.\n"
+    "Environment (read once): KTUNE_DB, KTUNE_FORCE, KTUNE_DISABLE, KTUNE_MAX_ISA,\n"
+    "KTUNE_NUM_THREADS, KTUNE_LOG; see `man ktune`.");
 
 PyDoc_STRVAR(doc_add_scalar,
-"add_scalar($module, /, a, c, copy=False)\n--\n\n"
-"a[...] += c, in place, on an array of any shape; returns a.\n"
-"\n"
-"a is float32, float64 or int64; c is a real number (an integer for int64,\n"
-"which wraps on overflow as the C types do).  Contiguous arrays in any order are\n"
-"one call; slices whose innermost (C or Fortran order) dimension is contiguous\n"
-"are one call per contiguous run.  Other layouts raise ValueError unless\n"
-"copy=True.");
+             "add_scalar($module, /, a, c, copy=False)\n--\n\n"
+             "a[...] += c, in place, on an array of any shape; returns a.\n"
+             "\n"
+             "a is float32, float64 or int64; c is a real number (an integer for int64,\n"
+             "which wraps on overflow as the C types do).  Contiguous arrays in any order are\n"
+             "one call; slices whose innermost (C or Fortran order) dimension is contiguous\n"
+             "are one call per contiguous run.  Other layouts raise ValueError unless\n"
+             "copy=True.");
 
 PyDoc_STRVAR(doc_axpy,
-"axpy($module, /, alpha, x, y, copy=False)\n--\n\n"
-"y += alpha * x for 1-d x and y of the same length and type; returns y.\n"
-"\n"
-"Strides map to BLAS increments (negative ones included).  x and y must not\n"
-"overlap unless they are the same view.");
+             "axpy($module, /, alpha, x, y, copy=False)\n--\n\n"
+             "y += alpha * x for 1-d x and y of the same length and type; returns y.\n"
+             "\n"
+             "Strides map to BLAS increments (negative ones included).  x and y must not\n"
+             "overlap unless they are the same view.");
 
 PyDoc_STRVAR(doc_dot,
-"dot($module, /, x, y, copy=False)\n--\n\n"
-"The dot product sum(x[i] * y[i]) of 1-d x and y of the same length and type,\n"
-"as a Python float (0.0 for empty vectors).");
+             "dot($module, /, x, y, copy=False)\n--\n\n"
+             "The dot product sum(x[i] * y[i]) of 1-d x and y of the same length and type,\n"
+             "as a Python float (0.0 for empty vectors).");
 
 PyDoc_STRVAR(doc_gemv,
-"gemv($module, /, A, x, y=None, alpha=1.0, beta=0.0, trans=False, copy=False)\n--\n\n"
-"y = alpha * op(A) @ x + beta * y; returns y.\n"
-"\n"
-"op(A) is A, or A.T with trans=True.  A is 2-d, C- or Fortran-ordered (or a\n"
-"slice with contiguous rows or columns); x and y are 1-d with any non-zero\n"
-"stride.  y=None returns a new numpy array (beta must then be 0); beta = 0\n"
-"never reads y.");
+             "gemv($module, /, A, x, y=None, alpha=1.0, beta=0.0, trans=False, copy=False)\n--\n\n"
+             "y = alpha * op(A) @ x + beta * y; returns y.\n"
+             "\n"
+             "op(A) is A, or A.T with trans=True.  A is 2-d, C- or Fortran-ordered (or a\n"
+             "slice with contiguous rows or columns); x and y are 1-d with any non-zero\n"
+             "stride.  y=None returns a new numpy array (beta must then be 0); beta = 0\n"
+             "never reads y.");
 
 PyDoc_STRVAR(doc_gemm,
-"gemm($module, /, A, B, C=None, alpha=1.0, beta=0.0, transa=False, transb=False,"
-" copy=False)\n--\n\n"
-"C = alpha * op(A) @ op(B) + beta * C; returns C.\n"
-"\n"
-"op(X) is X, or X.T with the trans flag.  Each of A, B, C may be C- or\n"
-"Fortran-ordered, or a slice with contiguous rows or columns, independently:\n"
-"an operand stored the other way than C is passed as its transpose, never\n"
-"copied.  C=None returns a new C-ordered numpy array (beta must then be 0);\n"
-"beta = 0 never reads C.  C must not overlap A or B.");
+             "gemm($module, /, A, B, C=None, alpha=1.0, beta=0.0, transa=False, transb=False,"
+             " copy=False)\n--\n\n"
+             "C = alpha * op(A) @ op(B) + beta * C; returns C.\n"
+             "\n"
+             "op(X) is X, or X.T with the trans flag.  Each of A, B, C may be C- or\n"
+             "Fortran-ordered, or a slice with contiguous rows or columns, independently:\n"
+             "an operand stored the other way than C is passed as its transpose, never\n"
+             "copied.  C=None returns a new C-ordered numpy array (beta must then be 0);\n"
+             "beta = 0 never reads C.  C must not overlap A or B.");
 
 PyDoc_STRVAR(doc_call,
-"call(op, variant, *args, **kwargs)\n--\n\n"
-"Calls one named variant of op directly, bypassing dispatch, with the arguments\n"
-"of the matching function: call('axpy_f32', 'avx2', 2.0, x, y).  The arrays must\n"
-"have op's type.  Raises ValueError for an unknown op or variant and ktune.Error\n"
-"when the variant cannot run here or cannot take these arguments (a non-unit\n"
-"stride for a unit-stride variant).  Returns what the function returns.");
+             "call(op, variant, *args, **kwargs)\n--\n\n"
+             "Calls one named variant of op directly, bypassing dispatch, with the arguments\n"
+             "of the matching function: call('axpy_f32', 'avx2', 2.0, x, y).  The arrays must\n"
+             "have op's type.  Raises ValueError for an unknown op or variant and ktune.Error\n"
+             "when the variant cannot run here or cannot take these arguments (a non-unit\n"
+             "stride for a unit-stride variant).  Returns what the function returns.");
 
 PyDoc_STRVAR(doc_info,
-"info($module, /)\n--\n\n"
-"A dict describing the library: version, machine fingerprint, status of the\n"
-"dispatch tables (status, status_detail: why the built-in defaults are used, e.g.\n"
-"no tuning database), the operations (ops), and the sizes from which calls\n"
-"release the GIL.");
+             "info($module, /)\n--\n\n"
+             "A dict describing the library: version, machine fingerprint, status of the\n"
+             "dispatch tables (status, status_detail: why the built-in defaults are used, e.g.\n"
+             "no tuning database), the operations (ops), and the sizes from which calls\n"
+             "release the GIL.");
 
 PyDoc_STRVAR(doc_variants,
-"variants($module, op, /)\n--\n\n"
-"The variants of operation op ('axpy_f32', ...) as a list of dicts: name,\n"
-"backend, version, threads, gpu, unit_stride, available, and reason (why it\n"
-"cannot run here, '' when it can).");
+             "variants($module, op, /)\n--\n\n"
+             "The variants of operation op ('axpy_f32', ...) as a list of dicts: name,\n"
+             "backend, version, threads, gpu, unit_stride, available, and reason (why it\n"
+             "cannot run here, '' when it can).");
 
 PyDoc_STRVAR(doc_explain,
-"explain(op, *dims)\n--\n\n"
-"How a call of op at these dimensions dispatches now: a dict with variant,\n"
-"source ('tuned', 'default', 'forced', 'fallback'), matched (the tuned\n"
-"dimensions it was matched to) and why (one line).  Dimensions: n for vector\n"
-"ops, m, n for gemv, m, n, k for gemm.");
+             "explain(op, *dims)\n--\n\n"
+             "How a call of op at these dimensions dispatches now: a dict with variant,\n"
+             "source ('tuned', 'default', 'forced', 'fallback'), matched (the tuned\n"
+             "dimensions it was matched to) and why (one line).  Dimensions: n for vector\n"
+             "ops, m, n for gemv, m, n, k for gemm.");
 
 PyDoc_STRVAR(doc_force,
-"force($module, op, variant=None, /)\n--\n\n"
-"Makes op dispatch to variant from now on, in the whole process (as\n"
-"KTUNE_FORCE does); variant=None returns op to the tuned choice.  Raises\n"
-"ValueError for an unknown op or variant, ktune.Error if it cannot run here.");
+             "force($module, op, variant=None, /)\n--\n\n"
+             "Makes op dispatch to variant from now on, in the whole process (as\n"
+             "KTUNE_FORCE does); variant=None returns op to the tuned choice.  Raises\n"
+             "ValueError for an unknown op or variant, ktune.Error if it cannot run here.");
 
 PyDoc_STRVAR(doc_reload,
-"reload($module, /)\n--\n\n"
-"Rebuilds the dispatch tables from the tuning database (after `ktune tune`);\n"
-"calls in flight in other threads finish undisturbed.  Returns 'ok', or why the\n"
-"built-in defaults are in use (the library works either way).");
+             "reload($module, /)\n--\n\n"
+             "Rebuilds the dispatch tables from the tuning database (after `ktune tune`);\n"
+             "calls in flight in other threads finish undisturbed.  Returns 'ok', or why the\n"
+             "built-in defaults are in use (the library works either way).");
 
-PyDoc_STRVAR(doc_set_max_threads,
-"set_max_threads($module, n, /)\n--\n\n"
-"Caps the threads any variant may use (0 removes the cap), as\n"
-"KTUNE_NUM_THREADS does; rebuilds the dispatch tables.");
+PyDoc_STRVAR(doc_set_max_threads, "set_max_threads($module, n, /)\n--\n\n"
+                                  "Caps the threads any variant may use (0 removes the cap), as\n"
+                                  "KTUNE_NUM_THREADS does; rebuilds the dispatch tables.");
 
 #define KTPY_FAST (METH_FASTCALL | METH_KEYWORDS)
 static PyMethodDef ktpy_methods[] = {

@@ -43,8 +43,9 @@ def pytest_runtest_logreport(report):
     if _tap is None:
         return
     # one TAP line per test: its call, or the setup/teardown that failed or skipped it
-    if report.when == "call" or (report.when != "call" and (report.failed or
-                                                             (report.skipped and report.when == "setup"))):
+    failed_around = report.when != "call" and report.failed
+    skipped_at_setup = report.when == "setup" and report.skipped
+    if report.when == "call" or failed_around or skipped_at_setup:
         _tap.write(_tap_line(report))
 
 

@@ -78,5 +78,6 @@ def test_no_leak(name):
         pytest.skip("under valgrind the resident memory is valgrind's own (translations, "
                     "shadow memory): reference counts checked, memory growth not")
     # a leak of the smallest Python object per call would be 16 MB at a million calls
-    assert grown < 2 * 1024 * 1024, f"{name}: resident memory grew by {grown} bytes over {calls} calls"
+    assert grown < 2 * 1024 * 1024, \
+        f"{name}: resident memory grew by {grown} bytes over {calls} calls"
     assert [sys.getrefcount(a) for a in args] == refs, f"{name}: reference counts changed"

@@ -201,7 +201,8 @@ GEMM_SHAPES = [(0, 3, 4), (3, 0, 4), (3, 4, 0), (1, 1, 1), (7, 5, 3), (33, 17, 9
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("mnk", GEMM_SHAPES)
 @pytest.mark.parametrize("la,lb,lc", [("C", "C", "C"), ("F", "F", "F"), ("F", "C", "C"),
-                                      ("C", "F", "F"), ("C-ld", "F-ld", "C"), ("F-ld", "C-ld", "F-ld"),
+                                      ("C", "F", "F"), ("C-ld", "F-ld", "C"),
+                                      ("F-ld", "C-ld", "F-ld"),
                                       ("C-rowstep", "F", "C-ld")])
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
 def test_gemm(rng, dtype, mnk, la, lb, lc, ta, tb):
@@ -305,7 +306,8 @@ def test_variants_and_explain():
     e = ktune.explain("gemm_f64", 100, 90, 80)
     assert e["variant"] in names and e["source"] in ("tuned", "default", "forced", "fallback")
     assert e["why"]
-    assert ktune.explain("axpy_f32", 1000)["variant"] in [v["name"] for v in ktune.variants("axpy_f32")]
+    axpy_names = [v["name"] for v in ktune.variants("axpy_f32")]
+    assert ktune.explain("axpy_f32", 1000)["variant"] in axpy_names
 
 
 def test_force_and_back(rng):
