@@ -61,8 +61,19 @@ static inline int meet(const void *a, size_t sa, const void *b, size_t sb) {
  * cached pointer is only ever compared, and matches the current table only
  * if it belongs to it.
  */
-/* initial-exec: no __tls_get_addr call in the shared library */
-static _Thread_local __attribute__((tls_model("initial-exec"))) struct {
+/*
+ * initial-exec where the object is linked into a program (libktune.a); not in the shared
+ * library's PIC objects: initial-exec TLS marks libktune.so STATIC_TLS, and a dlopen()
+ * (a language binding: python/ktune.c) then fails with "cannot allocate memory in static
+ * TLS block" (the block, with cudart_static's page-aligned one, is larger than glibc's
+ * surplus).  Libtool defines PIC for those objects.
+ */
+#ifdef PIC
+#define KT_TLS_MODEL
+#else
+#define KT_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#endif
+static _Thread_local KT_TLS_MODEL struct {
     const kt_optab *t;
     size_t d0, d1, d2;
     const kt_interval *iv;
