@@ -21,6 +21,7 @@ int kt_cmd_report(int argc, char **argv);
 int kt_cmd_export(int argc, char **argv);
 int kt_cmd_import(int argc, char **argv);
 int kt_cmd_merge(int argc, char **argv);
+int kt_cmd_profile(int argc, char **argv);
 
 /* The most sizes one --sizes list may give. */
 #define KT_SIZES_MAX_COUNT 10000
