@@ -351,6 +351,7 @@ static struct {
     char path[4096]; /* KTUNE_PROFILE=path: where a profile the database refused goes */
     int pid;
     int warned;
+    int wrote_file; /* a profile went to path: removed once the database takes it */
 } kt_me;
 
 static void iso_now(char *buf, size_t len) {
@@ -584,8 +585,11 @@ static kt_status flush(int complete) {
                 kt_log(KT_LOG_WARN, "profile lost: not stored in the tuning database (%s)%s%s",
                        why, kt_me.path[0] ? "; nor in " : "", kt_me.path[0] ? kt_me.path : "");
         }
-        if (f == KT_OK) s = KT_OK;
+        if (f == KT_OK) s = KT_OK, kt_me.wrote_file = 1;
         else kt_fail(s, "profile not stored: %s", why);
+    } else if (kt_me.wrote_file) {
+        unlink(kt_me.path); /* stale now: the database has all of it */
+        kt_me.wrote_file = 0;
     }
     free(calls), free(ctrs);
     return s;

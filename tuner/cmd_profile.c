@@ -482,7 +482,8 @@ static int import_file(const char *dbpath, const char *file) {
 }
 
 /* Runs argv with recording on; its exit status (127: cannot run it). */
-static int run_child(char **argv, const char *dbpath, const char *session) {
+static int run_child(char **argv, const char *dbpath, const char *session,
+                     const char *file) {
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -491,8 +492,7 @@ static int run_child(char **argv, const char *dbpath, const char *session) {
     }
     if (pid == 0) {
         /* KTUNE_PROFILE=path (where a profile the database refuses goes) is kept */
-        const char *p = getenv("KTUNE_PROFILE");
-        if (!p || !strcmp(p, "0") || !strcmp(p, "1") || !*p) setenv("KTUNE_PROFILE", "1", 1);
+        setenv("KTUNE_PROFILE", file, 1);
         setenv("KTUNE_DB", dbpath, 1);
         setenv("KTUNE_PROFILE_SESSION", session, 1);
         execvp(argv[0], argv);
@@ -565,9 +565,28 @@ int kt_cmd_profile(int argc, char **argv) {
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(session, sizeof session, "kp-%ld-%lld.%09ld", (long)getpid(), (long long)ts.tv_sec,
              ts.tv_nsec);
-    int rc = run_child(argv + optind, dbpath, session);
+    /*
+     * Where the library writes the profile when the database refuses it: the user's
+     * KTUNE_PROFILE=path, else a file of ours in TMPDIR.
+     */
+    char file[4200];
+    const char *user = getenv("KTUNE_PROFILE"), *tmpdir = getenv("TMPDIR");
+    int ours = !user || !*user || !strcmp(user, "0") || !strcmp(user, "1");
+    if (ours)
+        snprintf(file, sizeof file, "%s/ktune-profile-%s.json", tmpdir && *tmpdir ? tmpdir : "/tmp",
+                 session);
+    else
+        snprintf(file, sizeof file, "%s", user);
+    int rc = run_child(argv + optind, dbpath, session, file);
     if (rc < 0) return KT_EXIT_FAIL;
     if (rc == 127 || rc == 126) return rc; /* it never ran: no profile to show */
+    struct stat fb;
+    if (ours && stat(file, &fb) == 0) {
+        fprintf(stderr, "ktune profile: %s could not store its profile in %s (KTUNE_LOG=warn "
+                "says why); it is in %s: ktune profile --import %s stores it\n", argv[optind],
+                dbpath, file, file);
+        return rc ? rc : KT_EXIT_FAIL;
+    }
     struct stat sb;
     if (stat(dbpath, &sb) != 0) {
         fprintf(stderr, "ktune profile: no profile: %s wrote nothing to %s (is it linked with "

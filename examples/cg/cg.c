@@ -2,7 +2,11 @@
  * examples/cg: a small program with a realistic mix of ktune calls, for `ktune profile`
  * and `ktune tune --from-profile` (tests/profile.sh, scripts/bench-profile).
  *
- *   cg [REPS]     (default 40)
+ *   cg [REPS] [--flush-every K] [--abort-after K]     (REPS default 400)
+ *
+ * --flush-every K writes the profile recorded so far every K repetitions (what a
+ * long-running program would do: kt_profile_flush); --abort-after K ends the program by
+ * abort() after K repetitions (a crash mid-run, for tests/profile.sh).
  *
  * Each repetition solves A x = b by conjugate gradients (f64: one gemv, two dots and
  * three axpys per iteration) for a dense symmetric positive definite A of order 317,
@@ -76,9 +80,15 @@ static int cg(const double *a, const double *b, double *x, double *r, double *p,
 }
 
 int main(int argc, char **argv) {
-    int reps = argc > 1 ? atoi(argv[1]) : 40;
-    if (reps < 1 || reps > 1000000) {
-        fprintf(stderr, "usage: cg [REPS]   (1 to 1000000; default 40)\n");
+    int reps = argc > 1 ? atoi(argv[1]) : 400, flush_every = 0, abort_after = 0;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--flush-every")) flush_every = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--abort-after")) abort_after = atoi(argv[i + 1]);
+        else reps = 0;
+    }
+    if (reps < 1 || reps > 1000000 || argc % 2 || flush_every < 0 || abort_after < 0) {
+        fprintf(stderr, "usage: cg [REPS] [--flush-every K] [--abort-after K]   (REPS 1 to "
+                        "1000000; default 400)\n");
         return 2;
     }
     unsigned long long seed = 0x9e3779b97f4a7c15ull;
@@ -123,6 +133,9 @@ int main(int argc, char **argv) {
                 return 1;
             check += s * 1e-6;
         }
+        if (flush_every && (rep + 1) % flush_every == 0 && failed(kt_profile_flush(), "flush"))
+            return 1;
+        if (abort_after && rep + 1 == abort_after) abort();
     }
     double el = now() - t0;
     printf("cg: reps=%d iterations=%ld worst_residual=%.3g checksum=%.6g time_s=%.6f\n", reps,
