@@ -52,6 +52,11 @@ check "the text table shows the dispatch counters" grep -q 'dispatch counters' "
 "$k" profile --show --db "$db" --program cg --json >"$tmp/out" 2>"$tmp/err"
 check "profile --show --program cg prints the newest profile" grep -q '"session"' "$tmp/out"
 
+"$k" report --db "$db" --html "$tmp/r.html" >/dev/null 2>"$tmp/err"
+check "ktune report has a profile section" grep -q '<section class="kt-profile">' "$tmp/r.html"
+check "with a chart of time per op and shape" \
+    grep -q '<text[^>]*>gemv_f64 317x317 ' "$tmp/r.html"
+
 # the assertion can fail: tuning only the hottest shape leaves others untuned
 "$k" tune --from-profile --top 1 --quick --no-verify --db "$tmp/partial.db" >/dev/null 2>&1
 "$k" profile --db "$tmp/partial.db" --json -- "$cg" $reps >"$tmp/out" 2>"$tmp/err"
