@@ -150,12 +150,10 @@ static kt_status dot_core(kt_op_id op, const kt_variant *v, size_t n, const void
     do {                                                                                  \
         const kt_table *tab_ = kt_table_peek(); /* NULL before the first: slow path */    \
         if ((n - 1 < KT_VEC_MAX(8)) && (incx == 1) && (incy == 1) && (x != NULL) &&      \
-            (y != NULL) && (result != NULL) && (tab_ != NULL) && kt_ctr_tls.live) {       \
+            (y != NULL) && (result != NULL) && (tab_ != NULL)) {                          \
             const kt_interval *iv_ = kt_lookup_key(&tab_->ops[OP], n);                    \
-            if (iv_->direct) {                                                            \
-                kt_ctr_vec(OP, iv_, n);                                                   \
+            if (iv_->direct && kt_ctr_vec(OP, iv_, n))                                    \
                 return ((FN)iv_->direct)(iv_->pick, n, x, 1, y, 1, result);               \
-            }                                                                             \
         }                                                                                 \
     } while (0)
 
@@ -302,11 +300,9 @@ gemv_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans trans,
             !meet(y, ly_ * (ES), a, (((CN) - 1) * lda + (CM)) * (ES)) &&                  \
             !meet(y, ly_ * (ES), x, lx_ * (ES))) {                                        \
             const kt_interval *iv_ = lookup_nocall(OP, CM, CN, 0);                        \
-            if (iv_ && iv_->direct && kt_ctr_tls.live) {                                  \
-                kt_ctr_mat(OP, iv_, CM, CN, 0);                                           \
+            if (iv_ && iv_->direct && kt_ctr_mat(OP, iv_, CM, CN, 0))                     \
                 return ((FN)iv_->direct)(iv_->pick, TR, CM, CN, alpha, a, lda, x, 1,      \
                                          beta, y, 1);                                     \
-            }                                                                             \
         }                                                                                 \
     } while (0)
 
@@ -457,11 +453,9 @@ gemm_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans ta,
             !meet(c, (((CN) - 1) * ldc + (CM)) * (ES), CA, ((ac_ - 1) * (LDA) + ar_) * (ES)) && \
             !meet(c, (((CN) - 1) * ldc + (CM)) * (ES), CB, ((bc_ - 1) * (LDB) + br_) * (ES))) { \
             const kt_interval *iv_ = lookup_nocall(OP, CM, CN, k);                        \
-            if (iv_ && iv_->direct && kt_ctr_tls.live) {                                  \
-                kt_ctr_mat(OP, iv_, CM, CN, k);                                           \
+            if (iv_ && iv_->direct && kt_ctr_mat(OP, iv_, CM, CN, k))                     \
                 return ((FN)iv_->direct)(iv_->pick, TA, TB, CM, CN, k, alpha, CA, LDA, CB, \
                                          LDB, beta, c, ldc);                              \
-            }                                                                             \
         }                                                                                 \
     } while (0)
 

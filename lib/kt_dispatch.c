@@ -606,13 +606,10 @@ kt_status kt_dispatch_explain(const char *op, const size_t dims[3], kt_dispatch_
     }                                                                                     \
     kt_status kt_add_scalar_##T(size_t n, CT c, CT *a) {                                  \
         const kt_table *tab = kt_table_peek();                                            \
-        if ((n - 1 < KT_VEC_MAX(sizeof *a)) & (a != NULL) & (tab != NULL) &               \
-            (kt_ctr_tls.live != 0)) {                                                     \
+        if ((n - 1 < KT_VEC_MAX(sizeof *a)) & (a != NULL) & (tab != NULL)) {              \
             const kt_interval *iv = kt_lookup_key(&tab->ops[OP], n);                      \
-            if (iv->direct) {                                                             \
-                kt_ctr_vec(OP, iv, n);                                                    \
+            if (iv->direct && kt_ctr_vec(OP, iv, n))                                      \
                 return ((kt_add_scalar_##T##_fn)iv->direct)(iv->pick, n, c, a);           \
-            }                                                                             \
         }                                                                                 \
         return add_scalar_##T##_slow(n, c, a);                                            \
     }
@@ -651,13 +648,10 @@ static inline int axpy_plain(size_t n, size_t es, const void *x, ptrdiff_t incx,
     kt_status kt_axpy_##T(size_t n, CT alpha, const CT *x, ptrdiff_t incx, CT *y,         \
                           ptrdiff_t incy) {                                               \
         const kt_table *tab = kt_table_peek();                                            \
-        if (axpy_plain(n, sizeof *y, x, incx, y, incy) & (alpha != 0) & (tab != NULL) &   \
-            (kt_ctr_tls.live != 0)) {                                                     \
+        if (axpy_plain(n, sizeof *y, x, incx, y, incy) & (alpha != 0) & (tab != NULL)) {  \
             const kt_interval *iv = kt_lookup_key(&tab->ops[OP], n);                      \
-            if (iv->direct) {                                                             \
-                kt_ctr_vec(OP, iv, n);                                                    \
+            if (iv->direct && kt_ctr_vec(OP, iv, n))                                      \
                 return ((kt_axpy_##T##_fn)iv->direct)(iv->pick, n, alpha, x, 1, y, 1);    \
-            }                                                                             \
         }                                                                                 \
         return axpy_##T##_slow(n, alpha, x, incx, y, incy);                               \
     }

@@ -53,18 +53,31 @@ static inline __attribute__((always_inline)) void kt_ctr_add(kt_op_id op, unsign
     __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 
-/* A fast-path call of a vector op of size n through interval iv. */
-static inline __attribute__((always_inline)) void kt_ctr_vec(kt_op_id op, const kt_interval *iv,
-                                                             size_t n) {
-    kt_ctr_add(op, (unsigned)iv->source * 2u + (n == iv->matched[0]));
+/*
+ * Counts a fast-path call of a vector op of size n through interval iv; 0 (nothing
+ * counted) while the thread's counters are not registered: the caller then takes its
+ * slow path, which registers them.  The TLS address is taken here, after the lookup,
+ * so that the fast path needs no more registers than it had (no stack frame).
+ */
+static inline __attribute__((always_inline)) int kt_ctr_vec(kt_op_id op, const kt_interval *iv,
+                                                            size_t n) {
+    kt_ctr_block *b = &kt_ctr_tls;
+    if (!b->live) return 0;
+    uint64_t *c = &b->n[op][(unsigned)iv->source * 2u + (n == iv->matched[0])];
+    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+    return 1;
 }
 
-/* A fast-path call of a matrix op of shape (d0, d1, d2) through interval iv. */
-static inline __attribute__((always_inline)) void
+/* The same for a matrix op of shape (d0, d1, d2). */
+static inline __attribute__((always_inline)) int
 kt_ctr_mat(kt_op_id op, const kt_interval *iv, size_t d0, size_t d1, size_t d2) {
-    kt_ctr_add(op, (unsigned)iv->source * 2u +
-                       ((d0 == iv->matched[0]) & (d1 == iv->matched[1]) &
-                        (d2 == iv->matched[2])));
+    kt_ctr_block *b = &kt_ctr_tls;
+    if (!b->live) return 0;
+    uint64_t *c = &b->n[op][(unsigned)iv->source * 2u +
+                            ((d0 == iv->matched[0]) & (d1 == iv->matched[1]) &
+                             (d2 == iv->matched[2]))];
+    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+    return 1;
 }
 
 /* A slow-path count (registers the thread first if needed). */
