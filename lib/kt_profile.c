@@ -200,9 +200,11 @@ static __attribute__((noinline)) kt_prof_entry *lookup_slow(kt_prof_thread *t,
     return e;
 }
 
-static inline kt_prof_entry *count_call(const kt_variant *v, size_t d0, size_t d1, size_t d2) {
+/* The entry of a call, its call counted (noinline: the wrappers' slow path); NULL: lost. */
+static __attribute__((noinline)) kt_prof_entry *count_call(const kt_variant *v, size_t d0,
+                                                           size_t d1, size_t d2) {
     kt_prof_thread *t = kt_prof_me;
-    if (__builtin_expect(!t, 0) && !(t = thread_table_new())) {
+    if (!t && !(t = thread_table_new())) {
         __atomic_fetch_add(&kt_prof_lost, 1, __ATOMIC_RELAXED);
         return NULL;
     }
@@ -213,11 +215,26 @@ static inline kt_prof_entry *count_call(const kt_variant *v, size_t d0, size_t d
     return e;
 }
 
-/* Whether this call is to be timed. */
-static inline int timing_due(kt_prof_entry *e) {
-    if (--e->countdown) return 0;
+/*
+ * The wrappers' fast path: the thread's entry of its previous call of this op is this
+ * call's, and this call is not to be timed: counted, 1 when so.  Then the wrapper
+ * ends in a tail call of the variant, with no stack frame of its own.
+ */
+static inline __attribute__((always_inline)) int count_fast(const kt_variant *v, size_t d0,
+                                                            size_t d1, size_t d2) {
+    kt_prof_thread *t = kt_prof_me;
+    if (!t) return 0;
+    kt_prof_entry *e = t->last[v->op];
+    if (!e || e->v != v || e->d[0] != d0 || e->d[1] != d1 || e->d[2] != d2 || e->bucket ||
+        e->countdown <= 1)
+        return 0;
+    e->countdown--;
+    add_rel(&e->calls, 1);
     return 1;
 }
+
+/* Whether this call is to be timed. */
+static inline int timing_due(kt_prof_entry *e) { return --e->countdown == 0; }
 
 /* Adds a timed call and adapts the period: clock reads under 1% of the time spent. */
 static void timed(kt_prof_entry *e, uint64_t ns) {
@@ -236,7 +253,7 @@ static void timed(kt_prof_entry *e, uint64_t ns) {
  * (column-major, n for vector ops).
  */
 #define KT_PROF_WRAP(NAME, FNT, D0, D1, D2, PARAMS, ARGS)                                 \
-    static kt_status NAME PARAMS {                                                        \
+    static __attribute__((noinline)) kt_status NAME##_slow PARAMS {                       \
         kt_prof_entry *e_ = count_call(v, D0, D1, D2);                                    \
         if (e_ && timing_due(e_)) {                                                       \
             uint64_t t0_ = now_ns();                                                      \
@@ -245,6 +262,10 @@ static void timed(kt_prof_entry *e, uint64_t ns) {
             return s_;                                                                    \
         }                                                                                 \
         return ((FNT)v->fn)ARGS;                                                          \
+    }                                                                                     \
+    static kt_status NAME PARAMS {                                                        \
+        if (count_fast(v, D0, D1, D2)) return ((FNT)v->fn)ARGS;                           \
+        return NAME##_slow ARGS;                                                          \
     }
 
 KT_PROF_WRAP(prof_add_scalar_i64, kt_add_scalar_i64_fn, n, 0, 0,
