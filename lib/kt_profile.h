@@ -112,16 +112,19 @@ void kt_profile_counters(uint64_t out[KT_OP_COUNT][KT_CTR_N]);
 extern _Atomic int kt_profile_active;
 extern const kt_fnptr kt_profile_wrappers[KT_OP_COUNT];
 
-/* The function a slow path calls for v: its own, or the recording wrapper. */
+/* The function a slow path calls for v: its own, or the recording wrapper (an op
+   without one -- none today -- runs unrecorded). */
 static inline kt_fnptr kt_run_fn(const kt_variant *v) {
-    return atomic_load_explicit(&kt_profile_active, memory_order_relaxed)
+    return atomic_load_explicit(&kt_profile_active, memory_order_relaxed) &&
+                   kt_profile_wrappers[v->op]
                ? kt_profile_wrappers[v->op]
                : v->fn;
 }
 
 /* The direct pointer of an interval calling v (finish_optab): v->fn or the wrapper. */
 static inline void *kt_profile_direct(const kt_variant *v) {
-    return atomic_load_explicit(&kt_profile_active, memory_order_relaxed)
+    return atomic_load_explicit(&kt_profile_active, memory_order_relaxed) &&
+                   kt_profile_wrappers[v->op]
                ? (void *)kt_profile_wrappers[v->op]
                : (void *)v->fn;
 }
