@@ -254,13 +254,14 @@ static json_t *profile_json(kt_db *db, const kt_db_prof_run *s, const kt_db_prof
                 free(ms);
             }
         }
-        json_t *before = json_null();
+        /* before: the previous profile's time per call at this shape, all variants */
+        double bt = 0;
+        int64_t bc = 0;
         for (size_t j = 0; j < npc; j++)
             if (!strcmp(pc[j].op, c[i].op) && pc[j].m == c[i].m && pc[j].n == c[i].n &&
-                pc[j].k == c[i].k && pc[j].bucket == c[i].bucket && pc[j].calls > 0) {
-                double per = pc[j].total_s / (double)pc[j].calls;
-                before = json_is_null(before) ? json_real(per) : before;
-            }
+                pc[j].k == c[i].k && pc[j].bucket == c[i].bucket)
+                bt += pc[j].total_s, bc += pc[j].calls;
+        json_t *before = bc > 0 ? json_real(bt / (double)bc) : json_null();
         json_array_append_new(
             rows, json_pack("{s:s, s:s, s:[I, I, I], s:i, s:I, s:I, s:f, s:f, s:f, s:s, s:i, "
                             "s:s, s:o, s:o, s:o, s:s}",
