@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 #define KT_DB_APPLICATION_ID 0x6b74756e  /* "ktun": PRAGMA application_id of a ktune db */
-#define KT_DB_SCHEMA_VERSION 2           /* the schema this build writes (migration steps) */
+#define KT_DB_SCHEMA_VERSION 3           /* the schema this build writes (migration steps) */
 #define KT_DB_READ_MIN_VERSION 1         /* the oldest schema this build's queries can read */
 #define KT_DB_BUSY_MS 5000               /* default wait for a lock, in milliseconds */
 #define KT_DB_LIBRARY_BUSY_MS 100        /* the library's wait: it never stalls a program */
@@ -461,6 +461,70 @@ typedef struct kt_db_merge_report {
 kt_status kt_db_merge(kt_db *db, const kt_db_dump *in, int dry_run, kt_db_merge_report *rep);
 
 void kt_db_merge_report_free(kt_db_merge_report *rep);
+
+
+/* ---- Profiles of real calls (schema 3; db/profile.c) --------------------- */
+
+/* One profiled process (profile_runs); for kt_db_profile_sessions, one session. */
+typedef struct kt_db_prof_run {
+    int64_t id;
+    char fingerprint[KT_DB_FP_MAX];  /* the machine's (sessions only) */
+    char program[1024];
+    char args[1001];
+    char args_hash[17];
+    char session[64];
+    int64_t pid;
+    char started[40];                /* ISO 8601 with milliseconds */
+    char flushed[40];                /* read only */
+    char ktune_version[KT_DB_NAME_MAX];
+    int complete;                    /* 1: written at exit */
+    int processes;                   /* sessions only: its runs */
+} kt_db_prof_run;
+
+/* Calls of one op at one shape class running one variant (profile_calls). */
+typedef struct kt_db_prof_call {
+    char op[KT_DB_NAME_MAX];
+    size_t m, n, k;                  /* packed as for measurements */
+    int bucket;                      /* 0 exact, 1 log2 class, 2 shape unknown */
+    char variant[KT_DB_NAME_MAX];
+    unsigned version;
+    int64_t calls, timed;
+    double timed_s, total_s;
+} kt_db_prof_call;
+
+/* One dispatch counter of one op (profile_counters). */
+typedef struct kt_db_prof_counter {
+    char op[KT_DB_NAME_MAX];
+    char counter[16];                /* tuned, neighbour, default, forced, strided, fallback */
+    int64_t count;
+} kt_db_prof_counter;
+
+/*
+ * Stores the profile of one process in one transaction: the machine with this
+ * fingerprint (added, with no details, if new), the run (found by machine, session,
+ * pid and started, or added) and, replacing what that run stored before, its calls and
+ * counters.  A file of schema < 3 is migrated by kt_db_open_write as usual.
+ */
+kt_status kt_db_profile_write(kt_db *db, const char *fingerprint, const kt_db_prof_run *run,
+                              const kt_db_prof_call *calls, size_t ncalls,
+                              const kt_db_prof_counter *ctrs, size_t nctrs);
+
+/*
+ * The stored profile sessions, newest first: each with the identity of its first
+ * process and the number of processes; only those of program when given (its full
+ * path, or its last path component).  Malloc'ed *out, *count; free() it.  A file of
+ * schema < 3 has none (KT_OK).
+ */
+kt_status kt_db_profile_sessions(kt_db *db, const char *program, kt_db_prof_run **out,
+                                 size_t *count);
+
+/* The calls of a session, summed over its processes, the most time first. */
+kt_status kt_db_profile_calls(kt_db *db, const char *session, kt_db_prof_call **out,
+                              size_t *count);
+
+/* The dispatch counters of a session, summed over its processes, by op. */
+kt_status kt_db_profile_counters(kt_db *db, const char *session, kt_db_prof_counter **out,
+                                 size_t *count);
 
 #ifdef __cplusplus
 }

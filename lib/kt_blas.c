@@ -22,6 +22,7 @@
 
 #include "kt_blas.h"
 #include "kt_dispatch.h"
+#include "kt_profile.h"
 
 /* ---- small helpers ----------------------------------------------------------- */
 
@@ -129,9 +130,7 @@ static kt_status dot_core(kt_op_id op, const kt_variant *v, size_t n, const void
     if (n == 1) incx = incy = 1; /* never applied: spare the variants extreme values */
     const kt_optab *t = &kt_table_get()->ops[op];
     if (!v) {
-        size_t d[3] = {n, 0, 0};
-        v = (incx == 1 && incy == 1) ? kt_lookup(t, d)->pick : t->strided;
-        if ((v->flags & KT_VF_OPENMP) && kt_omp_in_parallel()) v = kt_lookup(t, d)->serial;
+        v = (incx == 1 && incy == 1) ? kt_pick_counted(op, t, n) : kt_strided_counted(op, t);
     } else if ((v->flags & KT_VF_UNIT_STRIDE) && (incx != 1 || incy != 1)) {
         return kt_fail(KT_EUNAVAIL, "%s/%s takes unit increments only", kt_ops[op].name, v->name);
     }
@@ -139,12 +138,13 @@ static kt_status dot_core(kt_op_id op, const kt_variant *v, size_t n, const void
     for (int attempt = 0;; attempt++) {
         if (is_f32(op)) {
             float r = 0;
-            s = ((kt_dot_f32_fn)v->fn)(v, n, x, incx, y, incy, &r);
+            s = ((kt_dot_f32_fn)kt_run_fn(v))(v, n, x, incx, y, incy, &r);
             if (s == KT_OK) *out = r;
         } else {
-            s = ((kt_dot_f64_fn)v->fn)(v, n, x, incx, y, incy, out);
+            s = ((kt_dot_f64_fn)kt_run_fn(v))(v, n, x, incx, y, incy, out);
         }
         if (s != KT_EDEVICE || attempt) return s;
+        kt_ctr_add(op, KT_CTR_FALLBACK);
         kt_log(KT_LOG_WARN, "%s/%s failed (%s); running %s", kt_ops[op].name, v->name,
                kt_last_error(), t->strided->name);
         v = t->strided;
@@ -163,7 +163,8 @@ static kt_status dot_core(kt_op_id op, const kt_variant *v, size_t n, const void
         if ((n - 1 < KT_VEC_MAX(8)) && (incx == 1) && (incy == 1) && (x != NULL) &&      \
             (y != NULL) && (result != NULL) && (tab_ != NULL)) {                          \
             const kt_interval *iv_ = kt_lookup_key(&tab_->ops[OP], n);                    \
-            if (iv_->direct) return ((FN)iv_->direct)(iv_->pick, n, x, 1, y, 1, result);  \
+            if (iv_->direct && kt_ctr_vec(OP, iv_, n))                                    \
+                return ((FN)iv_->direct)(iv_->pick, n, x, 1, y, 1, result);               \
         }                                                                                 \
     } while (0)
 
@@ -258,19 +259,30 @@ gemv_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans trans,
     if (!v) {
         const kt_interval *iv = lookup_cached(op, t, cm, cn, 0);
         v = iv->pick;
-        if ((v->flags & KT_VF_OPENMP) && kt_omp_in_parallel()) v = iv->serial;
-        if ((v->flags & KT_VF_UNIT_STRIDE) && (incx != 1 || incy != 1)) v = t->strided;
+        if ((v->flags & KT_VF_UNIT_STRIDE) && (incx != 1 || incy != 1)) {
+            v = kt_strided_counted(op, t);
+        } else {
+            kt_ctr_slow(op, (unsigned)iv->source * 2u + ((cm == iv->matched[0]) &
+                                                          (cn == iv->matched[1]) &
+                                                          (0 == iv->matched[2])));
+            if ((v->flags & KT_VF_OPENMP) && kt_omp_in_parallel()) {
+                v = iv->serial;
+                kt_ctr_add(op, KT_CTR_FALLBACK);
+            }
+        }
     } else if ((v->flags & KT_VF_UNIT_STRIDE) && (incx != 1 || incy != 1)) {
         return kt_fail(KT_EUNAVAIL, "%s/%s takes unit increments only", kt_ops[op].name, v->name);
     }
     kt_status s;
     for (int attempt = 0;; attempt++) {
         if (is_f32(op))
-            s = ((kt_gemv_f32_fn)v->fn)(v, ct, cm, cn, (float)alpha, a, lda, x, incx, (float)beta,
+            s = ((kt_gemv_f32_fn)kt_run_fn(v))(v, ct, cm, cn, (float)alpha, a, lda, x, incx, (float)beta,
                                         y, incy);
         else
-            s = ((kt_gemv_f64_fn)v->fn)(v, ct, cm, cn, alpha, a, lda, x, incx, beta, y, incy);
+            s = ((kt_gemv_f64_fn)kt_run_fn(v))(v, ct, cm, cn, alpha, a, lda, x, incx, beta, y,
+                                               incy);
         if (s != KT_EDEVICE || attempt) return s;
+        kt_ctr_add(op, KT_CTR_FALLBACK);
         kt_log(KT_LOG_WARN, "%s/%s failed (%s); running %s", kt_ops[op].name, v->name,
                kt_last_error(), t->strided->name);
         v = t->strided;
@@ -299,7 +311,7 @@ gemv_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans trans,
             !meet(y, ly_ * (ES), a, (((CN) - 1) * lda + (CM)) * (ES)) &&                  \
             !meet(y, ly_ * (ES), x, lx_ * (ES))) {                                        \
             const kt_interval *iv_ = lookup_nocall(OP, CM, CN, 0);                        \
-            if (iv_ && iv_->direct)                                                       \
+            if (iv_ && iv_->direct && kt_ctr_mat(OP, iv_, CM, CN, 0))                     \
                 return ((FN)iv_->direct)(iv_->pick, TR, CM, CN, alpha, a, lda, x, 1,      \
                                          beta, y, 1);                                     \
         }                                                                                 \
@@ -408,17 +420,24 @@ gemm_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans ta,
     if (!v) {
         const kt_interval *iv = lookup_cached(op, t, cm, cn, k);
         v = iv->pick;
-        if ((v->flags & KT_VF_OPENMP) && kt_omp_in_parallel()) v = iv->serial;
+        kt_ctr_slow(op, (unsigned)iv->source * 2u + ((cm == iv->matched[0]) &
+                                                      (cn == iv->matched[1]) &
+                                                      (k == iv->matched[2])));
+        if ((v->flags & KT_VF_OPENMP) && kt_omp_in_parallel()) {
+            v = iv->serial;
+            kt_ctr_add(op, KT_CTR_FALLBACK);
+        }
     }
     kt_status s;
     for (int attempt = 0;; attempt++) {
         if (is_f32(op))
-            s = ((kt_gemm_f32_fn)v->fn)(v, cta, ctb, cm, cn, k, (float)alpha, ca, clda, cb, cldb,
+            s = ((kt_gemm_f32_fn)kt_run_fn(v))(v, cta, ctb, cm, cn, k, (float)alpha, ca, clda, cb, cldb,
                                         (float)beta, c, ldc);
         else
-            s = ((kt_gemm_f64_fn)v->fn)(v, cta, ctb, cm, cn, k, alpha, ca, clda, cb, cldb, beta, c,
-                                        ldc);
+            s = ((kt_gemm_f64_fn)kt_run_fn(v))(v, cta, ctb, cm, cn, k, alpha, ca, clda, cb, cldb,
+                                               beta, c, ldc);
         if (s != KT_EDEVICE || attempt) return s;
+        kt_ctr_add(op, KT_CTR_FALLBACK);
         kt_log(KT_LOG_WARN, "%s/%s failed (%s); running %s", kt_ops[op].name, v->name,
                kt_last_error(), t->best_serial->name);
         v = t->best_serial;
@@ -445,7 +464,7 @@ gemm_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans ta,
             !meet(c, (((CN) - 1) * ldc + (CM)) * (ES), CA, ((ac_ - 1) * (LDA) + ar_) * (ES)) && \
             !meet(c, (((CN) - 1) * ldc + (CM)) * (ES), CB, ((bc_ - 1) * (LDB) + br_) * (ES))) { \
             const kt_interval *iv_ = lookup_nocall(OP, CM, CN, k);                        \
-            if (iv_ && iv_->direct)                                                       \
+            if (iv_ && iv_->direct && kt_ctr_mat(OP, iv_, CM, CN, k))                     \
                 return ((FN)iv_->direct)(iv_->pick, TA, TB, CM, CN, k, alpha, CA, LDA, CB, \
                                          LDB, beta, c, ldc);                              \
         }                                                                                 \

@@ -18,6 +18,7 @@
 
 #include "kt_dispatch.h"
 #include "kt_internal.h"
+#include "kt_profile.h"
 #include "kt_variants.h"
 
 #ifndef KT_HAVE_OPENMP
@@ -218,6 +219,7 @@ const kt_interval *kt_lookup_nearest(const kt_optab *t, size_t d0, size_t d1, si
     for (size_t j = 0; j < t->nint; j++) {
         double e0 = q[0] - t->lg[j][0], e1 = q[1] - t->lg[j][1], e2 = q[2] - t->lg[j][2];
         double d = e0 * e0 + e1 * e1 + e2 * e2;
+        if (d == 0) return &t->iv[j]; /* an exact-shape choice (--from-profile): no search */
         if (d < best) best = d, i = j;
     }
     return &t->iv[i];
@@ -237,7 +239,9 @@ static size_t interval_of(const kt_optab *t, size_t x) {
 static void finish_optab(kt_optab *t) {
     for (size_t i = 0; i < t->nint; i++) {
         const kt_variant *v = t->iv[i].pick; /* NULL: no variant of a registered op runs here */
-        t->iv[i].direct = !v || (v->flags & (KT_VF_OPENMP | KT_VF_GPU)) ? NULL : (void *)v->fn;
+        /* recording on: the wrapper (lib/kt_profile.c), which calls v->fn */
+        t->iv[i].direct =
+            !v || (v->flags & (KT_VF_OPENMP | KT_VF_GPU)) ? NULL : kt_profile_direct(v);
     }
     for (unsigned b = 0; b < KT_NBUCKETS; b++) {
         size_t first = b ? (size_t)1 << b : 0;
@@ -259,6 +263,7 @@ static void table_free(kt_table *tab) {
 /* Builds a complete new table from the environment, forces and tuning. */
 static kt_table *table_build(kt_status *status) {
     const kt_env *env = kt_env_get();
+    kt_profile_from_env(); /* KTUNE_PROFILE: recording wrappers in the tables */
     kt_table *tab = calloc(1, sizeof *tab);
     if (!tab) return NULL;
     tab->nops = kt_op_count();
@@ -648,12 +653,13 @@ kt_status kt_dispatch_explain(const char *op, const size_t dims[3], kt_dispatch_
  */
 #define KT_CALL(t, v, TYPE, ...)                                                          \
     do {                                                                                  \
-        kt_status s_ = ((TYPE)(v)->fn)((v), __VA_ARGS__);                                 \
+        kt_status s_ = ((TYPE)kt_run_fn(v))((v), __VA_ARGS__);                            \
         if (s_ == KT_EDEVICE) {                                                           \
+            kt_ctr_add((v)->op, KT_CTR_FALLBACK);                                         \
             kt_log(KT_LOG_WARN, "%s/%s failed (%s); running %s instead",                  \
                    kt_ops[(v)->op].name, (v)->name, kt_last_error(), (t)->best_serial->name); \
             v = (t)->best_serial;                                                         \
-            s_ = ((TYPE)(v)->fn)((v), __VA_ARGS__);                                       \
+            s_ = ((TYPE)kt_run_fn(v))((v), __VA_ARGS__);                                  \
         }                                                                                 \
         return s_;                                                                        \
     } while (0)
@@ -672,14 +678,15 @@ kt_status kt_dispatch_explain(const char *op, const size_t dims[3], kt_dispatch_
         kt_status s = kt_check_vec("kt_add_scalar_" #T, n, sizeof *a, a);                \
         if (s != KT_OK || n == 0) return s;                                               \
         const kt_optab *t = &kt_table_get()->ops[OP];                                     \
-        const kt_variant *v = kt_pick(t, n);                                              \
+        const kt_variant *v = kt_pick_counted(OP, t, n);                                  \
         KT_CALL(t, v, kt_add_scalar_##T##_fn, n, c, a);                                   \
     }                                                                                     \
     kt_status kt_add_scalar_##T(size_t n, CT c, CT *a) {                                  \
         const kt_table *tab = kt_table_peek();                                            \
         if ((n - 1 < KT_VEC_MAX(sizeof *a)) & (a != NULL) & (tab != NULL)) {              \
             const kt_interval *iv = kt_lookup_key(&tab->ops[OP], n);                      \
-            if (iv->direct) return ((kt_add_scalar_##T##_fn)iv->direct)(iv->pick, n, c, a); \
+            if (iv->direct && kt_ctr_vec(OP, iv, n))                                      \
+                return ((kt_add_scalar_##T##_fn)iv->direct)(iv->pick, n, c, a);           \
         }                                                                                 \
         return add_scalar_##T##_slow(n, c, a);                                            \
     }
@@ -711,7 +718,8 @@ static inline int axpy_plain(size_t n, size_t es, const void *x, ptrdiff_t incx,
         if (s != KT_OK || n == 0 || alpha == 0) return s;                                 \
         if (n == 1) incx = incy = 1;                                                      \
         const kt_optab *t = &kt_table_get()->ops[OP];                                     \
-        const kt_variant *v = (incx == 1 && incy == 1) ? kt_pick(t, n) : t->strided;      \
+        const kt_variant *v = (incx == 1 && incy == 1) ? kt_pick_counted(OP, t, n)       \
+                                                       : kt_strided_counted(OP, t);       \
         KT_CALL(t, v, kt_axpy_##T##_fn, n, alpha, x, incx, y, incy);                      \
     }                                                                                     \
     kt_status kt_axpy_##T(size_t n, CT alpha, const CT *x, ptrdiff_t incx, CT *y,         \
@@ -719,7 +727,7 @@ static inline int axpy_plain(size_t n, size_t es, const void *x, ptrdiff_t incx,
         const kt_table *tab = kt_table_peek();                                            \
         if (axpy_plain(n, sizeof *y, x, incx, y, incy) & (alpha != 0) & (tab != NULL)) {  \
             const kt_interval *iv = kt_lookup_key(&tab->ops[OP], n);                      \
-            if (iv->direct)                                                               \
+            if (iv->direct && kt_ctr_vec(OP, iv, n))                                      \
                 return ((kt_axpy_##T##_fn)iv->direct)(iv->pick, n, alpha, x, 1, y, 1);    \
         }                                                                                 \
         return axpy_##T##_slow(n, alpha, x, incx, y, incy);                               \

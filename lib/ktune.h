@@ -232,6 +232,29 @@ const char *kt_fingerprint(void);
 /* Library version string, e.g. "0.1.0". */
 const char *kt_version(void);
 
+/* ---- Profiling of real calls ------------------------------------------ */
+
+/*
+ * Turns on recording for this process (as KTUNE_PROFILE=1 does at init): per op, shape
+ * class and variant, the calls (every one counted) and their time (sampled).  The
+ * profile is written to the tuning database at exit and by kt_profile_flush(); see
+ * `ktune profile`.  Calling it again does nothing.  Never fails the program: KT_OK, or
+ * KT_ENOMEM when the dispatch tables could not be rebuilt (recording is on anyway).
+ */
+kt_status kt_profile_enable(void);
+
+/*
+ * Writes what was recorded so far (every thread's calls and the dispatch counters) to
+ * the tuning database in one transaction, replacing what this process wrote before;
+ * when the database cannot take it, to the file KTUNE_PROFILE names (when it names
+ * one).  KT_OK (also when recording is off: nothing to write), or the reason the
+ * profile could not be stored anywhere.
+ */
+kt_status kt_profile_flush(void);
+
+/* 1 while recording is on. */
+int kt_profile_enabled(void);
+
 #ifdef __cplusplus
 }
 #endif

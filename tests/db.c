@@ -533,7 +533,7 @@ static void unknown_schema_objects_are_refused_before_writing(void **state)
     assert_int_equal(kt_db_open(f->db, &w1, &db), KT_OK);
     assert_int_equal(kt_db_close(db), KT_OK);
     assert_int_equal(kt_db_open_write(f->db, &db), KT_OK);
-    assert_int_equal(kt_db_version(db), 2);
+    assert_int_equal(kt_db_version(db), KT_DB_SCHEMA_VERSION);
     assert_int_equal(kt_db_close(db), KT_OK);
 }
 
@@ -680,38 +680,39 @@ static void migration_upgrades_older_files_once(void **state)
     kt_db_measurement me = meas(machine, 1000, "avx2", 1, 3e-6);
     assert_int_equal(kt_db_measurement_put(db, &me), KT_OK);
     assert_int_equal(kt_db_close(db), KT_OK);
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 3);
 
-    /* A build whose schema has a third step ("v2" below: one step more than this build). */
-    const char *v2_steps[] = {kt_schema_steps[0], kt_schema_steps[1], step_add_note};
-    const kt_db_schema v2 = {v2_steps, 3, 1};
+    /* A build whose schema has a fourth step ("v2" below: one step more than this build). */
+    const char *v2_steps[] = {kt_schema_steps[0], kt_schema_steps[1], kt_schema_steps[2],
+                              step_add_note};
+    const kt_db_schema v2 = {v2_steps, 4, 1};
     const kt_db_options w2 = {1, 0, &v2};
     assert_int_equal(kt_db_open(f->db, &w2, &db), KT_OK);
-    assert_int_equal(kt_db_version(db), 3);
+    assert_int_equal(kt_db_version(db), 4);
     kt_db_measurement got = meas(machine, 1000, "avx2", 1, 0);
     assert_int_equal(kt_db_measurement_get(db, &got), KT_OK);
     assert_true(got.median_s == 3e-6);
     assert_int_equal(kt_db_close(db), KT_OK);
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 3);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 4);
     assert_int_equal(raw_int(f->db, "SELECT count(*) FROM pragma_table_info('measurements') "
                                     "WHERE name = 'note'"), 1);
     /* Opening again runs nothing (ALTER TABLE twice would fail). */
     assert_int_equal(kt_db_open(f->db, &w2, &db), KT_OK);
     assert_int_equal(kt_db_close(db), KT_OK);
 
-    /* This build (schema 2) reads the file (compat 1) but does not write it. */
+    /* This build (schema 3) reads the file (compat 1) but does not write it. */
     assert_int_equal(kt_db_open_read(f->db, &db), KT_OK);
-    assert_int_equal(kt_db_version(db), 3);
+    assert_int_equal(kt_db_version(db), 4);
     got = meas(machine, 1000, "avx2", 1, 0);
     assert_int_equal(kt_db_measurement_get(db, &got), KT_OK);
     assert_int_equal(kt_db_close(db), KT_OK);
     assert_int_equal(kt_db_open_write(f->db, &db), KT_EDB);
-    assert_error_contains("schema version 3 is newer than this ktune's (2)");
+    assert_error_contains("schema version 4 is newer than this ktune's (3)");
 
     /* A step that breaks old readers raises compat_version: schema 1 readers refuse. */
-    const char *v3_steps[] = {kt_schema_steps[0], kt_schema_steps[1], step_add_note,
-                              step_break};
-    const kt_db_schema v3 = {v3_steps, 4, 4};
+    const char *v3_steps[] = {kt_schema_steps[0], kt_schema_steps[1], kt_schema_steps[2],
+                              step_add_note, step_break};
+    const kt_db_schema v3 = {v3_steps, 5, 5};
     const kt_db_options w3 = {1, 0, &v3}, r3 = {0, 0, &v3};
     assert_int_equal(kt_db_open(f->db, &w3, &db), KT_OK);
     assert_int_equal(kt_db_close(db), KT_OK);
@@ -720,7 +721,7 @@ static void migration_upgrades_older_files_once(void **state)
     assert_int_equal(kt_db_open(f->db, &r3, &db), KT_OK);
     assert_int_equal(kt_db_close(db), KT_OK);
 
-    /* A reader whose queries need schema 4 refuses a v2 file until it is upgraded. */
+    /* A reader whose queries need schema 5 refuses a v3 file until it is upgraded. */
     char old[700];
     path_in(f, "old.db", old, sizeof old);
     fill_choices(old);
@@ -756,14 +757,14 @@ static void failed_migration_step_changes_nothing(void **state)
     assert_int_equal(kt_db_measurement_put(db, &me), KT_OK);
     assert_int_equal(kt_db_close(db), KT_OK);
 
-    const char *steps[] = {kt_schema_steps[0], kt_schema_steps[1],
+    const char *steps[] = {kt_schema_steps[0], kt_schema_steps[1], kt_schema_steps[2],
                            "CREATE TABLE extra (x); ALTER TABLE no_such_table ADD y;"};
-    const kt_db_schema bad = {steps, 3, 1};
+    const kt_db_schema bad = {steps, 4, 1};
     const kt_db_options w = {1, 0, &bad};
     assert_int_equal(kt_db_open(f->db, &w, &db), KT_EDB);
     assert_null(db);
-    assert_error_contains("applying schema step 3");
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 2);
+    assert_error_contains("applying schema step 4");
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 3);
     assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name='extra'"), 0);
     assert_int_equal(raw_int(f->db, "SELECT count(*) FROM measurements"), 1);
 
@@ -1414,7 +1415,7 @@ static void version_1_file_reads_and_migrates_on_write(void **state)
 
     /* Opening it for writing migrates it, rows intact; it stays readable by version 1. */
     assert_int_equal(kt_db_open_write(f->db, &db), KT_OK);
-    assert_int_equal(kt_db_version(db), 2);
+    assert_int_equal(kt_db_version(db), KT_DB_SCHEMA_VERSION);
     me = meas(machine, 100, "avx2", 1, 0);
     assert_int_equal(kt_db_measurement_get(db, &me), KT_OK);
     assert_true(me.median_s == 2e-6);
@@ -1428,7 +1429,7 @@ static void version_1_file_reads_and_migrates_on_write(void **state)
     kt_db_verify_row row = vrow(machine, run, 100, 1, 1.0);
     assert_int_equal(kt_db_verify_put(db, &row), KT_OK);
     assert_int_equal(kt_db_close(db), KT_OK);
-    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(f->db, "PRAGMA user_version"), KT_DB_SCHEMA_VERSION);
     char s[32];
     raw_text(f->db, "SELECT value FROM meta WHERE key = 'compat_version'", s, sizeof s);
     assert_string_equal(s, "1");

@@ -318,6 +318,119 @@ static void safe_name(const char *s, char *buf, size_t len) {
     buf[o] = '\0';
 }
 
+/* One bar of a profile chart: label, seconds, share. */
+static void bar(FILE *f, double y, const char *label, double sec, double share, double maxshare,
+                const char *cls) {
+    char t[32], num[96];
+    double w = maxshare > 0 ? 380.0 * share / maxshare : 0;
+    fprintf(f, "<g class=\"%s\"><title>", cls);
+    esc(f, label);
+    snprintf(num, sizeof num, ": %s, %.1f%%", kt_cli_time(sec, t, sizeof t), 100 * share);
+    esc(f, num);
+    fprintf(f, "</title><text x=\"326\" y=\"%.0f\" text-anchor=\"end\" font-size=\"12\">",
+            y + 12);
+    esc(f, label);
+    fprintf(f, "</text><rect x=\"332\" y=\"%.0f\" width=\"%.1f\" height=\"14\" "
+               "fill=\"#4c78a8\"/><text x=\"%.1f\" y=\"%.0f\" font-size=\"11\">",
+            y, w > 0.5 ? w : 0.5, 338 + w, y + 12);
+    esc(f, num + 2);
+    fputs("</text></g>\n", f);
+}
+
+/*
+ * The profile section: per program, its newest stored profile as two bar charts (time
+ * per op, time per op and shape, the most first) and its table.
+ */
+static void write_profiles(FILE *f, kt_db *db) {
+    kt_db_prof_run *runs = NULL;
+    size_t nruns = 0;
+    fputs("<section class=\"kt-profile\">\n<h2>Profiles</h2>\n", f);
+    if (kt_db_profile_sessions(db, NULL, &runs, &nruns) != KT_OK || !nruns) {
+        fputs("<p class=\"note\">No stored profiles (ktune profile -- CMD records one).</p>\n"
+              "</section>\n", f);
+        free(runs);
+        return;
+    }
+    int shown = 0;
+    for (size_t r = 0; r < nruns && shown < 8; r++) {
+        int dup = 0; /* the newest session of each program and arguments only */
+        for (size_t q = 0; q < r && !dup; q++)
+            dup = !strcmp(runs[q].program, runs[r].program) &&
+                  !strcmp(runs[q].args_hash, runs[r].args_hash);
+        kt_db_prof_call *c = NULL;
+        size_t nc = 0;
+        if (dup || kt_db_profile_calls(db, runs[r].session, &c, &nc) != KT_OK || !nc) {
+            free(c);
+            continue;
+        }
+        shown++;
+        double total = 0, max = 0;
+        for (size_t i = 0; i < nc; i++) total += c[i].total_s;
+        /* per op */
+        const char *ops[64];
+        double opt[64];
+        size_t nop = 0;
+        for (size_t i = 0; i < nc; i++) {
+            size_t j = 0;
+            while (j < nop && strcmp(ops[j], c[i].op)) j++;
+            if (j == nop && nop < 64) ops[nop] = c[i].op, opt[nop++] = 0;
+            if (j < nop) opt[j] += c[i].total_s;
+        }
+        for (size_t i = 1; i < nop; i++)
+            for (size_t j = i; j > 0 && opt[j] > opt[j - 1]; j--) {
+                double t = opt[j];
+                const char *o = ops[j];
+                opt[j] = opt[j - 1], ops[j] = ops[j - 1], opt[j - 1] = t, ops[j - 1] = o;
+            }
+        char t1[32], line[1400];
+        fputs("<h3>", f);
+        esc(f, runs[r].program);
+        fputs(" ", f);
+        esc(f, runs[r].args);
+        snprintf(line, sizeof line, "</h3>\n<p class=\"meta\">Profiled %s, %d process%s, %s in "
+                 "ktune calls (sampled timing; the estimate of each row rests on its timed "
+                 "calls).</p>\n", runs[r].started, runs[r].processes,
+                 runs[r].processes == 1 ? "" : "es", kt_cli_time(total, t1, sizeof t1));
+        fputs(line, f);
+        size_t rows = nc < 24 ? nc : 24;
+        max = nop ? opt[0] / (total > 0 ? total : 1) : 0;
+        fprintf(f, "<figure><svg class=\"kt-profile-ops\" xmlns=\"http://www.w3.org/2000/svg\" "
+                   "width=\"860\" height=\"%zu\" role=\"img\">\n", 20 * nop + 8);
+        for (size_t i = 0; i < nop; i++)
+            bar(f, 4 + 20.0 * (double)i, ops[i], opt[i], total > 0 ? opt[i] / total : 0, max,
+                "kt-bar");
+        fputs("</svg><figcaption>Time per op.</figcaption></figure>\n", f);
+        max = total > 0 ? c[0].total_s / total : 0;
+        fprintf(f, "<figure><svg class=\"kt-profile-shapes\" "
+                   "xmlns=\"http://www.w3.org/2000/svg\" width=\"860\" height=\"%zu\" "
+                   "role=\"img\">\n", 20 * rows + 8);
+        for (size_t i = 0; i < rows; i++) {
+            char label[400];
+            kt_op_id id = kt_op_find(c[i].op);
+            size_t d[3];
+            kt_ins_unpack(id, c[i].m, c[i].n, c[i].k, d);
+            char dims[96];
+            int nd = id >= KT_OP_COUNT ? 3 : kt_ops[id].ndims;
+            if (c[i].bucket == 2) snprintf(dims, sizeof dims, "(other shapes)");
+            else if (nd == 1) snprintf(dims, sizeof dims, "n=%zu", d[0]);
+            else if (nd == 2) snprintf(dims, sizeof dims, "%zux%zu", d[0], d[1]);
+            else snprintf(dims, sizeof dims, "%zux%zux%zu", d[0], d[1], d[2]);
+            snprintf(label, sizeof label, "%s %s%s %s", c[i].op, c[i].bucket == 1 ? "~" : "",
+                     dims, c[i].variant);
+            bar(f, 4 + 20.0 * (double)i, label, c[i].total_s,
+                total > 0 ? c[i].total_s / total : 0, max, "kt-bar");
+        }
+        fprintf(f, "</svg><figcaption>Time per op and shape (the variant that ran), the most "
+                   "first%s. <code>ktune profile --show --program ", nc > rows ? "; the top 24" : "");
+        esc(f, runs[r].program);
+        fputs("</code> gives the table with how each shape is dispatched.</figcaption>"
+              "</figure>\n", f);
+        free(c);
+    }
+    fputs("</section>\n", f);
+    free(runs);
+}
+
 typedef struct report_ctx {
     kt_db *db;
     FILE *html;            /* NULL: no HTML */
@@ -568,6 +681,7 @@ int kt_cmd_report(int argc, char **argv) {
     for (size_t i = 0; i < all.nmachines && rc == KT_EXIT_OK; i++)
         if (pick[i]) rc = report_machine(&ctx, &all.machines[i], mi++);
     if (ctx.html) {
+        if (rc == KT_EXIT_OK) write_profiles(of.f, db); /* issue 9 */
         fputs("</body>\n</html>\n", of.f);
         if (kt_outfile_close(&of, rc == KT_EXIT_OK, err, sizeof err) != 0 && rc == KT_EXIT_OK)
             rc = kt_cli_error(KT_EXIT_FAIL, "report", "%s", err);

@@ -10,12 +10,14 @@
 
 #include "kt_cli.h"
 #include "kt_db.h"
+#include "kt_hot.h"
 #include "kt_tune.h"
 
 static const char tune_help[] =
     "usage: ktune tune [--ops LIST] [--sizes SPEC] [--variants LIST] [--quick]\n"
     "                  [--budget SECONDS] [--db PATH] [--force] [--no-verify]\n"
-    "                  [--seed S] [--json]\n\n"
+    "                  [--seed S] [--json]\n"
+    "       ktune tune --from-profile [--program P] [--top K | --share F] [...]\n\n"
     "Measures every variant available here of each operation over a size sweep,\n"
     "validates each against a reference first, stores every measurement in the\n"
     "tuning database as it is made, locates crossovers by bisection, and records\n"
@@ -41,8 +43,75 @@ static const char tune_help[] =
     "  --json           print a JSON summary\n"
     "  --plugin PATH    first load a shared object registering operations of your\n"
     "                   own (repeatable; also KTUNE_PLUGINS, paths separated by ':')\n"
+    "  --from-profile   tune exactly the shapes of the newest stored profile (ktune\n"
+    "                   profile), most time first: gemv and gemm at each recorded\n"
+    "                   shape (dispatch then matches it exactly), vector ops at the\n"
+    "                   recorded sizes with bisection between them; with --ops, only\n"
+    "                   those ops\n"
+    "  --program P      with --from-profile: the newest profile of program P\n"
+    "  --top K          with --from-profile: the K shapes with the most time\n"
+    "  --share F        with --from-profile: the hottest shapes making up the\n"
+    "                   fraction F (0 < F <= 1) of the profiled time\n"
     "Ctrl-C stops cleanly; everything measured so far is kept.\n"
     "Exit status: 0 done, 1 failure, 2 bad command line, 130 interrupted.\n";
+
+/*
+ * --from-profile: the shapes of the newest profile (of program) into o->shapes (made in
+ * shapes[], which the caller frees), the ops holding them into o->ops (only those
+ * already selected when ops_given), and the order of ops by their hottest shape.
+ * Prints what will be tuned.  0, or an exit code after one message.
+ */
+static int kt_tune_from_profile(kt_tune_opts *o, const char *dbpath, const char *program,
+                                size_t top, double share, int ops_given,
+                                kt_shape *shapes[KT_OP_COUNT], int order[KT_OP_COUNT]) {
+    kt_db *db;
+    if (access(dbpath, F_OK) != 0)
+        return kt_cli_error(KT_EXIT_FAIL, "tune", "--from-profile: no database at %s (ktune "
+                            "profile -- CMD makes a profile)", dbpath);
+    if (kt_db_open_read(dbpath, &db) != KT_OK)
+        return kt_cli_error(KT_EXIT_FAIL, "tune", "--from-profile: %s", kt_last_error());
+    kt_db_prof_run run;
+    kt_hot_shape *h = NULL;
+    size_t nh = 0, unknown = 0;
+    kt_status s = kt_hot_session(db, program, &run);
+    if (s == KT_OK) s = kt_hot_shapes(db, run.session, top, share, &h, &nh, &unknown);
+    kt_db_close(db);
+    if (s != KT_OK) return kt_cli_error(KT_EXIT_FAIL, "tune", "--from-profile: %s", kt_last_error());
+    int sel[KT_OP_COUNT];
+    memcpy(sel, o->ops, sizeof sel);
+    memset(o->ops, 0, sizeof o->ops);
+    int norder = 0;
+    size_t taken = 0;
+    for (size_t i = 0; i < nh; i++) {
+        kt_op_id op = h[i].op;
+        if (ops_given && !sel[op]) continue;
+        if (!shapes[op] && !(shapes[op] = calloc(nh, sizeof **shapes))) {
+            free(h);
+            return kt_cli_error(KT_EXIT_FAIL, "tune", "out of memory");
+        }
+        if (!o->ops[op]) order[norder++] = op;
+        o->ops[op] = 1;
+        /* a log2 class (lower corner 2^b) is tuned at its geometric middle */
+        shapes[op][o->nshapes[op]++] =
+            (kt_shape){{h[i].dims[0], h[i].dims[1], h[i].dims[2]}, (int)i + 1};
+        taken++;
+    }
+    for (int op = 0; op < KT_OP_COUNT; op++) o->shapes[op] = shapes[op];
+    for (int op = 0; op < KT_OP_COUNT; op++)
+        if (!o->ops[op]) order[norder++] = op;
+    o->op_order = order;
+    free(h);
+    if (unknown)
+        fprintf(stderr, "ktune tune: %zu profiled rows name operations this build does not "
+                "have: skipped\n", unknown);
+    if (!taken)
+        return kt_cli_error(KT_EXIT_FAIL, "tune", "--from-profile: the profile of %s (%s) has "
+                            "no shapes to tune%s", run.program, run.started,
+                            ops_given ? " among the selected operations" : "");
+    fprintf(stderr, "tune: from the profile of %s (%s): %zu shapes\n", run.program, run.started,
+            taken);
+    return 0;
+}
 
 static json_t *json_num(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
@@ -59,7 +128,13 @@ int kt_cmd_tune(int argc, char **argv) {
         {"budget", required_argument, NULL, 'b'},   {"db", required_argument, NULL, 'd'},
         {"force", no_argument, NULL, 'f'},          {"json", no_argument, NULL, 'j'},
         {"no-verify", no_argument, NULL, 'V'},      {"seed", required_argument, NULL, 'e'},
+        {"from-profile", no_argument, NULL, 'P'},   {"program", required_argument, NULL, 'g'},
+        {"top", required_argument, NULL, 'T'},      {"share", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    int from_profile = 0, ops_given = 0;
+    const char *program = NULL;
+    long top = 0;
+    double share = 0;
     kt_tune_opts o = {0};
     const char *ops = "all", *sizes = NULL, *bad;
     char dbpath[4096] = "";
@@ -69,7 +144,25 @@ int kt_cmd_tune(int argc, char **argv) {
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         switch (c) {
-        case 'o': ops = optarg; break;
+        case 'o': ops = optarg, ops_given = 1; break;
+        case 'P': from_profile = 1; break;
+        case 'g': program = optarg; break;
+        case 'T': {
+            char *end;
+            top = strtol(optarg, &end, 10);
+            if (*end || top < 1)
+                return kt_cli_error(KT_EXIT_USAGE, "tune", "--top needs a count > 0, not '%s'",
+                                    optarg);
+            break;
+        }
+        case 'S': {
+            char *end;
+            share = strtod(optarg, &end);
+            if (*end || !(share > 0 && share <= 1))
+                return kt_cli_error(KT_EXIT_USAGE, "tune",
+                                    "--share needs a fraction in (0, 1], not '%s'", optarg);
+            break;
+        }
         case 's': sizes = optarg; break;
         case 'v': o.variants = optarg; break;
         case 'q': o.quick = 1; break;
@@ -127,6 +220,30 @@ int kt_cmd_tune(int argc, char **argv) {
         return kt_cli_error(KT_EXIT_FAIL, "tune", "%s", kt_last_error());
     }
     o.db_path = dbpath;
+    kt_shape *hot_shapes[KT_OP_COUNT] = {0};
+    int order[KT_OP_COUNT];
+    if ((program || top || share > 0) && !from_profile) {
+        free(sz);
+        return kt_cli_error(KT_EXIT_USAGE, "tune", "--program, --top and --share need "
+                            "--from-profile");
+    }
+    if (from_profile && (top && share > 0)) {
+        free(sz);
+        return kt_cli_error(KT_EXIT_USAGE, "tune", "--top and --share exclude each other");
+    }
+    if (from_profile && sizes) {
+        free(sz);
+        return kt_cli_error(KT_EXIT_USAGE, "tune", "--sizes and --from-profile exclude each "
+                            "other");
+    }
+    if (from_profile) {
+        int rc = kt_tune_from_profile(&o, dbpath, program, (size_t)top, share, ops_given,
+                                      hot_shapes, order);
+        if (rc) {
+            free(sz);
+            return rc;
+        }
+    }
     o.progress = json ? 0 : isatty(2) ? 2 : 1;
     o.stop = &kt_stop;
     char invocation[1024] = "ktune";
@@ -144,6 +261,7 @@ int kt_cmd_tune(int argc, char **argv) {
     kt_tune_report rep;
     kt_status s = kt_tune_run(&o, &rep);
     free(sz);
+    for (int i = 0; i < KT_OP_COUNT; i++) free(hot_shapes[i]);
     if (s != KT_OK) return kt_cli_error(KT_EXIT_FAIL, "tune", "%s", kt_last_error());
     if (json) {
         json_t *jv = json_pack("{s:i, s:i, s:o, s:o, s:s, s:i, s:s}", "sizes", rep.verified,

@@ -21,6 +21,7 @@ int kt_cmd_report(int argc, char **argv);
 int kt_cmd_export(int argc, char **argv);
 int kt_cmd_import(int argc, char **argv);
 int kt_cmd_merge(int argc, char **argv);
+int kt_cmd_profile(int argc, char **argv);
 
 /* Plugins (tuner/kt_plugin.c): --plugin PATH options of any command, and KTUNE_PLUGINS. */
 #define KT_MAX_PLUGINS 32

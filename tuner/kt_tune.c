@@ -319,7 +319,19 @@ static void store_limits(kt_tuner *t) {
 /* The sweep of op: --sizes (n, or squares for matrix ops), else the default; within RAM/4. */
 static kt_status make_grid(kt_tuner *t, kt_op_id op) {
     const kt_tune_opts *o = t->o;
-    if (o->sizes) {
+    if (o->shapes[op]) {
+        /* --from-profile: the recorded shapes; vector ops in size order, to bisect */
+        t->grid[op] = malloc((o->nshapes[op] ? o->nshapes[op] : 1) * sizeof **t->grid);
+        if (!t->grid[op]) return kt_fail(KT_ENOMEM, "tune: out of memory");
+        memcpy(t->grid[op], o->shapes[op], o->nshapes[op] * sizeof **t->grid);
+        t->ngrid[op] = o->nshapes[op];
+        if (kt_ops[op].ndims == 1)
+            for (size_t i = 1; i < t->ngrid[op]; i++)
+                for (size_t j = i; j > 0 && t->grid[op][j].d[0] < t->grid[op][j - 1].d[0]; j--) {
+                    kt_shape x = t->grid[op][j];
+                    t->grid[op][j] = t->grid[op][j - 1], t->grid[op][j - 1] = x;
+                }
+    } else if (o->sizes) {
         t->grid[op] = malloc((o->nsizes ? o->nsizes : 1) * sizeof **t->grid);
         if (!t->grid[op]) return kt_fail(KT_ENOMEM, "tune: out of memory");
         for (size_t i = 0; i < o->nsizes; i++)
@@ -435,8 +447,12 @@ kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep) {
                     "problem may take a quarter of its %.1f GiB), nothing tuned", list,
                     shown < o->nsizes ? ",..." : "", t.ram / 1073741824.0);
     }
-    for (int op = 0; op < (int)kt_op_count() && s == KT_OK && !kt_tuner_stopping(&t); op++)
-        if (o->ops[op]) s = tune_op(&t, (kt_op_id)op);
+    /* --from-profile: op_order lists the built-in ops, most time first */
+    size_t nops = o->op_order ? (size_t)KT_OP_COUNT : kt_op_count();
+    for (size_t i = 0; i < nops && s == KT_OK && !kt_tuner_stopping(&t); i++) {
+        int op = o->op_order ? o->op_order[i] : (int)i;
+        if (op >= 0 && (size_t)op < kt_op_count() && o->ops[op]) s = tune_op(&t, (kt_op_id)op);
+    }
     if (s == KT_OK) store_limits(&t);
     if (o->progress == 2) fputc('\n', stderr);
     if (s == KT_OK && !o->no_verify && !rep->stopped) s = kt_tuner_verify(&t);

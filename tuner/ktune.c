@@ -26,6 +26,7 @@ static const struct {
     {"export", kt_cmd_export, "write the tuning of one or all machines as JSON or CSV"},
     {"import", kt_cmd_import, "merge a JSON export into the database"},
     {"merge", kt_cmd_merge, "merge another ktune database into this one"},
+    {"profile", kt_cmd_profile, "run a program with recording on and show its hotspots"},
 };
 
 static void usage(FILE *f) {

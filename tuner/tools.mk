@@ -5,6 +5,8 @@ ktune_SOURCES += tuner/kt_inspect.c tuner/kt_inspect.h tuner/cmd_show.c \
 	tuner/cmd_explain.c tuner/cmd_report.c tuner/kt_plot.c tuner/kt_plot.h \
 	tuner/cmd_export.c tuner/cmd_import.c tuner/cmd_merge.c tuner/kt_exchange.c \
 	tuner/kt_exchange.h tuner/kt_outfile.c tuner/kt_outfile.h
+# ktune profile (issue 9): the hotspot table and the stored-profile readers
+ktune_SOURCES += tuner/cmd_profile.c tuner/kt_hot.h
 
 # tests/tools: golden-structure tests of the commands' JSON on databases the test
 # builds (known measurements, two machines), export/import/merge round trips, bad input.
