@@ -11,11 +11,14 @@
 #include "kt_cli.h"
 #include "kt_db.h"
 #include "kt_tune.h"
+#ifdef KT_HAVE_MPI
+#include "kt_mpi.h"
+#endif
 
 static const char tune_help[] =
     "usage: ktune tune [--ops LIST] [--sizes SPEC] [--variants LIST] [--quick]\n"
     "                  [--budget SECONDS] [--db PATH] [--force] [--no-verify]\n"
-    "                  [--seed S] [--json]\n\n"
+    "                  [--seed S] [--json] [--mpi]\n\n"
     "Measures every variant available here of each operation over a size sweep,\n"
     "validates each against a reference first, stores every measurement in the\n"
     "tuning database as it is made, locates crossovers by bisection, and records\n"
@@ -39,6 +42,10 @@ static const char tune_help[] =
     "  --no-verify      skip the verification at held-out sizes\n"
     "  --seed S         seed of the held-out sizes (default: from the run's id)\n"
     "  --json           print a JSON summary\n"
+    "  --mpi            tune a fleet in one MPI job (mpirun -np N ktune tune --mpi):\n"
+    "                   ranks grouped by machine fingerprint share each class's work,\n"
+    "                   one rank per node measures at a time, rank 0 alone writes\n"
+    "                   the database (no verification pass; needs a build with MPI)\n"
     "Ctrl-C stops cleanly; everything measured so far is kept.\n"
     "Exit status: 0 done, 1 failure, 2 bad command line, 130 interrupted.\n";
 
@@ -57,11 +64,12 @@ int kt_cmd_tune(int argc, char **argv) {
         {"budget", required_argument, NULL, 'b'},   {"db", required_argument, NULL, 'd'},
         {"force", no_argument, NULL, 'f'},          {"json", no_argument, NULL, 'j'},
         {"no-verify", no_argument, NULL, 'V'},      {"seed", required_argument, NULL, 'e'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'},           {"mpi", no_argument, NULL, 'M'},
+        {NULL, 0, NULL, 0}};
     kt_tune_opts o = {0};
     const char *ops = "all", *sizes = NULL, *bad;
     char dbpath[4096] = "";
-    int json = 0, c;
+    int json = 0, c, mpi = 0;
     size_t *sz = NULL;
     optind = 1;
     opterr = 0;
@@ -91,6 +99,7 @@ int kt_cmd_tune(int argc, char **argv) {
             break;
         }
         case 'j': json = 1; break;
+        case 'M': mpi = 1; break;
         case 'h': fputs(tune_help, stdout); return KT_EXIT_OK;
         default:
             return kt_cli_error(KT_EXIT_USAGE, "tune", "bad option '%s' (see --help)",
@@ -99,6 +108,12 @@ int kt_cmd_tune(int argc, char **argv) {
     }
     if (optind < argc)
         return kt_cli_error(KT_EXIT_USAGE, "tune", "unexpected argument '%s'", argv[optind]);
+#ifndef KT_HAVE_MPI
+    if (mpi)
+        return kt_cli_error(KT_EXIT_USAGE, "tune", "--mpi: this ktune was built without MPI "
+                            "(install Open MPI, e.g. Debian's openmpi-bin and libopenmpi-dev, "
+                            "and configure --with-mpi)");
+#endif
     if (kt_ops_parse(ops, o.ops, &bad))
         return kt_cli_error(KT_EXIT_USAGE, "tune", "unknown operation '%s' (see ktune list)", bad);
     char err[256];
@@ -140,8 +155,18 @@ int kt_cmd_tune(int argc, char **argv) {
     kt_init(); /* the library's own database does not matter here: --db is what we write */
     kt_log_level_set(kt_log_level_get() > KT_LOG_WARN ? kt_log_level_get() : KT_LOG_WARN);
     kt_tune_report rep;
-    kt_status s = kt_tune_run(&o, &rep);
+    kt_status s;
+    int writer = 1;
+#ifdef KT_HAVE_MPI
+    if (mpi) {
+        /* the verification pass needs the database on the measuring node: not in a job */
+        o.no_verify = 1;
+        s = kt_mpi_tune(&o, &rep, &writer);
+    } else
+#endif
+        s = kt_tune_run(&o, &rep);
     free(sz);
+    if (!writer) return s == KT_OK ? KT_EXIT_OK : KT_EXIT_FAIL; /* rank 0 reports */
     if (s != KT_OK) return kt_cli_error(KT_EXIT_FAIL, "tune", "%s", kt_last_error());
     if (json) {
         json_t *jv = json_pack("{s:i, s:i, s:o, s:o, s:s, s:i, s:s}", "sizes", rep.verified,
