@@ -74,12 +74,11 @@ int main(int argc, char **argv) {
     kt_tune_report rep;
     int writer = 1;
     kt_status s = serial ? kt_tune_run(&o, &rep) : kt_mpi_tune(&o, &rep, &writer);
-    if (!writer) return s == KT_OK ? 0 : 1;
-    if (s != KT_OK) {
-        fprintf(stderr, "mpi_tune: %s\n", kt_last_error());
-        return 1;
-    }
-    printf("measured %d reused %d points %d stopped %d\n", rep.measured, rep.reused, rep.points,
-           rep.stopped);
-    return 0;
+    if (writer && s != KT_OK) fprintf(stderr, "mpi_tune: %s\n", kt_last_error());
+    if (writer && s == KT_OK)
+        printf("measured %d reused %d points %d stopped %d\n", rep.measured, rep.reused,
+               rep.points, rep.stopped);
+    fflush(stdout);
+    if (!serial) kt_mpi_end(rep.stopped == 1);
+    return s == KT_OK ? 0 : 1;
 }

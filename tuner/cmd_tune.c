@@ -51,6 +51,17 @@ static const char tune_help[] =
 
 static json_t *json_num(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
+/* The exit of `ktune tune` with code rc: under --mpi, after MPI is finalised. */
+static int tune_exit(int mpi, int interrupted, int rc) {
+    fflush(stdout);
+#ifdef KT_HAVE_MPI
+    if (mpi) kt_mpi_end(interrupted);
+#else
+    (void)mpi, (void)interrupted;
+#endif
+    return rc;
+}
+
 static volatile sig_atomic_t kt_stop;
 static void on_signal(int sig) {
     (void)sig;
@@ -166,8 +177,10 @@ int kt_cmd_tune(int argc, char **argv) {
 #endif
         s = kt_tune_run(&o, &rep);
     free(sz);
-    if (!writer) return s == KT_OK ? KT_EXIT_OK : KT_EXIT_FAIL; /* rank 0 reports */
-    if (s != KT_OK) return kt_cli_error(KT_EXIT_FAIL, "tune", "%s", kt_last_error());
+    if (!writer) /* rank 0 reports */
+        return tune_exit(mpi, rep.stopped == 1, s == KT_OK ? KT_EXIT_OK : KT_EXIT_FAIL);
+    if (s != KT_OK)
+        return tune_exit(mpi, 0, kt_cli_error(KT_EXIT_FAIL, "tune", "%s", kt_last_error()));
     if (json) {
         json_t *jv = json_pack("{s:i, s:i, s:o, s:o, s:s, s:i, s:s}", "sizes", rep.verified,
                                "remeasured", rep.remeasured, "geomean",
@@ -203,7 +216,7 @@ int kt_cmd_tune(int argc, char **argv) {
     }
     if (rep.stopped == 1) {
         fprintf(stderr, "ktune tune: interrupted; measurements so far are kept, rerun to resume\n");
-        return 130;
+        return tune_exit(mpi, 1, 130);
     }
-    return KT_EXIT_OK;
+    return tune_exit(mpi, 0, KT_EXIT_OK);
 }

@@ -670,7 +670,6 @@ kt_status kt_mpi_tune(const kt_tune_opts *o, kt_tune_report *rep, int *is_writer
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     *is_writer = rank == 0;
     if (size < 2) {
-        MPI_Finalize();
         return kt_fail(KT_EINVAL, "tune --mpi: needs at least 2 ranks (rank 0 writes the "
                        "database, the others measure), e.g. mpirun -np 3 ktune tune --mpi");
     }
@@ -713,7 +712,6 @@ kt_status kt_mpi_tune(const kt_tune_opts *o, kt_tune_report *rep, int *is_writer
             writer_end(&ws, s);
             kt_fail(s, "%s", msg);
         }
-        MPI_Finalize();
         return rank == 0 ? s : (kt_status)mine.status;
     }
     if (rank == 0) {
@@ -726,7 +724,13 @@ kt_status kt_mpi_tune(const kt_tune_opts *o, kt_tune_report *rep, int *is_writer
         s = worker(o, &mine, rep);
     }
     rep->elapsed_s = kt_now() - ws.start;
-    if (rank == 0 && rep->stopped == 1) return s; /* the job is being killed: no finalize */
-    MPI_Finalize();
     return s;
+}
+
+void kt_mpi_end(int interrupted) {
+    int inited = 0, done = 0;
+    MPI_Initialized(&inited);
+    MPI_Finalized(&done);
+    /* an interrupted job is being killed by mpirun: finalising would wait for the dead */
+    if (inited && !done && !interrupted) MPI_Finalize();
 }

@@ -8,8 +8,9 @@
 #include "kt_tune.h"
 
 /*
- * Runs the tuning of o across the ranks of MPI_COMM_WORLD (initialising MPI, and
- * finalising it unless the job was interrupted).  Rank 0 is the writer: the only process
+ * Runs the tuning of o across the ranks of MPI_COMM_WORLD (initialising MPI; the caller
+ * reports, then calls kt_mpi_end(), so that rank 0's message is out before any rank
+ * leaves the job).  Rank 0 is the writer: the only process
  * that opens o->db_path, and the coordinator of every hardware class (ranks grouped by
  * kt_fingerprint()); the other ranks measure what it hands out, one rank per node at a
  * time.  *writer is set to 1 on rank 0 (the rank that reports), 0 elsewhere.  rep (rank
@@ -18,5 +19,8 @@
  * other ranks return the same status quietly).
  */
 kt_status kt_mpi_tune(const kt_tune_opts *o, kt_tune_report *rep, int *writer);
+
+/* Finalises MPI (every rank, after reporting); not when interrupted (mpirun ends the job). */
+void kt_mpi_end(int interrupted);
 
 #endif
