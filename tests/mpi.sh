@@ -103,7 +103,10 @@ check "the file passes integrity_check" "[ \"\$(q $tmp/fleet.db 'PRAGMA integrit
 check "ktune show --machine all has the fleet summary (2 classes, 1 node, coverage)" \
     "grep -q '^fleet: 2 hardware classes' $tmp/show && grep -q 'test-class-b.*1 node' $tmp/show"
 "$k" show --db "$tmp/fleet.db" --machine all --json >"$tmp/show.json" 2>&1
-check "ktune show --json has the fleet summary" "grep -q '\"fleet\"' $tmp/show.json"
+check "ktune show --json has the fleet summary (class b: 2 runs, 7 tuned sizes)" \
+    "tr -d ' \n' <$tmp/show.json | grep -q '\"fingerprint\":\"test-class-b\",[^}]*\"runs\":2,\"complete_runs\":2,\"ops_tuned\":1,[^}]*\"tuned_sizes\":7'"
+"$k" report --db "$tmp/fleet.db" --machine all --html "$tmp/r.html" 2>"$tmp/err"
+check "ktune report has the fleet section" "grep -q '<h2>Fleet</h2>' $tmp/r.html && grep -q 'test-class-a' $tmp/r.html"
 
 # ---- a rank killed mid-run -----------------------------------------------------------
 mpi -np 2 $A "$t" "$tmp/kill.db" $sizes : -np 2 $B KT_TEST_KILL_N=64000 "$t" "$tmp/kill.db" \

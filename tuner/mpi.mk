@@ -1,5 +1,8 @@
-# `ktune tune --mpi` (tuner/kt_mpi.c): built when configure finds MPI, linked into the
-# ktune command only (libktune never sees MPI).  Included from Makefile.am.
+# Fleets: `ktune tune --mpi` (tuner/kt_mpi.c), built when configure finds MPI and linked
+# into the ktune command only (libktune never sees MPI); the fleet summary of `ktune show`
+# and `ktune report` (tuner/kt_fleet.c), always.  Included from Makefile.am.
+
+ktune_SOURCES += tuner/kt_fleet.c tuner/kt_fleet.h
 
 if KT_MPI
 ktune_SOURCES += tuner/kt_mpi.c tuner/kt_mpi.h
