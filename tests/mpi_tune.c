@@ -80,5 +80,5 @@ int main(int argc, char **argv) {
                rep.points, rep.stopped);
     fflush(stdout);
     if (!serial) kt_mpi_end(rep.stopped == 1);
-    return s == KT_OK ? 0 : 1;
+    return rep.stopped == 1 ? 130 : s == KT_OK ? 0 : 1;
 }

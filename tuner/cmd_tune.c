@@ -178,7 +178,8 @@ int kt_cmd_tune(int argc, char **argv) {
         s = kt_tune_run(&o, &rep);
     free(sz);
     if (!writer) /* rank 0 reports */
-        return tune_exit(mpi, rep.stopped == 1, s == KT_OK ? KT_EXIT_OK : KT_EXIT_FAIL);
+        return tune_exit(mpi, rep.stopped == 1,
+                         rep.stopped == 1 ? 130 : s == KT_OK ? KT_EXIT_OK : KT_EXIT_FAIL);
     if (s != KT_OK)
         return tune_exit(mpi, 0, kt_cli_error(KT_EXIT_FAIL, "tune", "%s", kt_last_error()));
     if (json) {

@@ -180,8 +180,13 @@ static kt_status worker(const kt_tune_opts *o, const assign *a, kt_tune_report *
         char *buf = NULL;
         int n, got = recv_any(0, o->stop, &st, &buf, &n);
         if (got <= 0) {
-            /* stopped by a signal (mpirun is ending the job), or out of memory */
+            /*
+             * Stopped by a signal, or out of memory.  The rank leaves without finalising
+             * (exit 130 or 1): mpirun then ends the job, and the writer, told by its own
+             * signal, records the runs as interrupted.
+             */
             free(inval), free(pt), free(out);
+            if (got == 0) rep->stopped = 1;
             return got < 0 ? kt_fail(KT_ENOMEM, "tune --mpi: out of memory") : KT_OK;
         }
         if (st.MPI_TAG == T_STOP) {
@@ -452,11 +457,20 @@ static kt_status on_result(writer_s *ws, int r, const char *buf, int len, int st
         for (int i = 0; i < res->ncand && i < KT_MAX_CAND; i++)
             s->cand[s->ncand++] = kt_variant_lookup((kt_op_id)op, rows[i].m.variant);
     }
+    /* every rank of a class must have the same candidates, in the same order */
+    int same = (size_t)res->ncand == s->ncand;
+    for (int i = 0; same && i < res->ncand; i++)
+        same = s->cand[i] && !strcmp(s->cand[i]->name, rows[i].m.variant);
+    if (!same) {
+        if (idx >= KT_CHAIN) free(pt);
+        return kt_fail(KT_EINVAL, "rank %d (%s) has other usable %s variants than the other "
+                       "ranks of its class %s (KTUNE_DISABLE, KTUNE_MAX_ISA or "
+                       "KTUNE_NUM_THREADS differ?)", r, w->host, kt_ops[op].name, k->fp);
+    }
     size_t dims[3] = {0, 0, 0};
     for (int i = 0; i < res->ncand && i < KT_MAX_CAND && st == KT_OK; i++) {
         const row *rw = &rows[i];
         const kt_variant *v = s->cand[i];
-        if (!v) return kt_fail(KT_EINVAL, "tune --mpi: rank %d measured an unknown variant", r);
         pt->dc[i] = (kt_dcand){INFINITY, NAN, v->cost, v->threads, 0, NULL, 0};
         if (!rw->present) continue;
         size_t mnk[3] = {rw->m.m, rw->m.n, rw->m.k};
