@@ -47,7 +47,10 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_plm=isolated OMPI_MCA_btl=self,vader OMPI_MCA_pml=ob1
 export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
 export OMPI_MCA_orte_tmpdir_base="$tmp" OMPI_MCA_mpi_yield_when_idle=1
-# an ASan build: Open MPI's own allocations are not ktune's leaks
+# an ASan build: Open MPI's own allocations are not ktune's leaks (its components stay
+# loaded, so that LeakSanitizer can name them in tests/mpi.supp)
+export OMPI_MCA_mca_base_component_disable_dlclose=1 PMIX_MCA_mca_base_component_disable_dlclose=1
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
 export LSAN_OPTIONS="suppressions=$s/tests/mpi.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 mpi() { timeout 300 "$mpirun" --oversubscribe "$@"; }
 
