@@ -87,10 +87,13 @@ check "the reference has both classes' choices, crossovers located by bisection"
      [ \"\$(q $tmp/ref.db 'SELECT count(*) FROM choices WHERE rank = 1')\" -gt 8 ]"
 
 # ---- the job: rank 0 writes; class a has 1 measuring rank, class b 2 (one node) ------
-mpi -np 2 $A "$t" "$tmp/fleet.db" $sizes : -np 2 $B "$t" "$tmp/fleet.db" $sizes \
-    >"$tmp/out" 2>"$tmp/err"
+mkdir "$tmp/node"
+KT_TEST_OVERLAP_DIR="$tmp/node" mpi -np 2 $A "$t" "$tmp/fleet.db" $sizes : \
+    -np 2 $B "$t" "$tmp/fleet.db" $sizes >"$tmp/out" 2>"$tmp/err"
 rc=$?
 check "mpirun -np 4 with two classes succeeds" "[ $rc -eq 0 ]" || sed 's/^/# /' "$tmp/err"
+check "the three measuring ranks of this node never measured at the same time" \
+    "[ ! -e $tmp/node/overlap ]"
 check "the gathered database has the merged runs' measurement rows" \
     "[ \"\$(rows $tmp/fleet.db)\" = \"\$(rows $tmp/ref.db)\" ]"
 check "the gathered database has the merged runs' choices" \
@@ -148,8 +151,13 @@ if [ "$(id -u)" -eq 0 ]; then
         as="setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=$tmp"
     fi
 fi
+mkdir "$tmp/ro" "$tmp/mpitmp" && chmod 1777 "$tmp/mpitmp"
+why="root writes read-only files, and setpriv cannot drop to nobody"
+if [ -n "$as" ] && ! OMPI_MCA_orte_tmpdir_base="$tmp/mpitmp" $as timeout 60 "$mpirun" -np 1 \
+    sh -c "test -x '$t' && test -r '$tmp/fleet.db'" >/dev/null 2>&1; then
+    as="" why="nobody cannot run mpirun and $t here (a private build directory?)"
+fi
 if [ "$(id -u)" -ne 0 ] || [ -n "$as" ]; then
-    mkdir "$tmp/ro" "$tmp/mpitmp" && chmod 1777 "$tmp/mpitmp"
     cp "$tmp/fleet.db" "$tmp/ro/fleet.db" && chmod 0444 "$tmp/ro/fleet.db" && chmod 0555 "$tmp/ro"
     sum=$(sha256sum <"$tmp/ro/fleet.db")
     list=$(ls -a "$tmp/ro")
@@ -168,7 +176,7 @@ if [ "$(id -u)" -ne 0 ] || [ -n "$as" ]; then
         "[ $rc -ne 0 ] && [ ! -e $tmp/ro/new.db ] && [ \"\$(ls -a $tmp/ro)\" = \"\$list\" ]"
 else
     for w in "a read-only database" "the read-only database is unchanged" "a read-only directory"; do
-        n=$((n + 1)); echo "ok $n # SKIP $w: root writes read-only files, and setpriv cannot drop to nobody"
+        n=$((n + 1)); echo "ok $n # SKIP $w: $why"
     done
 fi
 

@@ -9,14 +9,19 @@
  * 200 us at any n; test:step costs 10 us below its step and 1000 us from it on.  The
  * step is at n = 20000, or KT_TEST_STEP (each simulated class gets its own, so that
  * their choices differ).  KT_TEST_KILL_N=n makes a rank SIGKILL itself when it times
- * n (not a validation size): a rank killed mid-run.
+ * n (not a validation size): a rank killed mid-run.  KT_TEST_OVERLAP_DIR=D: each call
+ * holds the file D/measuring while it runs, and one that finds it held (another rank
+ * of this node measuring at the same time) creates D/overlap.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kt_mpi.h"
 #include "kt_tune.h"
@@ -24,6 +29,22 @@
 
 static double step_n = 20000;
 static size_t kill_n;
+static char held[4096], overlap[4096];
+
+/* Marks the call as measuring on this node; records an overlap with another rank's. */
+static void enter(void) {
+    if (!held[0]) return;
+    int fd = open(held, O_CREAT | O_EXCL | O_WRONLY, 0600);
+    if (fd >= 0) {
+        close(fd);
+        return;
+    }
+    if (errno == EEXIST && (fd = open(overlap, O_CREAT | O_WRONLY, 0600)) >= 0) close(fd);
+}
+
+static void leave(void) {
+    if (held[0]) unlink(held);
+}
 
 static void spin(double s) {
     double end = kt_now() + s;
@@ -34,13 +55,17 @@ static void spin(double s) {
 static kt_status planted_flat(const kt_variant *v, size_t n, float a, const float *x,
                               ptrdiff_t ix, float *y, ptrdiff_t iy) {
     if (kill_n && n == kill_n) raise(SIGKILL);
+    enter();
     spin(200e-6);
+    leave();
     return kt_axpy_f32_scalar(v, n, a, x, ix, y, iy);
 }
 
 static kt_status planted_step(const kt_variant *v, size_t n, float a, const float *x,
                               ptrdiff_t ix, float *y, ptrdiff_t iy) {
+    enter();
     spin((double)n < step_n ? 10e-6 : 1000e-6);
+    leave();
     return kt_axpy_f32_scalar(v, n, a, x, ix, y, iy);
 }
 
@@ -57,6 +82,11 @@ int main(int argc, char **argv) {
     }
     const char *e = getenv("KT_TEST_STEP");
     if (e && *e) step_n = atof(e);
+    e = getenv("KT_TEST_OVERLAP_DIR");
+    if (e && *e) {
+        snprintf(held, sizeof held, "%s/measuring", e);
+        snprintf(overlap, sizeof overlap, "%s/overlap", e);
+    }
     e = getenv("KT_TEST_KILL_N");
     if (e && *e) kill_n = (size_t)strtoull(e, NULL, 10);
     kt_registry_plant(planted, sizeof planted / sizeof planted[0]);
