@@ -52,7 +52,7 @@ export OMPI_MCA_orte_tmpdir_base="$tmp" OMPI_MCA_mpi_yield_when_idle=1
 export OMPI_MCA_mca_base_component_disable_dlclose=1 PMIX_MCA_mca_base_component_disable_dlclose=1
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
 export LSAN_OPTIONS="suppressions=$s/tests/mpi.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-mpi() { timeout 300 "$mpirun" --oversubscribe "$@"; }
+mpi() { timeout 300 "$mpirun" --oversubscribe --bind-to none "$@"; }
 
 if ! mpi -np 2 true >"$tmp/pre.out" 2>&1; then
     echo "1..0 # SKIP mpirun cannot start 2 ranks here: $(head -c 300 "$tmp/pre.out" | tr '\n' ' ')"
@@ -162,7 +162,7 @@ if [ "$(id -u)" -ne 0 ] || [ -n "$as" ]; then
     sum=$(sha256sum <"$tmp/ro/fleet.db")
     list=$(ls -a "$tmp/ro")
     OMPI_MCA_orte_tmpdir_base="$tmp/mpitmp" $as timeout 300 "$mpirun" --oversubscribe \
-        -np 3 $A "$t" "$tmp/ro/fleet.db" $sizes >"$tmp/out" 2>"$tmp/err"
+        --bind-to none -np 3 $A "$t" "$tmp/ro/fleet.db" $sizes >"$tmp/out" 2>"$tmp/err"
     rc=$?
     check "a read-only database: exit $rc, one clear error" \
         "[ $rc -ne 0 ] && grep -q 'read-only' $tmp/err && [ \"\$(grep -c 'mpi_tune:' $tmp/err)\" = 1 ]" ||
@@ -170,7 +170,7 @@ if [ "$(id -u)" -ne 0 ] || [ -n "$as" ]; then
     check "the read-only database is unchanged, nothing written beside it" \
         "[ \"\$(sha256sum <$tmp/ro/fleet.db)\" = \"$sum\" ] && [ \"\$(ls -a $tmp/ro)\" = \"$list\" ]"
     OMPI_MCA_orte_tmpdir_base="$tmp/mpitmp" $as timeout 300 "$mpirun" --oversubscribe \
-        -np 3 $A "$t" "$tmp/ro/new.db" $sizes >"$tmp/out" 2>"$tmp/err"
+        --bind-to none -np 3 $A "$t" "$tmp/ro/new.db" $sizes >"$tmp/out" 2>"$tmp/err"
     rc=$?
     check "a database in a read-only directory: exit $rc, no partial file" \
         "[ $rc -ne 0 ] && [ ! -e $tmp/ro/new.db ] && [ \"\$(ls -a $tmp/ro)\" = \"\$list\" ]"
@@ -189,6 +189,17 @@ check "mpirun -np 3 ktune tune --mpi succeeds and reports once" \
 check "its database has this machine's choices at both sizes, two measuring runs" \
     "[ \"\$(q $tmp/cli.db \"SELECT count(DISTINCT n) FROM choices WHERE op = 'add_scalar_f32'\")\" = 2 ] &&
      [ \"\$(q $tmp/cli.db \"SELECT count(*) FROM runs WHERE status = 'complete'\")\" = 2 ]"
+ncpu=$(getconf _NPROCESSORS_ONLN)
+if [ "$ncpu" -ge 2 ]; then
+    # two ranks on a node of 2 or more CPUs: Open MPI binds each to a core by default
+    timeout 300 "$mpirun" -np 2 --bind-to core "$k" tune --mpi --quick --ops add_scalar_f32 \
+        --sizes 100 --db "$tmp/bound.db" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    check "ranks bound to a core each are refused (exit $rc, --bind-to none), nothing written" \
+        "[ $rc -eq 1 ] && grep -q 'bind-to none' $tmp/err && [ ! -e $tmp/bound.db ]" || sed 's/^/# /' "$tmp/err"
+else
+    n=$((n + 1)); echo "ok $n # SKIP one CPU: binding to a core changes nothing"
+fi
 mpi -np 1 "$k" tune --mpi --quick --ops add_scalar_f32 --sizes 100 --db "$tmp/one.db" \
     >"$tmp/out" 2>"$tmp/err"
 rc=$?

@@ -52,6 +52,8 @@ typedef struct hello {
     char host[256];
     long long pid, l3, node; /* node: the world rank of its node's first rank */
     double ram;
+    int cores, online;       /* CPUs it may run on (its affinity), and the node's online CPUs */
+    int bound;               /* mpirun bound it to some of them (Open MPI says so) */
     char details[4096];      /* kt_tuner_machine_details(), cut if longer */
 } hello;
 
@@ -518,6 +520,17 @@ static kt_status on_result(writer_s *ws, int r, const char *buf, int len, int st
 /* Sets up the classes from the ranks' hellos; stores machines, variants, runs. */
 static kt_status writer_setup(writer_s *ws, const hello *h, assign *as) {
     const kt_tune_opts *o = ws->o;
+    /*
+     * A rank bound to a few of its node's CPUs (mpirun binds by default when there are
+     * no more ranks than cores) would measure a smaller machine: its fingerprint (core
+     * count) is not the node's, threaded variants are excluded or squeezed, and
+     * OpenBLAS sized its pool at start-up.  Refuse rather than tune the wrong machine.
+     */
+    for (int r = 1; r < ws->size; r++)
+        if (h[r].bound && h[r].cores < h[r].online)
+            return kt_fail(KT_EINVAL, "tune --mpi: mpirun bound rank %d (%s) to %d of its %d "
+                        "CPUs: it would tune a smaller machine; run mpirun --bind-to none",
+                        r, h[r].host, h[r].cores, h[r].online);
     kt_status s = kt_db_open_write(o->db_path, &ws->db);
     if (s != KT_OK) return s;
     ws->k = calloc((size_t)ws->size, sizeof *ws->k);
@@ -693,8 +706,11 @@ kt_status kt_mpi_tune(const kt_tune_opts *o, kt_tune_report *rep, int *is_writer
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
     MPI_Bcast(&leader, 1, MPI_INT, 0, node);
     MPI_Comm_free(&node);
+    const char *bound = getenv("OMPI_MCA_orte_bound_at_launch");
     hello me = {.pid = (long long)getpid(), .l3 = (long long)kt_cpu_get()->l3, .node = leader,
-                .ram = (double)kt_cpu_get()->ram};
+                .ram = (double)kt_cpu_get()->ram, .cores = kt_cpu_get()->cores,
+                .online = (int)sysconf(_SC_NPROCESSORS_ONLN),
+                .bound = bound && !strcmp(bound, "1")};
     snprintf(me.fp, sizeof me.fp, "%s", kt_fingerprint());
     if (gethostname(me.host, sizeof me.host - 1) != 0) snprintf(me.host, sizeof me.host, "?");
     char *details = kt_tuner_machine_details();
