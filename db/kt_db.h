@@ -163,6 +163,14 @@ typedef enum kt_db_run_status {
 kt_status kt_db_run_begin(kt_db *db, int64_t machine, const char *options,
                           const char *ktune_version, int64_t *run);
 
+/*
+ * kt_db_run_begin() for a run made by another process: the writer of `ktune tune --mpi`
+ * records each measuring rank's run with that rank's host name and pid.
+ */
+kt_status kt_db_run_begin_as(kt_db *db, int64_t machine, const char *options,
+                             const char *ktune_version, const char *host, int64_t pid,
+                             int64_t *run);
+
 /* Sets the status of run and its end time.  KT_ENOTFOUND for an unknown run. */
 kt_status kt_db_run_end(kt_db *db, int64_t run, kt_db_run_status status);
 

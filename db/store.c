@@ -135,14 +135,21 @@ static const char *const run_status_names[] = {
 kt_status kt_db_run_begin(kt_db *db, int64_t machine, const char *options,
                           const char *ktune_version, int64_t *run)
 {
+    char host[256];
+    kt_dbi_host_name(host, sizeof host);
+    return kt_db_run_begin_as(db, machine, options, ktune_version, host, (int64_t)getpid(), run);
+}
+
+kt_status kt_db_run_begin_as(kt_db *db, int64_t machine, const char *options,
+                             const char *ktune_version, const char *host, int64_t pid,
+                             int64_t *run)
+{
     kt_status s = kt_dbi_need_write(db, "kt_db_run_begin");
     if (s != KT_OK)
         return s;
-    if (!run || !ktune_version)
+    if (!run || !ktune_version || !host)
         return kt_fail(KT_EINVAL, "kt_db_run_begin: null argument");
     *run = 0;
-    char host[256];
-    kt_dbi_host_name(host, sizeof host);
     sqlite3_stmt *st;
     s = kt_dbi_stmt_get(db, ST_RUN_BEGIN, &st);
     if (s != KT_OK)
@@ -150,7 +157,7 @@ kt_status kt_db_run_begin(kt_db *db, int64_t machine, const char *options,
     int rc = bind_i64(st, 1, machine, SQLITE_OK);
     rc = bind_text(st, 2, options ? options : "", rc);
     rc = bind_text(st, 3, ktune_version, rc);
-    rc = bind_i64(st, 4, (int64_t)getpid(), rc);
+    rc = bind_i64(st, 4, pid, rc);
     rc = bind_text(st, 5, host, rc);
     s = kt_dbi_step_done(db, st, rc, "starting a run", NULL);
     if (s == KT_OK)

@@ -387,10 +387,17 @@ static void show_two_machines_json(void **state) {
     result r = ktune("show", "--db", db, "--machine", "all", "--json", NULL);
     assert_int_equal(r.status, 0);
     json_t *j = json_of(&r);
-    assert_keys(j, "db", "schema_version", "this_machine", "machines", NULL);
+    assert_keys(j, "db", "schema_version", "this_machine", "machines", "fleet", NULL);
     assert_string_equal(jstr(j, "this_machine"), here_fp());
     json_t *ms = json_object_get(j, "machines");
     assert_int_equal(json_array_size(ms), 2);
+    /* the fleet summary: a class per machine, with its coverage (tuner/kt_fleet.h) */
+    json_t *fleet = json_object_get(j, "fleet");
+    assert_keys(fleet, "classes", "nodes", NULL);
+    assert_int_equal(json_array_size(json_object_get(fleet, "classes")), 2);
+    assert_keys(json_array_get(json_object_get(fleet, "classes"), 0), "fingerprint", "summary",
+                "nodes", "runs", "complete_runs", "ops_tuned", "ops_known", "tuned_sizes",
+                "first_started", "last_ended", "last_status", NULL);
     json_t *a = find_by(ms, "fingerprint", here_fp()), *b = find_by(ms, "fingerprint", FP_B);
     assert_non_null(a);
     assert_non_null(b);

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kt_fleet.h"
 #include "kt_inspect.h"
 #include "kt_outfile.h"
 #include "kt_plot.h"
@@ -625,7 +626,7 @@ int kt_cmd_report(int argc, char **argv) {
     int rc = kt_ins_open("report", dbpath, &db);
     if (rc != KT_EXIT_OK) return rc;
     kt_db_dump all;
-    if (kt_db_dump_read(db, NULL, 0, &all) != KT_OK) {
+    if (kt_db_dump_read(db, NULL, KT_DB_DUMP_RUNS | KT_DB_DUMP_CHOICES, &all) != KT_OK) {
         rc = kt_cli_error(KT_EXIT_FAIL, "report", "%s", kt_last_error());
         kt_db_close(db);
         return rc;
@@ -676,6 +677,12 @@ int kt_cmd_report(int argc, char **argv) {
         esc(of.f, kt_db_path(db));
         fprintf(of.f, "</code> (schema %d), %zu machine%s; made %s by ktune %s.</p>\n",
                 kt_db_version(db), npick, npick == 1 ? "" : "s", now, kt_version());
+        /* a shared file (or --machine all): the fleet summary first */
+        if (all.nmachines > 1 || (machine && !strcmp(machine, "all"))) {
+            json_t *fleet = kt_fleet_json(&all);
+            if (fleet) kt_fleet_html(of.f, fleet);
+            json_decref(fleet);
+        }
     }
     int mi = 0;
     for (size_t i = 0; i < all.nmachines && rc == KT_EXIT_OK; i++)

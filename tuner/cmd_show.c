@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kt_fleet.h"
 #include "kt_inspect.h"
 
 static const char show_help[] =
@@ -515,8 +516,9 @@ int kt_cmd_show(int argc, char **argv) {
         }
         if (m) json_array_append_new(machines, m);
     }
-    json_t *doc = json_pack("{s:s, s:i, s:s, s:o}", "db", kt_db_path(db), "schema_version",
-                            kt_db_version(db), "this_machine", fp, "machines", machines);
+    json_t *doc = json_pack("{s:s, s:i, s:s, s:o, s:o}", "db", kt_db_path(db), "schema_version",
+                            kt_db_version(db), "this_machine", fp, "machines", machines,
+                            "fleet", kt_fleet_json(&all));
     kt_db_dump_free(&all);
     if (s != KT_OK) {
         rc = kt_cli_error(KT_EXIT_FAIL, "show", "%s", kt_last_error());
@@ -546,6 +548,9 @@ int kt_cmd_show(int argc, char **argv) {
                kt_ins_when(json_is_object(last) ? jstr(last, "started") : "", when, sizeof when));
     }
     if (!json_array_size(machines)) printf("no machines: the file has no tuning yet\n");
+    /* a shared file (or --machine all): the fleet summary */
+    if (json_array_size(machines) > 1 || (machine && every))
+        kt_fleet_print(json_object_get(doc, "fleet"));
     json_array_foreach(machines, i, m) {
         if (json_is_true(json_object_get(m, "detailed"))) print_machine(m);
     }

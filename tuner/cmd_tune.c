@@ -12,11 +12,14 @@
 #include "kt_db.h"
 #include "kt_hot.h"
 #include "kt_tune.h"
+#ifdef KT_HAVE_MPI
+#include "kt_mpi.h"
+#endif
 
 static const char tune_help[] =
     "usage: ktune tune [--ops LIST] [--sizes SPEC] [--variants LIST] [--quick]\n"
     "                  [--budget SECONDS] [--db PATH] [--force] [--no-verify]\n"
-    "                  [--seed S] [--json]\n"
+    "                  [--seed S] [--json] [--mpi]\n"
     "       ktune tune --from-profile [--program P] [--top K | --share F] [...]\n\n"
     "Measures every variant available here of each operation over a size sweep,\n"
     "validates each against a reference first, stores every measurement in the\n"
@@ -52,6 +55,11 @@ static const char tune_help[] =
     "  --top K          with --from-profile: the K shapes with the most time\n"
     "  --share F        with --from-profile: the hottest shapes making up the\n"
     "                   fraction F (0 < F <= 1) of the profiled time\n"
+    "  --mpi            tune a fleet in one MPI job\n"
+    "                   (mpirun --bind-to none -np N ktune tune --mpi ...):\n"
+    "                   ranks grouped by machine fingerprint share each class's work,\n"
+    "                   one rank per node measures at a time, rank 0 alone writes\n"
+    "                   the database (no verification pass; needs a build with MPI)\n"
     "Ctrl-C stops cleanly; everything measured so far is kept.\n"
     "Exit status: 0 done, 1 failure, 2 bad command line, 130 interrupted.\n";
 
@@ -115,6 +123,17 @@ static int kt_tune_from_profile(kt_tune_opts *o, const char *dbpath, const char 
 
 static json_t *json_num(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
+/* The exit of `ktune tune` with code rc: under --mpi, after MPI is finalised. */
+static int tune_exit(int mpi, int interrupted, int rc) {
+    fflush(stdout);
+#ifdef KT_HAVE_MPI
+    if (mpi) kt_mpi_end(interrupted);
+#else
+    (void)mpi, (void)interrupted;
+#endif
+    return rc;
+}
+
 static volatile sig_atomic_t kt_stop;
 static void on_signal(int sig) {
     (void)sig;
@@ -130,7 +149,8 @@ int kt_cmd_tune(int argc, char **argv) {
         {"no-verify", no_argument, NULL, 'V'},      {"seed", required_argument, NULL, 'e'},
         {"from-profile", no_argument, NULL, 'P'},   {"program", required_argument, NULL, 'g'},
         {"top", required_argument, NULL, 'T'},      {"share", required_argument, NULL, 'S'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'},           {"mpi", no_argument, NULL, 'M'},
+        {NULL, 0, NULL, 0}};
     int from_profile = 0, ops_given = 0;
     const char *program = NULL;
     long top = 0;
@@ -138,7 +158,7 @@ int kt_cmd_tune(int argc, char **argv) {
     kt_tune_opts o = {0};
     const char *ops = "all", *sizes = NULL, *bad;
     char dbpath[4096] = "";
-    int json = 0, c;
+    int json = 0, c, mpi = 0;
     size_t *sz = NULL;
     optind = 1;
     opterr = 0;
@@ -186,6 +206,7 @@ int kt_cmd_tune(int argc, char **argv) {
             break;
         }
         case 'j': json = 1; break;
+        case 'M': mpi = 1; break;
         case 'h': fputs(tune_help, stdout); return KT_EXIT_OK;
         default:
             return kt_cli_error(KT_EXIT_USAGE, "tune", "bad option '%s' (see --help)",
@@ -194,6 +215,12 @@ int kt_cmd_tune(int argc, char **argv) {
     }
     if (optind < argc)
         return kt_cli_error(KT_EXIT_USAGE, "tune", "unexpected argument '%s'", argv[optind]);
+#ifndef KT_HAVE_MPI
+    if (mpi)
+        return kt_cli_error(KT_EXIT_USAGE, "tune", "--mpi: this ktune was built without MPI "
+                            "(install Open MPI, e.g. Debian's openmpi-bin and libopenmpi-dev, "
+                            "and configure --with-mpi)");
+#endif
     if (kt_ops_parse(ops, o.ops, &bad))
         return kt_cli_error(KT_EXIT_USAGE, "tune", "unknown operation '%s' (see ktune list)", bad);
     char err[256];
@@ -259,10 +286,23 @@ int kt_cmd_tune(int argc, char **argv) {
     kt_init(); /* the library's own database does not matter here: --db is what we write */
     kt_log_level_set(kt_log_level_get() > KT_LOG_WARN ? kt_log_level_get() : KT_LOG_WARN);
     kt_tune_report rep;
-    kt_status s = kt_tune_run(&o, &rep);
+    kt_status s;
+    int writer = 1;
+#ifdef KT_HAVE_MPI
+    if (mpi) {
+        /* the verification pass needs the database on the measuring node: not in a job */
+        o.no_verify = 1;
+        s = kt_mpi_tune(&o, &rep, &writer);
+    } else
+#endif
+        s = kt_tune_run(&o, &rep);
     free(sz);
     for (int i = 0; i < KT_OP_COUNT; i++) free(hot_shapes[i]);
-    if (s != KT_OK) return kt_cli_error(KT_EXIT_FAIL, "tune", "%s", kt_last_error());
+    if (!writer) /* rank 0 reports */
+        return tune_exit(mpi, rep.stopped == 1,
+                         rep.stopped == 1 ? 130 : s == KT_OK ? KT_EXIT_OK : KT_EXIT_FAIL);
+    if (s != KT_OK)
+        return tune_exit(mpi, 0, kt_cli_error(KT_EXIT_FAIL, "tune", "%s", kt_last_error()));
     if (json) {
         json_t *jv = json_pack("{s:i, s:i, s:o, s:o, s:s, s:i, s:s}", "sizes", rep.verified,
                                "remeasured", rep.remeasured, "geomean",
@@ -298,7 +338,7 @@ int kt_cmd_tune(int argc, char **argv) {
     }
     if (rep.stopped == 1) {
         fprintf(stderr, "ktune tune: interrupted; measurements so far are kept, rerun to resume\n");
-        return 130;
+        return tune_exit(mpi, 1, 130);
     }
-    return KT_EXIT_OK;
+    return tune_exit(mpi, 0, KT_EXIT_OK);
 }

@@ -126,8 +126,15 @@ static void pack(kt_op_id op, const size_t dims[3], kt_db_measurement *m) {
     m->m = mnk[0], m->n = mnk[1], m->k = mnk[2];
 }
 
-/* The decision candidate of a stored measurement (rounds copied into `rounds`). */
-static kt_dcand dcand_of(const kt_variant *v, const kt_db_measurement *m, float *rounds) {
+/* The store behind the tuner: its database, or the hooks of an MPI rank (kt_tune_int.h). */
+static kt_status tuner_get(kt_tuner *t, kt_db_measurement *m) {
+    return t->get ? t->get(t->io, m) : kt_db_measurement_get(t->db, m);
+}
+static kt_status tuner_put(kt_tuner *t, const kt_db_measurement *m) {
+    return t->put ? t->put(t->io, m) : kt_db_measurement_put(t->db, m);
+}
+
+kt_dcand kt_tuner_dcand(const kt_variant *v, const kt_db_measurement *m, float *rounds) {
     int n = m->nrounds > KT_DB_MAX_ROUNDS ? KT_DB_MAX_ROUNDS : m->nrounds;
     memcpy(rounds, m->rounds, (size_t)(n > 0 ? n : 0) * sizeof *rounds);
     return (kt_dcand){m->valid ? m->median_s : INFINITY, m->spread, v->cost, v->threads,
@@ -152,11 +159,11 @@ int kt_tuner_measure_point(kt_tuner *t, kt_op_id op, const size_t dims[3], kt_po
             m.valid = 0;
             m.median_s = m.spread = m.min_s = m.kernel_s = m.gflops = m.gbs = NAN;
             snprintf(m.error, sizeof m.error, "%s", t->invalid[i]);
-            if ((*err = kt_db_measurement_put(t->db, &m)) != KT_OK) return -1;
+            if ((*err = tuner_put(t, &m)) != KT_OK) return -1;
             continue;
         }
-        if (!force && !t->o->force && kt_db_measurement_get(t->db, &m) == KT_OK) {
-            pt->dc[i] = dcand_of(t->cand[i], &m, pt->rounds[i]);
+        if (!force && !t->o->force && tuner_get(t, &m) == KT_OK) {
+            pt->dc[i] = kt_tuner_dcand(t->cand[i], &m, pt->rounds[i]);
             t->rep->reused++;
             continue;
         }
@@ -190,8 +197,8 @@ int kt_tuner_measure_point(kt_tuner *t, kt_op_id op, const size_t dims[3], kt_po
             m.nrounds = r->nrounds > KT_DB_MAX_ROUNDS ? KT_DB_MAX_ROUNDS : r->nrounds;
             memcpy(m.rounds, r->rounds, (size_t)m.nrounds * sizeof *m.rounds);
             if (!m.valid) snprintf(m.error, sizeof m.error, "run failed: %s", r->error);
-            if ((*err = kt_db_measurement_put(t->db, &m)) != KT_OK) return -1;
-            pt->dc[i] = dcand_of(r->v, &m, pt->rounds[i]);
+            if ((*err = tuner_put(t, &m)) != KT_OK) return -1;
+            pt->dc[i] = kt_tuner_dcand(r->v, &m, pt->rounds[i]);
             t->rep->measured++;
         }
     }
@@ -224,8 +231,7 @@ void kt_tuner_validate(kt_tuner *t) {
     }
 }
 
-/* Whether candidate a is acceptable at point pt (not shown slower than its leader). */
-static int accepts(const kt_tuner *t, const kt_point *pt, int a) {
+int kt_tuner_accepts(const kt_tuner *t, const kt_point *pt, int a) {
     return a >= 0 && pt->d.leader >= 0 &&
            kt_acceptable(pt->dc, a, pt->d.leader, t->mo.tie, t->mo.threads_tie);
 }
@@ -235,20 +241,24 @@ static int accepts(const kt_tuner *t, const kt_point *pt, int a) {
  * geometric midpoints, dimension by dimension, until the work of the two
  * differs by less than 25%: the crossover is then located within 25%.
  */
+int kt_tuner_bisect_mid(int nd, kt_shape lo, kt_shape hi, kt_shape *mid) {
+    double ratio = 1;
+    *mid = lo;
+    for (int j = 0; j < nd; j++) {
+        ratio *= (double)hi.d[j] / (double)lo.d[j];
+        mid->d[j] = (size_t)llround(sqrt((double)lo.d[j] * (double)hi.d[j]));
+    }
+    return !(ratio <= 1.25 || !memcmp(mid->d, lo.d, sizeof mid->d) ||
+             !memcmp(mid->d, hi.d, sizeof mid->d));
+}
+
 kt_status kt_tuner_bisect(kt_tuner *t, kt_op_id op, kt_shape lo, int wlo, kt_shape hi) {
     int nd = kt_ops[op].ndims;
     kt_point *pt = malloc(sizeof *pt);
     if (!pt) return kt_fail(KT_ENOMEM, "tune: out of memory");
     kt_status st = KT_OK;
-    while (!kt_tuner_stopping(t)) {
-        double ratio = 1;
-        kt_shape mid = lo;
-        for (int j = 0; j < nd; j++) {
-            ratio *= (double)hi.d[j] / (double)lo.d[j];
-            mid.d[j] = (size_t)llround(sqrt((double)lo.d[j] * (double)hi.d[j]));
-        }
-        if (ratio <= 1.25 || !memcmp(mid.d, lo.d, sizeof mid.d) || !memcmp(mid.d, hi.d, sizeof mid.d))
-            break;
+    kt_shape mid;
+    while (!kt_tuner_stopping(t) && kt_tuner_bisect_mid(nd, lo, hi, &mid)) {
         int w = kt_tuner_measure_point(t, op, mid.d, pt, 0, &st);
         if (st != KT_OK) break;
         progress(t, op, mid.d, pt, w);
@@ -261,7 +271,7 @@ kt_status kt_tuner_bisect(kt_tuner *t, kt_op_id op, kt_shape lo, int wlo, kt_sha
     return st;
 }
 
-static char *machine_details(void) {
+char *kt_tuner_machine_details(void) {
     const kt_cpu *c = kt_cpu_get();
     const kt_gpu *g = kt_gpu_get();
     char feats[256], desc[1024];
@@ -287,9 +297,9 @@ static char *machine_details(void) {
  * throughput seen out of cache (problems of at least 4x L3), and
  * peak_gflops_f32/f64, the best compute-bound throughput seen (gemm).
  */
-static void store_limits(kt_tuner *t) {
+void kt_tuner_store_limits(kt_tuner *t, size_t l3) {
     double best = 0, peak[2] = {0, 0};
-    size_t l3 = kt_cpu_get()->l3 ? kt_cpu_get()->l3 : ((size_t)32 << 20);
+    if (!l3) l3 = (size_t)32 << 20;
     for (int op = 0; op < (int)kt_op_count(); op++) {
         int compute = strcmp(kt_ops[op].unit, "GFLOP/s") == 0;
         if (!compute && strcmp(kt_ops[op].unit, "GB/s") != 0) continue; /* sort: Gelem/s */
@@ -317,7 +327,7 @@ static void store_limits(kt_tuner *t) {
 }
 
 /* The sweep of op: --sizes (n, or squares for matrix ops), else the default; within RAM/4. */
-static kt_status make_grid(kt_tuner *t, kt_op_id op) {
+kt_status kt_tuner_make_grid(kt_tuner *t, kt_op_id op) {
     const kt_tune_opts *o = t->o;
     if (o->shapes[op]) {
         /* --from-profile: the recorded shapes; vector ops in size order, to bisect */
@@ -349,6 +359,20 @@ static kt_status make_grid(kt_tuner *t, kt_op_id op) {
     return KT_OK;
 }
 
+void kt_tuner_skips(kt_tuner *t, kt_op_id op, const kt_shape *g, size_t i, const kt_point *prev,
+                    int prev_win) {
+    int compute_bound = strcmp(kt_ops[op].unit, "GFLOP/s") == 0;
+    memset(t->skip, 0, sizeof t->skip);
+    if (compute_bound && i > 0 && g[i - 1].family == g[i].family && prev_win >= 0) {
+        double wr = kt_ops[op].flops(g[i].d) / kt_ops[op].flops(g[i - 1].d);
+        double best = prev->dc[prev_win].median_s;
+        for (size_t c = 0; c < t->ncand; c++) {
+            double m = prev->dc[c].median_s;
+            t->skip[c] = (m > 8 * best && m * wr > 0.02) || (!isfinite(m) && i > 1);
+        }
+    }
+}
+
 /*
  * Tunes one op: validation, the sweep (compute-bound candidates far behind
  * skipped), bisection where the winner changes for real, then the choices.
@@ -367,7 +391,6 @@ static kt_status tune_op(kt_tuner *t, kt_op_id op) {
     }
     kt_status s = KT_OK;
     size_t done = 0;
-    int compute_bound = strcmp(kt_ops[op].unit, "GFLOP/s") == 0;
     for (size_t i = 0; i < ng && s == KT_OK && !kt_tuner_stopping(t); i++) {
         /*
          * Compute-bound ops only: a candidate more than 8x behind at the previous
@@ -377,15 +400,7 @@ static kt_status tune_op(kt_tuner *t, kt_op_id op) {
          * per call.  Streaming ops are not skipped: a threaded variant that loses
          * 1000x at small sizes (waking a thread) can win at large ones.
          */
-        memset(t->skip, 0, sizeof t->skip);
-        if (compute_bound && i > 0 && g[i - 1].family == g[i].family && win[i - 1] >= 0) {
-            double wr = kt_ops[op].flops(g[i].d) / kt_ops[op].flops(g[i - 1].d);
-            double best = pts[i - 1].dc[win[i - 1]].median_s;
-            for (size_t c = 0; c < t->ncand; c++) {
-                double m = pts[i - 1].dc[c].median_s;
-                t->skip[c] = (m > 8 * best && m * wr > 0.02) || (!isfinite(m) && i > 1);
-            }
-        }
+        kt_tuner_skips(t, op, g, i, i > 0 ? &pts[i - 1] : NULL, i > 0 ? win[i - 1] : -1);
         win[i] = kt_tuner_measure_point(t, op, g[i].d, &pts[i], 0, &s);
         t->steps_done++;
         done = i + 1;
@@ -400,7 +415,7 @@ static kt_status tune_op(kt_tuner *t, kt_op_id op) {
     for (size_t i = 0; i + 1 < done && s == KT_OK && !kt_tuner_stopping(t); i++) {
         int a = win[i], b = win[i + 1];
         if (a < 0 || b < 0 || a == b || g[i].family != g[i + 1].family) continue;
-        if (accepts(t, &pts[i + 1], a) || accepts(t, &pts[i], b)) continue;
+        if (kt_tuner_accepts(t, &pts[i + 1], a) || kt_tuner_accepts(t, &pts[i], b)) continue;
         s = kt_tuner_bisect(t, op, g[i], a, g[i + 1]);
     }
     free(pts), free(win);
@@ -415,7 +430,7 @@ kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep) {
     t.ram = (double)kt_cpu_get()->ram;
     kt_status s = kt_db_open_write(o->db_path, &t.db);
     if (s != KT_OK) return s;
-    char *details = machine_details();
+    char *details = kt_tuner_machine_details();
     s = kt_db_machine_put(t.db, kt_fingerprint(), details, &t.machine);
     free(details);
     if (s == KT_OK) s = kt_db_run_begin(t.db, t.machine, o->invocation, kt_version(), &t.run);
@@ -433,7 +448,7 @@ kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep) {
     }
     for (int op = 0; op < (int)kt_op_count() && s == KT_OK; op++) {
         if (!o->ops[op]) continue;
-        s = make_grid(&t, (kt_op_id)op);
+        s = kt_tuner_make_grid(&t, (kt_op_id)op);
         t.steps_total += t.ngrid[op];
     }
     if (s == KT_OK && o->sizes && t.steps_total == 0) {
@@ -453,7 +468,7 @@ kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep) {
         int op = o->op_order ? o->op_order[i] : (int)i;
         if (op >= 0 && (size_t)op < kt_op_count() && o->ops[op]) s = tune_op(&t, (kt_op_id)op);
     }
-    if (s == KT_OK) store_limits(&t);
+    if (s == KT_OK) kt_tuner_store_limits(&t, kt_cpu_get()->l3);
     if (o->progress == 2) fputc('\n', stderr);
     if (s == KT_OK && !o->no_verify && !rep->stopped) s = kt_tuner_verify(&t);
     for (int op = 0; op < (int)kt_op_count(); op++) {

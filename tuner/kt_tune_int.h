@@ -38,6 +38,14 @@ typedef struct kt_tuner {
     kt_shape *grid[KT_OP_MAX];                 /* the sweep of each op */
     int counts[KT_OP_MAX][4]; /* last choices: points, changes, merged, unresolved */
     size_t ngrid[KT_OP_MAX];
+    /*
+     * Where measurements come from and go when the tuner has no database (a rank
+     * of `ktune tune --mpi`, tuner/kt_mpi.c): get looks a stored one up (KT_OK or
+     * KT_ENOTFOUND, as kt_db_measurement_get), put hands a new one on.  NULL: t->db.
+     */
+    kt_status (*get)(void *io, kt_db_measurement *m);
+    kt_status (*put)(void *io, const kt_db_measurement *m);
+    void *io;
 } kt_tuner;
 
 /* Set when the run must stop (signal or budget); records why in rep->stopped. */
@@ -56,6 +64,12 @@ void kt_tuner_validate(kt_tuner *t);
 kt_status kt_tuner_bisect(kt_tuner *t, kt_op_id op, kt_shape lo, int wlo, kt_shape hi);
 
 /*
+ * The next midpoint of a bisection between lo and hi (nd dimensions) into *mid; 0 when
+ * the crossover is located (their work within 25%, or no shape lies between).
+ */
+int kt_tuner_bisect_mid(int nd, kt_shape lo, kt_shape hi, kt_shape *mid);
+
+/*
  * Measures (or, unless force, reuses) every candidate of op at dims into *pt
  * and decides the point.  Returns the chosen candidate's index (-1 none).
  */
@@ -70,6 +84,29 @@ int kt_tuner_measure_point(kt_tuner *t, kt_op_id op, const size_t dims[3], kt_po
  * points in t->counts[op] (the report sums them at the end).
  */
 kt_status kt_tuner_choose(kt_tuner *t, kt_op_id op);
+
+/* Whether candidate a is acceptable at point pt (not shown slower than its leader). */
+int kt_tuner_accepts(const kt_tuner *t, const kt_point *pt, int a);
+
+/*
+ * The sweep's skips at grid point i of op (compute-bound ops only): sets t->skip[c]
+ * for the candidates far behind at point i - 1 of the same family (prev, won by
+ * prev_win) and predicted to be slow here; clears t->skip otherwise.
+ */
+void kt_tuner_skips(kt_tuner *t, kt_op_id op, const kt_shape *g, size_t i, const kt_point *prev,
+                    int prev_win);
+
+/* The decision candidate of a stored measurement of v (its rounds copied into rounds). */
+kt_dcand kt_tuner_dcand(const kt_variant *v, const kt_db_measurement *m, float *rounds);
+
+/* Builds t->grid[op] (--sizes, else the default sweep; problems within RAM/4). */
+kt_status kt_tuner_make_grid(kt_tuner *t, kt_op_id op);
+
+/* This machine's details (JSON text, malloc'ed; NULL when out of memory). */
+char *kt_tuner_machine_details(void);
+
+/* Stores t->machine's measured limits from its current measurements (l3: its L3 bytes). */
+void kt_tuner_store_limits(kt_tuner *t, size_t l3);
 
 /* A measurements_list filter (ctx: a kt_op_id): valid, current version, not a test variant. */
 int kt_tuner_keep_current(void *ctx, const kt_db_measurement *me);
