@@ -27,6 +27,7 @@
 
 #include "kt_db.h"
 #include "kt_profile.h"
+#include "kt_shape.h"
 
 /* ---- dispatch counters ------------------------------------------------------------ */
 
@@ -309,7 +310,31 @@ KT_PROF_WRAP(prof_gemm_f64, kt_gemm_f64_fn, m, n, k,
               double *c, size_t ldc),
              (v, ta, tb, m, n, k, al, a, lda, b, ldb, be, c, ldc))
 
-_Static_assert(KT_OP_COUNT == 11, "a new op needs its recording wrapper here");
+/* transpose, stencil3x3 and sort (variants/kt_shape.h): dims as dispatch sees them, row-major */
+KT_PROF_WRAP(prof_transpose_f32, kt_transpose_f32_fn, m, n, 0,
+             (const kt_variant *v, size_t m, size_t n, const float *a, size_t lda, float *b,
+              size_t ldb),
+             (v, m, n, a, lda, b, ldb))
+KT_PROF_WRAP(prof_transpose_f64, kt_transpose_f64_fn, m, n, 0,
+             (const kt_variant *v, size_t m, size_t n, const double *a, size_t lda, double *b,
+              size_t ldb),
+             (v, m, n, a, lda, b, ldb))
+KT_PROF_WRAP(prof_stencil3x3_f32, kt_stencil3x3_f32_fn, m, n, 0,
+             (const kt_variant *v, size_t m, size_t n, const float *w, const float *a,
+              size_t lda, float *b, size_t ldb),
+             (v, m, n, w, a, lda, b, ldb))
+KT_PROF_WRAP(prof_stencil3x3_f64, kt_stencil3x3_f64_fn, m, n, 0,
+             (const kt_variant *v, size_t m, size_t n, const double *w, const double *a,
+              size_t lda, double *b, size_t ldb),
+             (v, m, n, w, a, lda, b, ldb))
+KT_PROF_WRAP(prof_sort_f32, kt_sort_f32_fn, n, 0, 0, (const kt_variant *v, size_t n, float *a),
+             (v, n, a))
+KT_PROF_WRAP(prof_sort_f64, kt_sort_f64_fn, n, 0, 0, (const kt_variant *v, size_t n, double *a),
+             (v, n, a))
+KT_PROF_WRAP(prof_sort_i64, kt_sort_i64_fn, n, 0, 0, (const kt_variant *v, size_t n, int64_t *a),
+             (v, n, a))
+
+_Static_assert(KT_OP_COUNT == 18, "a new op needs its recording wrapper here");
 const kt_fnptr kt_profile_wrappers[KT_OP_COUNT] = {
     [KT_OP_ADD_SCALAR_I64] = (kt_fnptr)prof_add_scalar_i64,
     [KT_OP_ADD_SCALAR_F32] = (kt_fnptr)prof_add_scalar_f32,
@@ -322,6 +347,13 @@ const kt_fnptr kt_profile_wrappers[KT_OP_COUNT] = {
     [KT_OP_GEMV_F64] = (kt_fnptr)prof_gemv_f64,
     [KT_OP_GEMM_F32] = (kt_fnptr)prof_gemm_f32,
     [KT_OP_GEMM_F64] = (kt_fnptr)prof_gemm_f64,
+    [KT_OP_TRANSPOSE_F32] = (kt_fnptr)prof_transpose_f32,
+    [KT_OP_TRANSPOSE_F64] = (kt_fnptr)prof_transpose_f64,
+    [KT_OP_STENCIL3X3_F32] = (kt_fnptr)prof_stencil3x3_f32,
+    [KT_OP_STENCIL3X3_F64] = (kt_fnptr)prof_stencil3x3_f64,
+    [KT_OP_SORT_F32] = (kt_fnptr)prof_sort_f32,
+    [KT_OP_SORT_F64] = (kt_fnptr)prof_sort_f64,
+    [KT_OP_SORT_I64] = (kt_fnptr)prof_sort_i64,
 };
 
 /* Adds the counts of entry src into table dst (the retired one: room for all). */

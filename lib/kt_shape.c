@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "kt_dispatch.h"
+#include "kt_profile.h"
 #include "kt_shape.h"
 #include "kt_shape_ops.h"
 
@@ -109,7 +110,13 @@ static const kt_variant *pick(kt_op_id op, size_t d0, size_t d1, const kt_optab 
     const kt_interval *iv = kt_lookup_dims(t, d0, d1, 0);
     *tp = t;
     const kt_variant *v = iv->pick;
-    if ((v->flags & KT_VF_OPENMP) && kt_omp_in_parallel()) v = iv->serial;
+    /* the dispatch counters (lib/kt_profile.h): how this call was served */
+    kt_ctr_slow(op, (unsigned)iv->source * 2u +
+                        ((d0 == iv->matched[0]) & ((t->ndims == 1 ? 0 : d1) == iv->matched[1])));
+    if ((v->flags & KT_VF_OPENMP) && kt_omp_in_parallel()) {
+        v = iv->serial;
+        kt_ctr_add(op, KT_CTR_FALLBACK);
+    }
     return v;
 }
 
@@ -118,6 +125,7 @@ static const kt_variant *pick(kt_op_id op, size_t d0, size_t d1, const kt_optab 
     for (int attempt_ = 0;; attempt_++) {                                                     \
         kt_status s_ = CALL;                                                                  \
         if (s_ != KT_EDEVICE || attempt_ || !(t)) return s_;                                  \
+        kt_ctr_add(op, KT_CTR_FALLBACK);                                                      \
         kt_log(KT_LOG_WARN, "%s/%s failed (%s); running %s", kt_ops[op].name, (v)->name,      \
                kt_last_error(), (t)->strided->name);                                          \
         (v) = (t)->strided;                                                                   \
@@ -135,7 +143,7 @@ static const kt_variant *pick(kt_op_id op, size_t d0, size_t d1, const kt_optab 
         const kt_optab *t = NULL;                                                              \
         if (!v) v = pick(OP, rm, rn, &t);                                                      \
         KT_RUN_WITH_FALLBACK(OP, t, v,                                                         \
-                             ((kt_transpose_##DT##_fn)v->fn)(v, rm, rn, a, lda, b, ldb))       \
+                             ((kt_transpose_##DT##_fn)kt_run_fn(v))(v, rm, rn, a, lda, b, ldb))       \
     }                                                                                          \
     kt_status kt_transpose_##DT(kt_layout layout, size_t m, size_t n, const T *a, size_t lda,  \
                                 T *b, size_t ldb) {                                            \
@@ -156,7 +164,7 @@ KT_TRANSPOSE_ENTRY(double, f64, KT_OP_TRANSPOSE_F64)
         const kt_optab *t = NULL;                                                              \
         if (!v) v = pick(OP, rm, rn, &t);                                                      \
         KT_RUN_WITH_FALLBACK(OP, t, v,                                                         \
-                             ((kt_stencil3x3_##DT##_fn)v->fn)(v, rm, rn, w, a, lda, b, ldb))  \
+                             ((kt_stencil3x3_##DT##_fn)kt_run_fn(v))(v, rm, rn, w, a, lda, b, ldb))  \
     }                                                                                          \
     kt_status kt_stencil3x3_##DT(kt_layout layout, size_t m, size_t n, const T *w, const T *a, \
                                  size_t lda, T *b, size_t ldb) {                               \
@@ -174,7 +182,7 @@ KT_STENCIL_ENTRY(double, f64, KT_OP_STENCIL3X3_F64)
         if (s != KT_OK || n < 2) return s;                                                     \
         const kt_optab *t = NULL;                                                              \
         if (!v) v = pick(OP, n, 0, &t);                                                        \
-        KT_RUN_WITH_FALLBACK(OP, t, v, ((kt_sort_##DT##_fn)v->fn)(v, n, a))                    \
+        KT_RUN_WITH_FALLBACK(OP, t, v, ((kt_sort_##DT##_fn)kt_run_fn(v))(v, n, a))                    \
     }                                                                                          \
     kt_status kt_sort_##DT(size_t n, T *a) { return sort_##DT##_core(NULL, n, a, "kt_sort_" #DT); }
 KT_SORT_ENTRY(float, f32, KT_OP_SORT_F32)
