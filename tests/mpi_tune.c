@@ -70,8 +70,8 @@ static kt_status planted_step(const kt_variant *v, size_t n, float a, const floa
 }
 
 static const kt_variant planted[] = {
-    {"test:flat", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 5, (kt_fnptr)planted_flat},
-    {"test:step", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 5, (kt_fnptr)planted_step},
+    {"test:flat", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 5, (kt_fnptr)planted_flat, NULL, 0},
+    {"test:step", "test", KT_OP_AXPY_F32, 1, 0, KT_VF_TEST, 1, 0, 5, (kt_fnptr)planted_step, NULL, 0},
 };
 
 int main(int argc, char **argv) {
