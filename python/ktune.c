@@ -1140,13 +1140,18 @@ static PyObject *py_reload(PyObject *self, PyObject *unused) {
 
 static PyObject *py_set_max_threads(PyObject *self, PyObject *arg) {
     (void)self;
-    int n = PyLong_Check(arg) ? _PyLong_AsInt(arg) : -1;
-    if (n == -1 && PyErr_Occurred()) return NULL;
-    if (!PyLong_Check(arg) || n < 0) {
-        PyErr_SetString(PyExc_ValueError, "set_max_threads(): n must be an int >= 0 (0: no cap)");
+    if (!PyLong_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "set_max_threads(): n must be an int, not %.100s",
+                     Py_TYPE(arg)->tp_name);
         return NULL;
     }
-    kt_status s = kt_set_max_threads(n);
+    long n = PyLong_AsLong(arg);
+    if (n == -1 && PyErr_Occurred()) return NULL;
+    if (n < 0 || n > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "set_max_threads(): n must be >= 0 (0: no cap)");
+        return NULL;
+    }
+    kt_status s = kt_set_max_threads((int)n);
     if (s != KT_OK) return raise_status(s);
     Py_RETURN_NONE;
 }

@@ -159,8 +159,10 @@ def test_introspection_errors(rng):
         ktune.force("axpy_f99", "scalar")
     with pytest.raises(TypeError):
         ktune.variants(3)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=">= 0"):
         ktune.set_max_threads(-1)
+    with pytest.raises(TypeError, match="must be an int"):
+        ktune.set_max_threads(1.5)
 
 
 def test_call_errors(rng):

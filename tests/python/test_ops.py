@@ -328,6 +328,20 @@ def test_reload():
     assert isinstance(ktune.reload(), str)
 
 
+def test_set_max_threads():
+    """A cap of 1 leaves no threaded variant to dispatch to; 0 removes the cap."""
+    try:
+        ktune.set_max_threads(1)
+        for n in (10**6, 10**8):
+            v = ktune.explain("add_scalar_i64", n)["variant"]
+            assert not v.startswith("threads"), v
+        a = np.zeros(10**6, dtype=np.int64)
+        ktune.add_scalar(a, 3)
+        assert int(a.sum()) == 3 * 10**6
+    finally:
+        ktune.set_max_threads(0)
+
+
 def test_docs():
     text = pydoc.render_doc(ktune, renderer=pydoc.plaintext)
     for name in ["add_scalar", "axpy", "dot", "gemv", "gemm", "info", "variants", "explain",
