@@ -31,7 +31,7 @@
 
 /* ---- dispatch counters ------------------------------------------------------------ */
 
-_Thread_local __attribute__((tls_model("initial-exec"))) kt_ctr_block kt_ctr_tls;
+_Thread_local __attribute__((tls_model("initial-exec"))) kt_ctr_block *kt_ctr_me;
 
 static pthread_mutex_t kt_prof_lock = PTHREAD_MUTEX_INITIALIZER;
 static kt_ctr_block *kt_ctr_list;                      /* registered live threads */
@@ -55,8 +55,9 @@ static void ctr_thread_exit(void *p) {
             *q = b->next;
             break;
         }
-    b->live = 0; /* a later call in this thread's destructors registers it again */
     pthread_mutex_unlock(&kt_prof_lock);
+    kt_ctr_me = NULL; /* a later call in this thread's destructors registers a new one */
+    free(b);
 }
 
 static void prof_atfork_prepare(void);
@@ -70,16 +71,18 @@ static void keys_init(void) {
     pthread_atfork(prof_atfork_prepare, prof_atfork_parent, prof_atfork_child);
 }
 
-void kt_ctr_register(void) {
+kt_ctr_block *kt_ctr_register(void) {
+    if (kt_ctr_me) return kt_ctr_me;
     pthread_once(&kt_prof_once, keys_init);
+    kt_ctr_block *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
     pthread_mutex_lock(&kt_prof_lock);
-    if (!kt_ctr_tls.live) {
-        kt_ctr_tls.next = kt_ctr_list;
-        kt_ctr_list = &kt_ctr_tls;
-        kt_ctr_tls.live = 1;
-    }
+    b->next = kt_ctr_list;
+    kt_ctr_list = b;
     pthread_mutex_unlock(&kt_prof_lock);
-    if (kt_keys_ok) pthread_setspecific(kt_ctr_key, &kt_ctr_tls);
+    if (kt_keys_ok) pthread_setspecific(kt_ctr_key, b);
+    kt_ctr_me = b;
+    return b;
 }
 
 static void counters_locked(uint64_t out[KT_OP_COUNT][KT_CTR_N]) {
@@ -91,7 +94,6 @@ static void counters_locked(uint64_t out[KT_OP_COUNT][KT_CTR_N]) {
 }
 
 void kt_profile_counters(uint64_t out[KT_OP_COUNT][KT_CTR_N]) {
-    if (!kt_ctr_tls.live) kt_ctr_register(); /* the caller's own counts are always seen */
     pthread_mutex_lock(&kt_prof_lock);
     counters_locked(out);
     pthread_mutex_unlock(&kt_prof_lock);
@@ -465,11 +467,15 @@ static void prof_atfork_parent(void) { pthread_mutex_unlock(&kt_prof_lock); }
 static void prof_atfork_child(void) {
     pthread_mutex_init(&kt_prof_lock, NULL);
     memset(kt_ctr_retired, 0, sizeof kt_ctr_retired);
+    for (kt_ctr_block *b = kt_ctr_list, *next; b; b = next) {
+        next = b->next;
+        if (b != kt_ctr_me) free(b); /* other threads' copies: those threads are gone */
+    }
     kt_ctr_list = NULL;
-    if (kt_ctr_tls.live) {
-        memset(kt_ctr_tls.n, 0, sizeof kt_ctr_tls.n);
-        kt_ctr_tls.next = NULL;
-        kt_ctr_list = &kt_ctr_tls;
+    if (kt_ctr_me) {
+        memset(kt_ctr_me->n, 0, sizeof kt_ctr_me->n);
+        kt_ctr_me->next = NULL;
+        kt_ctr_list = kt_ctr_me;
     }
     for (kt_prof_thread *t = kt_prof_list, *next; t; t = next) {
         next = t->next;
@@ -556,7 +562,6 @@ static kt_status write_file(const char *path, const kt_db_prof_run *run,
 static kt_status flush(int complete) {
     if (!kt_me.pid) return KT_OK; /* never enabled: nothing to write */
     uint64_t ctr[KT_OP_COUNT][KT_CTR_N];
-    if (!kt_ctr_tls.live) kt_ctr_register();
     pthread_mutex_lock(&kt_prof_lock);
     kt_prof_thread *m = merged_locked();
     counters_locked(ctr);

@@ -5,9 +5,11 @@
  * Dispatch counters: every dispatched call adds one to a per-thread, initial-exec TLS
  * counter of its op and kind (tuned shape, nearest tuned neighbour, default, forced,
  * strided fallback) -- a load, an add and a store, no lock, no atomic read-modify-write.
- * A thread's counters become visible (kt_profile_counters) once registered: its first
- * call takes the slow path (the fast paths test `kt_ctr_tls.live`), which registers it;
- * at thread exit they are added to the process's totals.
+ * A thread's counters live in a block allocated once, at its first call: that call
+ * takes the slow path (the fast paths test the TLS pointer `kt_ctr_me`), which makes and
+ * registers the block; at thread exit its counts are added to the process's totals.
+ * Only the pointer is TLS (8 bytes of static TLS, so a dlopen'ed libktune.so does not
+ * run out of the static TLS surplus).
  *
  * Recording: while active, the dispatch tables' direct pointers are the wrappers of
  * lib/kt_profile.c (same signature as the variant functions), and the slow paths call
@@ -38,18 +40,24 @@ enum {
 const char *kt_ctr_name(int slot);
 
 typedef struct kt_ctr_block {
-    uint64_t live;                       /* registered (the fast paths test it) */
     uint64_t n[KT_OP_COUNT][KT_CTR_N];   /* written by the owner thread only */
     struct kt_ctr_block *next;
 } kt_ctr_block;
 
-extern _Thread_local __attribute__((tls_model("initial-exec"))) kt_ctr_block kt_ctr_tls;
+/* The calling thread's counters; NULL until its first slow-path call. */
+extern _Thread_local __attribute__((tls_model("initial-exec"))) kt_ctr_block *kt_ctr_me;
 
-/* Registers the calling thread's counters (slow path, once per thread). */
-void kt_ctr_register(void);
+/*
+ * Makes and registers the calling thread's counters (slow path, once per thread);
+ * NULL when out of memory (then nothing is counted in this thread).
+ */
+kt_ctr_block *kt_ctr_register(void);
 
+/* Counts a slot of op in this thread (registered: kt_ctr_me not NULL). */
 static inline __attribute__((always_inline)) void kt_ctr_add(kt_op_id op, unsigned slot) {
-    uint64_t *c = &kt_ctr_tls.n[op][slot];
+    kt_ctr_block *b = kt_ctr_me;
+    if (!b) return;
+    uint64_t *c = &b->n[op][slot];
     __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 
@@ -61,8 +69,8 @@ static inline __attribute__((always_inline)) void kt_ctr_add(kt_op_id op, unsign
  */
 static inline __attribute__((always_inline)) int kt_ctr_vec(kt_op_id op, const kt_interval *iv,
                                                             size_t n) {
-    kt_ctr_block *b = &kt_ctr_tls;
-    if (!b->live) return 0;
+    kt_ctr_block *b = kt_ctr_me;
+    if (!b) return 0;
     uint64_t *c = &b->n[op][(unsigned)iv->source * 2u + (n == iv->matched[0])];
     __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
     return 1;
@@ -71,8 +79,8 @@ static inline __attribute__((always_inline)) int kt_ctr_vec(kt_op_id op, const k
 /* The same for a matrix op of shape (d0, d1, d2). */
 static inline __attribute__((always_inline)) int
 kt_ctr_mat(kt_op_id op, const kt_interval *iv, size_t d0, size_t d1, size_t d2) {
-    kt_ctr_block *b = &kt_ctr_tls;
-    if (!b->live) return 0;
+    kt_ctr_block *b = kt_ctr_me;
+    if (!b) return 0;
     uint64_t *c = &b->n[op][(unsigned)iv->source * 2u +
                             ((d0 == iv->matched[0]) & (d1 == iv->matched[1]) &
                              (d2 == iv->matched[2]))];
@@ -82,7 +90,7 @@ kt_ctr_mat(kt_op_id op, const kt_interval *iv, size_t d0, size_t d1, size_t d2) 
 
 /* A slow-path count (registers the thread first if needed). */
 static inline void kt_ctr_slow(kt_op_id op, unsigned slot) {
-    if (!kt_ctr_tls.live) kt_ctr_register();
+    if (!kt_ctr_me) kt_ctr_register();
     kt_ctr_add(op, slot);
 }
 
