@@ -267,7 +267,6 @@ typedef struct klass {
     size_t l3;
     kt_tuner t;              /* the writer's tuner of this class: db, machine, grids, counts */
     opstate ops[KT_OP_COUNT];
-    int done;
 } klass;
 
 /* What a measuring rank is doing. */
@@ -497,7 +496,7 @@ static kt_status on_result(writer_s *ws, int r, const char *buf, int len, int st
         if (kt_ops[op].ndims == 1) snprintf(shape, sizeof shape, "n=%zu", dims[0]);
         else if (kt_ops[op].ndims == 2) snprintf(shape, sizeof shape, "%zux%zu", dims[0], dims[1]);
         else snprintf(shape, sizeof shape, "%zux%zux%zu", dims[0], dims[1], dims[2]);
-        fprintf(stderr, "tune: %.24s %s %s: %s (rank %d on %s, %.0f s)\n", k->fp,
+        fprintf(stderr, "tune: class %d %s %s: %s (rank %d on %s, %.0f s)\n", ki,
                 kt_ops[op].name, shape, win >= 0 ? s->cand[win]->name : "-", r, w->host,
                 kt_now() - ws->start);
     }
@@ -582,6 +581,9 @@ static kt_status writer_setup(writer_s *ws, const hello *h, assign *as) {
         if (s == KT_OK && !ws->rep->run) ws->rep->run = w->run;
         as[r] = (assign){.status = KT_OK, .klass = ki, .machine = k->machine, .run = w->run};
     }
+    for (int ki = 0; ki < ws->nk && s == KT_OK && o->progress; ki++)
+        fprintf(stderr, "tune: class %d is %s: %d measuring rank%s\n", ki, ws->k[ki].fp,
+                ws->k[ki].nranks, ws->k[ki].nranks == 1 ? "" : "s");
     return s;
 }
 
@@ -745,11 +747,11 @@ kt_status kt_mpi_tune(const kt_tune_opts *o, kt_tune_report *rep, int *is_writer
         return rank == 0 ? s : (kt_status)mine.status;
     }
     if (rank == 0) {
-        s = writer_loop(&ws);
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", kt_last_error());
-        s = writer_end(&ws, s);
-        if (s != KT_OK) kt_fail(s, "%s", msg[0] ? msg : kt_last_error());
+        kt_status l = writer_loop(&ws);
+        char msg[512] = "";
+        if (l != KT_OK) snprintf(msg, sizeof msg, "%s", kt_last_error());
+        s = writer_end(&ws, l);
+        if (l != KT_OK) kt_fail(l, "%s", msg); /* the first failure is the one to tell */
     } else {
         s = worker(o, &mine, rep);
     }
