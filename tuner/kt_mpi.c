@@ -135,7 +135,7 @@ static kt_status wio_get(void *ctx, kt_db_measurement *m) {
 
 static kt_status wio_put(void *ctx, const kt_db_measurement *m) {
     wio *w = ctx;
-    if (w->nout >= KT_MAX_CAND) return kt_fail(KT_EINVAL, "tune --mpi: too many rows");
+    if (w->nout >= KT_MAX_CAND) return kt_fail(KT_EINVAL, "--mpi: too many rows");
     w->out[w->nout++] = *m;
     return KT_OK;
 }
@@ -163,7 +163,7 @@ static kt_status worker(const kt_tune_opts *o, const assign *a, kt_tune_report *
     size_t cap = sizeof(result) + KT_MAX_CAND * sizeof(row);
     char *out = malloc(cap);
     result first = {.id = -1, .status = KT_OK};
-    kt_status s = inval && pt && out ? KT_OK : kt_fail(KT_ENOMEM, "tune --mpi: out of memory");
+    kt_status s = inval && pt && out ? KT_OK : kt_fail(KT_ENOMEM, "--mpi: out of memory");
     if (s != KT_OK) {
         first.status = s;
         snprintf(first.error, sizeof first.error, "%s", kt_last_error());
@@ -189,7 +189,7 @@ static kt_status worker(const kt_tune_opts *o, const assign *a, kt_tune_report *
              */
             free(inval), free(pt), free(out);
             if (got == 0) rep->stopped = 1;
-            return got < 0 ? kt_fail(KT_ENOMEM, "tune --mpi: out of memory") : KT_OK;
+            return got < 0 ? kt_fail(KT_ENOMEM, "--mpi: out of memory") : KT_OK;
         }
         if (st.MPI_TAG == T_STOP) {
             free(buf);
@@ -267,7 +267,6 @@ typedef struct klass {
     size_t l3;
     kt_tuner t;              /* the writer's tuner of this class: db, machine, grids, counts */
     opstate ops[KT_OP_COUNT];
-    int done;
 } klass;
 
 /* What a measuring rank is doing. */
@@ -318,7 +317,7 @@ static kt_status send_task(writer_s *ws, int r, klass *k, kt_op_id op, const siz
                            const char *skip, long long id) {
     size_t cap = sizeof(task) + KT_MAX_CAND * sizeof(kt_db_measurement);
     char *buf = malloc(cap);
-    if (!buf) return kt_fail(KT_ENOMEM, "tune --mpi: out of memory");
+    if (!buf) return kt_fail(KT_ENOMEM, "--mpi: out of memory");
     task *tk = (task *)buf;
     memset(tk, 0, sizeof *tk);
     tk->id = id;
@@ -437,7 +436,7 @@ static kt_status on_result(writer_s *ws, int r, const char *buf, int len, int st
     const result *res = (const result *)buf;
     wstate *w = &ws->w[r];
     if (len < (int)sizeof *res || len < (int)(sizeof *res + (size_t)res->ncand * sizeof(row)))
-        return kt_fail(KT_EINVAL, "tune --mpi: a short message from rank %d", r);
+        return kt_fail(KT_EINVAL, "--mpi: a short message from rank %d", r);
     if (res->status != KT_OK)
         return kt_fail(res->status, "rank %d (%s): %s", r, w->host, res->error);
     w->idle = 1;
@@ -448,13 +447,13 @@ static kt_status on_result(writer_s *ws, int r, const char *buf, int len, int st
     int ki = (int)(id / 1000000 / 1000), op = (int)(id / 1000000 % 1000);
     long idx = (long)(id % 1000000);
     if (ki < 0 || ki >= ws->nk || op < 0 || op >= KT_OP_COUNT)
-        return kt_fail(KT_EINVAL, "tune --mpi: a bad result from rank %d", r);
+        return kt_fail(KT_EINVAL, "--mpi: a bad result from rank %d", r);
     klass *k = &ws->k[ki];
     opstate *s = &k->ops[op];
     const row *rows = (const row *)(buf + sizeof *res);
     kt_status st = KT_OK;
     kt_point *pt = idx < KT_CHAIN ? &s->pts[idx] : malloc(sizeof *pt);
-    if (!pt) return kt_fail(KT_ENOMEM, "tune --mpi: out of memory");
+    if (!pt) return kt_fail(KT_ENOMEM, "--mpi: out of memory");
     if (!s->ncand) {
         for (int i = 0; i < res->ncand && i < KT_MAX_CAND; i++)
             s->cand[s->ncand++] = kt_variant_lookup((kt_op_id)op, rows[i].m.variant);
@@ -497,7 +496,7 @@ static kt_status on_result(writer_s *ws, int r, const char *buf, int len, int st
         if (kt_ops[op].ndims == 1) snprintf(shape, sizeof shape, "n=%zu", dims[0]);
         else if (kt_ops[op].ndims == 2) snprintf(shape, sizeof shape, "%zux%zu", dims[0], dims[1]);
         else snprintf(shape, sizeof shape, "%zux%zux%zu", dims[0], dims[1], dims[2]);
-        fprintf(stderr, "tune: %.24s %s %s: %s (rank %d on %s, %.0f s)\n", k->fp,
+        fprintf(stderr, "tune: class %d %s %s: %s (rank %d on %s, %.0f s)\n", ki,
                 kt_ops[op].name, shape, win >= 0 ? s->cand[win]->name : "-", r, w->host,
                 kt_now() - ws->start);
     }
@@ -528,7 +527,7 @@ static kt_status writer_setup(writer_s *ws, const hello *h, assign *as) {
      */
     for (int r = 1; r < ws->size; r++)
         if (h[r].bound && h[r].cores < h[r].online)
-            return kt_fail(KT_EINVAL, "tune --mpi: mpirun bound rank %d (%s) to %d of its %d "
+            return kt_fail(KT_EINVAL, "--mpi: mpirun bound rank %d (%s) to %d of its %d "
                         "CPUs: it would tune a smaller machine; run mpirun --bind-to none",
                         r, h[r].host, h[r].cores, h[r].online);
     kt_status s = kt_db_open_write(o->db_path, &ws->db);
@@ -536,7 +535,7 @@ static kt_status writer_setup(writer_s *ws, const hello *h, assign *as) {
     ws->k = calloc((size_t)ws->size, sizeof *ws->k);
     ws->w = calloc((size_t)ws->size, sizeof *ws->w);
     ws->node_busy = calloc((size_t)ws->size, sizeof *ws->node_busy);
-    if (!ws->k || !ws->w || !ws->node_busy) return kt_fail(KT_ENOMEM, "tune --mpi: out of memory");
+    if (!ws->k || !ws->w || !ws->node_busy) return kt_fail(KT_ENOMEM, "--mpi: out of memory");
     for (size_t i = 0, n = kt_variants_len(); i < n && s == KT_OK; i++) {
         const kt_variant *v = kt_variant_at(i);
         const char *colon = strchr(v->name, ':');
@@ -566,7 +565,7 @@ static kt_status writer_setup(writer_s *ws, const hello *h, assign *as) {
                 st->win = calloc(st->ng ? st->ng : 1, sizeof *st->win);
                 st->state = calloc(st->ng ? st->ng : 1, sizeof *st->state);
                 if (!st->pts || !st->win || !st->state)
-                    s = kt_fail(KT_ENOMEM, "tune --mpi: out of memory");
+                    s = kt_fail(KT_ENOMEM, "--mpi: out of memory");
                 st->on = 1;
                 st->sweep_left = (int)st->ng;
             }
@@ -582,6 +581,9 @@ static kt_status writer_setup(writer_s *ws, const hello *h, assign *as) {
         if (s == KT_OK && !ws->rep->run) ws->rep->run = w->run;
         as[r] = (assign){.status = KT_OK, .klass = ki, .machine = k->machine, .run = w->run};
     }
+    for (int ki = 0; ki < ws->nk && s == KT_OK && o->progress; ki++)
+        fprintf(stderr, "tune: class %d is %s: %d measuring rank%s\n", ki, ws->k[ki].fp,
+                ws->k[ki].nranks, ws->k[ki].nranks == 1 ? "" : "s");
     return s;
 }
 
@@ -636,12 +638,12 @@ static kt_status writer_loop(writer_s *ws) {
         MPI_Status st;
         char *buf;
         int len, got = recv_any(MPI_ANY_SOURCE, o->stop, &st, &buf, &len);
-        if (got < 0) return kt_fail(KT_ENOMEM, "tune --mpi: out of memory");
+        if (got < 0) return kt_fail(KT_ENOMEM, "--mpi: out of memory");
         if (got == 0) continue;
         int r = st.MPI_SOURCE;
         kt_status e = st.MPI_TAG == T_RESULT && r > 0
                           ? on_result(ws, r, buf, len, stopping || s != KT_OK)
-                          : kt_fail(KT_EINVAL, "tune --mpi: an unexpected message");
+                          : kt_fail(KT_EINVAL, "--mpi: an unexpected message");
         free(buf);
         if (e != KT_OK && s == KT_OK) s = e;
         if (e != KT_OK && r > 0 && !ws->w[r].stopped) {
@@ -692,13 +694,13 @@ kt_status kt_mpi_tune(const kt_tune_opts *o, kt_tune_report *rep, int *is_writer
     *is_writer = 1;
     MPI_Initialized(&inited);
     if (!inited && MPI_Init_thread(NULL, NULL, MPI_THREAD_SINGLE, &prov) != MPI_SUCCESS)
-        return kt_fail(KT_EUNAVAIL, "tune --mpi: MPI_Init failed");
+        return kt_fail(KT_EUNAVAIL, "--mpi: MPI_Init failed");
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     *is_writer = rank == 0;
     if (size < 2) {
-        return kt_fail(KT_EINVAL, "tune --mpi: needs at least 2 ranks (rank 0 writes the "
-                       "database, the others measure), e.g. mpirun -np 3 ktune tune --mpi");
+        return kt_fail(KT_EINVAL, "--mpi: needs at least 2 ranks (rank 0 writes the "
+                       "database, the others measure), e.g. mpirun --bind-to none -np 3 ktune tune --mpi");
     }
     /* the node: ranks sharing memory take turns measuring */
     MPI_Comm node;
@@ -725,7 +727,7 @@ kt_status kt_mpi_tune(const kt_tune_opts *o, kt_tune_report *rep, int *is_writer
     kt_status s = KT_OK;
     MPI_Gather(&me, (int)sizeof me, MPI_BYTE, all, (int)sizeof me, MPI_BYTE, 0, MPI_COMM_WORLD);
     if (rank == 0) {
-        s = all && as ? writer_setup(&ws, all, as) : kt_fail(KT_ENOMEM, "tune --mpi: out of memory");
+        s = all && as ? writer_setup(&ws, all, as) : kt_fail(KT_ENOMEM, "--mpi: out of memory");
         for (int r = 0; r < size && as; r++) as[r].status = s;
     }
     assign mine = {0};
@@ -745,11 +747,11 @@ kt_status kt_mpi_tune(const kt_tune_opts *o, kt_tune_report *rep, int *is_writer
         return rank == 0 ? s : (kt_status)mine.status;
     }
     if (rank == 0) {
-        s = writer_loop(&ws);
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", kt_last_error());
-        s = writer_end(&ws, s);
-        if (s != KT_OK) kt_fail(s, "%s", msg[0] ? msg : kt_last_error());
+        kt_status l = writer_loop(&ws);
+        char msg[512] = "";
+        if (l != KT_OK) snprintf(msg, sizeof msg, "%s", kt_last_error());
+        s = writer_end(&ws, l);
+        if (l != KT_OK) kt_fail(l, "%s", msg); /* the first failure is the one to tell */
     } else {
         s = worker(o, &mine, rep);
     }
