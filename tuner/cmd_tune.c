@@ -223,6 +223,13 @@ int kt_cmd_tune(int argc, char **argv) {
 #endif
     if (kt_ops_parse(ops, o.ops, &bad))
         return kt_cli_error(KT_EXIT_USAGE, "tune", "unknown operation '%s' (see ktune list)", bad);
+    for (size_t op = KT_OP_COUNT; mpi && op < kt_op_count(); op++) {
+        if (!o.ops[op]) continue;
+        if (strcmp(ops, "all") != 0)
+            return kt_cli_error(KT_EXIT_USAGE, "tune", "--mpi tunes the built-in operations "
+                                "only, not %s (tune a plugin's ops without --mpi)", kt_ops[op].name);
+        o.ops[op] = 0; /* "all" under --mpi: the built-in ones */
+    }
     char err[256];
     if (sizes && kt_sizes_parse_msg(sizes, &sz, &o.nsizes, err, sizeof err))
         return kt_cli_error(KT_EXIT_USAGE, "tune", "--sizes: %s", err);
