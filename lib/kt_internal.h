@@ -27,6 +27,19 @@
 extern "C" {
 #endif
 
+/*
+ * The TLS model of the hot paths' thread-locals: initial-exec (no call to
+ * reach them) in the static library; the default in libktune.so, where
+ * initial-exec variables take glibc's small static TLS surplus, which the
+ * CUDA runtime's page-aligned block already exhausts, and a dlopen of the
+ * library (a Python module) fails.  Libtool defines PIC for the shared objects.
+ */
+#ifdef PIC
+#define KT_TLS_IE
+#else
+#define KT_TLS_IE __attribute__((tls_model("initial-exec")))
+#endif
+
 /* ---- Operations ------------------------------------------------------- */
 
 typedef enum kt_op_id {

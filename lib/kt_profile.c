@@ -31,7 +31,7 @@
 
 /* ---- dispatch counters ------------------------------------------------------------ */
 
-_Thread_local __attribute__((tls_model("initial-exec"))) kt_ctr_block *kt_ctr_me;
+_Thread_local KT_TLS_IE kt_ctr_block *kt_ctr_me;
 
 static pthread_mutex_t kt_prof_lock = PTHREAD_MUTEX_INITIALIZER;
 static kt_ctr_block *kt_ctr_list;                      /* registered live threads */
@@ -122,7 +122,7 @@ typedef struct kt_prof_thread {
 } kt_prof_thread;
 
 _Atomic int kt_profile_active;
-static _Thread_local __attribute__((tls_model("initial-exec"))) kt_prof_thread *kt_prof_me;
+static _Thread_local KT_TLS_IE kt_prof_thread *kt_prof_me;
 static kt_prof_thread *kt_prof_list;    /* live threads' tables */
 static kt_prof_thread *kt_prof_retired; /* exited threads' entries, merged (one table) */
 static uint64_t kt_prof_lost;           /* calls not recorded (a table could not be made) */

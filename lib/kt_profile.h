@@ -45,7 +45,7 @@ typedef struct kt_ctr_block {
 } kt_ctr_block;
 
 /* The calling thread's counters; NULL until its first slow-path call. */
-extern _Thread_local __attribute__((tls_model("initial-exec"))) kt_ctr_block *kt_ctr_me;
+extern _Thread_local KT_TLS_IE kt_ctr_block *kt_ctr_me;
 
 /*
  * Makes and registers the calling thread's counters (slow path, once per thread);
