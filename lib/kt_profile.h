@@ -124,15 +124,15 @@ extern const kt_fnptr kt_profile_wrappers[KT_OP_COUNT];
    without one -- none today -- runs unrecorded). */
 static inline kt_fnptr kt_run_fn(const kt_variant *v) {
     return atomic_load_explicit(&kt_profile_active, memory_order_relaxed) &&
-                   kt_profile_wrappers[v->op]
+                   v->op < KT_OP_COUNT && kt_profile_wrappers[v->op]
                ? kt_profile_wrappers[v->op]
-               : v->fn;
+               : v->fn; /* registered ops: not recorded */
 }
 
 /* The direct pointer of an interval calling v (finish_optab): v->fn or the wrapper. */
 static inline void *kt_profile_direct(const kt_variant *v) {
     return atomic_load_explicit(&kt_profile_active, memory_order_relaxed) &&
-                   kt_profile_wrappers[v->op]
+                   v->op < KT_OP_COUNT && kt_profile_wrappers[v->op]
                ? (void *)kt_profile_wrappers[v->op]
                : (void *)v->fn;
 }

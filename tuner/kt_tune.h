@@ -28,8 +28,8 @@ typedef struct kt_tune_opts {
     uint64_t seed;              /* of the held-out sizes (0: from the run's id) */
     /* --from-profile (issue 9): exactly these shapes of op, given most time first
        (vector ops are swept in size order and bisected); NULL: sizes or the grid */
-    const struct kt_shape *shapes[KT_OP_COUNT];
-    size_t nshapes[KT_OP_COUNT];
+    const struct kt_shape *shapes[KT_OP_MAX]; /* --from-profile (built-in ops only) */
+    size_t nshapes[KT_OP_MAX];
     const int *op_order;        /* the order to tune ops in (KT_OP_COUNT entries); NULL: enum */
 } kt_tune_opts;
 
