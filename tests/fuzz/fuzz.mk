@@ -14,7 +14,7 @@ KT_FUZZ_CC = $(CC) $(DEFS) $(DEFAULT_INCLUDES) $(AM_CPPFLAGS) $(CPPFLAGS) $(KT_F
 	$(KT_WARN_CFLAGS) $(CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) -I$(top_srcdir)/tuner
 KT_FUZZ_LINK = $(LIBTOOL) $(AM_V_lt) --tag=CC --mode=link $(CC) $(CFLAGS) -fsanitize=fuzzer \
 	$(LDFLAGS) -static
-KT_FUZZ_LIBS = libktune.la $(SQLITE_LIBS) $(OPENMP_CFLAGS) $(PTHREAD_LIBS) -lm
+KT_FUZZ_LIBS = libktune.la $(SQLITE_LIBS) $(OPENMP_CFLAGS) $(PTHREAD_LIBS) -lm $(MPI_LIBS)
 
 EXTRA_DIST += scripts/fuzz tests/fuzz/README.md tests/fuzz/fuzz.h tests/fuzz/sizes.c \
 	tests/fuzz/env.c tests/fuzz/import.c tests/fuzz/dbfile.c tests/fuzz/api.c \
