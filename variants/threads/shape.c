@@ -14,21 +14,7 @@
 #include <string.h>
 
 #include "kt_shape.h"
-
-/* [lo, hi) of thread id of t over [0, n), starts multiples of align. */
-static inline void share(size_t n, int t, int id, size_t align, size_t *lo, size_t *hi) {
-    size_t blocks = (n + align - 1) / align;
-    size_t per = blocks / (size_t)t, extra = blocks % (size_t)t;
-    size_t b0 = (size_t)id * per + ((size_t)id < extra ? (size_t)id : extra);
-    size_t b1 = b0 + per + ((size_t)id < extra ? 1 : 0);
-    *lo = b0 * align < n ? b0 * align : n;
-    *hi = b1 * align < n ? b1 * align : n;
-}
-
-static inline size_t line_elems(size_t elem) {
-    size_t line = kt_cpu_get()->line;
-    return line >= elem ? line / elem : 1;
-}
+#include "kt_threads.h"
 
 #define KT_TRANSPOSE_THREADS(T, DT, OP)                                                       \
     kt_status kt_transpose_##DT##_threads(const kt_variant *v, size_t m, size_t n, const T *a, \
@@ -36,11 +22,11 @@ static inline size_t line_elems(size_t elem) {
         const kt_variant *in = kt_best_serial(OP);                                            \
         kt_transpose_##DT##_fn f = (kt_transpose_##DT##_fn)in->fn;                            \
         const int t = v->threads;                                                             \
-        const size_t al = line_elems(sizeof *a);                                              \
+        const size_t al = kt_thr_line_elems(sizeof *a);                                              \
         kt_status st = KT_OK;                                                                 \
         _Pragma("omp parallel num_threads(t) reduction(max : st)") {                          \
             size_t lo, hi;                                                                    \
-            share(m, omp_get_num_threads(), omp_get_thread_num(), al, &lo, &hi);              \
+            kt_thr_split(m, omp_get_num_threads(), omp_get_thread_num(), al, &lo, &hi);              \
             if (hi > lo) st = f(in, hi - lo, n, a + lo * lda, lda, b + lo, ldb);              \
         }                                                                                     \
         return st;                                                                            \
@@ -58,7 +44,7 @@ KT_TRANSPOSE_THREADS(double, f64, KT_OP_TRANSPOSE_F64)
         kt_status st = KT_OK;                                                                  \
         _Pragma("omp parallel num_threads(t) reduction(max : st)") {                           \
             size_t lo, hi;                                                                     \
-            share(m - 2, omp_get_num_threads(), omp_get_thread_num(), 1, &lo, &hi);            \
+            kt_thr_split(m - 2, omp_get_num_threads(), omp_get_thread_num(), 1, &lo, &hi);            \
             if (hi > lo) st = f(in, hi - lo + 2, n, w, a + lo * lda, lda, b + lo * ldb, ldb);  \
         }                                                                                      \
         return st;                                                                             \

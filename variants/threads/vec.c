@@ -8,25 +8,10 @@
 
 #include <omp.h>
 
+#include "kt_threads.h"
 #include "kt_variants.h"
 
 int kt_omp_in_parallel(void) { return omp_in_parallel(); }
-
-/* Splits [0, n) into t chunks whose starts are multiples of `align` elements. */
-static inline void chunk(size_t n, int t, int id, size_t align, size_t *lo, size_t *hi) {
-    size_t blocks = (n + align - 1) / align;
-    size_t per = blocks / (size_t)t, extra = blocks % (size_t)t;
-    size_t b0 = (size_t)id * per + ((size_t)id < extra ? (size_t)id : extra);
-    size_t b1 = b0 + per + ((size_t)id < extra ? 1 : 0);
-    *lo = b0 * align < n ? b0 * align : n;
-    *hi = b1 * align < n ? b1 * align : n;
-}
-
-/* Elements per cache line for the element size. */
-static inline size_t line_elems(size_t elem) {
-    size_t line = kt_cpu_get()->line;
-    return line >= elem ? line / elem : 1;
-}
 
 /*
  * One body for every op: run `inner` over each thread's chunk.  The
@@ -35,11 +20,11 @@ static inline size_t line_elems(size_t elem) {
 #define KT_THREADS_FOR(v, n, elem, CALL)                                                   \
     do {                                                                                    \
         const int t_ = (v)->threads;                                                        \
-        const size_t al_ = line_elems(elem);                                                \
+        const size_t al_ = kt_thr_line_elems(elem);                                                \
         kt_status st_ = KT_OK;                                                              \
         _Pragma("omp parallel num_threads(t_) reduction(max : st_)") {                      \
             size_t lo, hi;                                                                  \
-            chunk((n), omp_get_num_threads(), omp_get_thread_num(), al_, &lo, &hi);         \
+            kt_thr_split((n), omp_get_num_threads(), omp_get_thread_num(), al_, &lo, &hi);         \
             if (hi > lo) st_ = CALL;                                                        \
         }                                                                                   \
         return st_;                                                                         \
