@@ -4,7 +4,7 @@
 # tree python/ktune.so links to the built module: PYTHONPATH=$(top_builddir)/python.
 EXTRA_DIST += python/ktune.c python/python.mk tests/python.sh tests/python/conftest.py \
 	tests/python/test_ops.py tests/python/test_errors.py tests/python/test_leaks.py \
-	scripts/bench-python
+	scripts/bench-python tests/python.supp
 TESTS += tests/python.sh
 AM_TESTS_ENVIRONMENT += KT_PYTHON='$(PYTHON)' KT_PYTHON_BUILT='$(KT_PYTHON_BUILT)'; \
 	export KT_PYTHON KT_PYTHON_BUILT;

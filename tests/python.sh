@@ -31,7 +31,8 @@ if [ -n "${KT_TEST_WRAPPER:-}" ]; then
     # (definitely lost, in python3.11 and numpy frames).  test_leaks.py checks the
     # module's leaks instead (memory and reference counts over many calls).
     case "$KT_TEST_WRAPPER" in
-    *valgrind*) wrap+=(--leak-check=no --errors-for-leak-kinds=none); export KT_UNDER_VALGRIND=1 ;;
+    *valgrind*) wrap+=(--leak-check=no --errors-for-leak-kinds=none
+                       "--suppressions=$top_srcdir/tests/python.supp"); export KT_UNDER_VALGRIND=1 ;;
     esac
     export PYTHONMALLOC=malloc KT_TEST_QUICK=1
 fi
