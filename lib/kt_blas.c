@@ -153,16 +153,19 @@ static kt_status dot_core(kt_op_id op, const kt_variant *v, size_t n, const void
 
 /*
  * The common call -- unit increments, valid pointers, a serial CPU variant
- * chosen -- goes straight to the variant; everything else (checks that
+ * chosen -- goes straight to the variant, to its unit-stride form where it
+ * has one (four arguments: a jump, no stack frame); everything else (checks that
  * fail, strides, threads inside a parallel region, GPU fallback) through
  * dot_core.
  */
-#define KT_DOT_FAST(OP, FN)                                                               \
+#define KT_DOT_FAST(OP, FN, UFN)                                                            \
     do {                                                                                  \
         const kt_table *tab_ = kt_table_peek(); /* NULL before the first: slow path */    \
         if ((n - 1 < KT_VEC_MAX(8)) && (incx == 1) && (incy == 1) && (x != NULL) &&      \
             (y != NULL) && (result != NULL) && (tab_ != NULL)) {                          \
             const kt_interval *iv_ = kt_lookup_key(&tab_->ops[OP], n);                    \
+            if (iv_->unit && kt_ctr_vec(OP, iv_, n))                                      \
+                return ((UFN)iv_->unit)(n, x, y, result);                                 \
             if (iv_->direct && kt_ctr_vec(OP, iv_, n))                                    \
                 return ((FN)iv_->direct)(iv_->pick, n, x, 1, y, 1, result);               \
         }                                                                                 \
@@ -187,13 +190,13 @@ static __attribute__((noinline)) kt_status dot_f64_slow(size_t n, const double *
 
 kt_status kt_dot_f32(size_t n, const float *x, ptrdiff_t incx, const float *y, ptrdiff_t incy,
                      float *result) {
-    KT_DOT_FAST(KT_OP_DOT_F32, kt_dot_f32_fn);
+    KT_DOT_FAST(KT_OP_DOT_F32, kt_dot_f32_fn, kt_dot_f32_unit_fn);
     return dot_f32_slow(n, x, incx, y, incy, result);
 }
 
 kt_status kt_dot_f64(size_t n, const double *x, ptrdiff_t incx, const double *y,
                      ptrdiff_t incy, double *result) {
-    KT_DOT_FAST(KT_OP_DOT_F64, kt_dot_f64_fn);
+    KT_DOT_FAST(KT_OP_DOT_F64, kt_dot_f64_fn, kt_dot_f64_unit_fn);
     return dot_f64_slow(n, x, incx, y, incy, result);
 }
 

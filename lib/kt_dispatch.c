@@ -138,12 +138,12 @@ static void build_defaults(kt_optab *t, kt_op_id op) {
         optab_alloc(t, 2);
         if (!t->iv) return;
         t->iv[0] =
-            (kt_interval){default_threshold(op), simd, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL};
-        t->iv[1] = (kt_interval){SIZE_MAX, thr, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL};
+            (kt_interval){default_threshold(op), simd, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL, NULL};
+        t->iv[1] = (kt_interval){SIZE_MAX, thr, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL, NULL};
     } else {
         optab_alloc(t, 1);
         if (!t->iv) return;
-        t->iv[0] = (kt_interval){SIZE_MAX, simd, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL};
+        t->iv[0] = (kt_interval){SIZE_MAX, simd, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL, NULL};
     }
 }
 
@@ -242,6 +242,9 @@ static void finish_optab(kt_optab *t) {
         /* recording on: the wrapper (lib/kt_profile.c), which calls v->fn */
         t->iv[i].direct =
             !v || (v->flags & (KT_VF_OPENMP | KT_VF_GPU)) ? NULL : kt_profile_direct(v);
+        /* not while recording: the wrapper has the variant's signature */
+        t->iv[i].unit = t->iv[i].direct && t->iv[i].direct == (void *)v->fn
+                            ? (void *)kt_dot_unit_of(v) : NULL;
     }
     for (unsigned b = 0; b < KT_NBUCKETS; b++) {
         size_t first = b ? (size_t)1 << b : 0;
@@ -303,7 +306,7 @@ static kt_table *table_build(kt_status *status) {
                     const kt_variant *serial =
                         (forced->flags & KT_VF_OPENMP) ? t->best_serial : forced;
                     t->iv[0] = (kt_interval){SIZE_MAX, forced, serial, KT_SRC_FORCED, {0, 0, 0},
-                                             NULL};
+                                             NULL, NULL};
                     if (!(forced->flags & KT_VF_UNIT_STRIDE)) t->strided = forced;
                     continue;
                 }
@@ -469,7 +472,7 @@ kt_status kt_dispatch_pin(kt_op_id op, const kt_variant *v) {
             tab = NULL;
         } else {
             const kt_variant *serial = (v->flags & KT_VF_OPENMP) ? t->best_serial : v;
-            t->iv[0] = (kt_interval){SIZE_MAX, v, serial, KT_SRC_FORCED, {0, 0, 0}, NULL};
+            t->iv[0] = (kt_interval){SIZE_MAX, v, serial, KT_SRC_FORCED, {0, 0, 0}, NULL, NULL};
             if (!(v->flags & KT_VF_UNIT_STRIDE)) t->strided = v;
             finish_optab(t);
             kt_pins[kt_npins++] = (kt_pin){kt_pin_base, v, tab};

@@ -19,6 +19,8 @@ typedef struct kt_interval {
     size_t matched[3];         /* the tuned dimensions (KT_SRC_TUNED) */
     void *direct;              /* pick->fn if a call may go straight to it (a serial CPU
                                   variant: no parallel-region or GPU-fallback rule), else NULL */
+    void *unit;                /* dot ops: pick's unit-stride form (kt_dot_unit_of) where
+                                  direct is pick->fn, else NULL */
 } kt_interval;
 
 /*

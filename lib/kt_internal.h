@@ -136,6 +136,9 @@ typedef kt_status (*kt_dot_f32_fn)(const kt_variant *v, size_t n, const float *x
                                    const float *y, ptrdiff_t incy, float *result);
 typedef kt_status (*kt_dot_f64_fn)(const kt_variant *v, size_t n, const double *x, ptrdiff_t incx,
                                    const double *y, ptrdiff_t incy, double *result);
+/* A serial dot variant's unit-stride form (variants/blas.h): four arguments, a tail jump. */
+typedef kt_status (*kt_dot_f32_unit_fn)(size_t n, const float *x, const float *y, float *result);
+typedef kt_status (*kt_dot_f64_unit_fn)(size_t n, const double *x, const double *y, double *result);
 /*
  * gemv and gemm variants see COLUMN-MAJOR problems only (the entry point
  * turns row-major into column-major by transposing), with m, n (and k) > 0
@@ -169,6 +172,9 @@ void kt_registry_plant(const kt_variant *extra, size_t n);
 size_t kt_variants_len(void);
 const kt_variant *kt_variant_at(size_t i);
 const kt_variant *kt_variant_lookup(kt_op_id op, const char *name);
+/* The unit-stride form (kt_dot_f32_unit_fn, kt_dot_f64_unit_fn) of a built-in dot variant; NULL
+   for other variants and ops. */
+kt_fnptr kt_dot_unit_of(const kt_variant *v);
 
 /*
  * Whether v can run here; when not, writes the reason into why (if given).

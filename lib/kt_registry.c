@@ -55,9 +55,10 @@
 /* name, backend, op, version, required CPU features, flags, threads, param, cost, fn,
  * trampoline (NULL: the op's), minimum size */
 #define SCALAR(op, f) {"scalar", "scalar", op, 1, 0, 0, 1, 0, 0, FN(f), NULL, 0}
-/* vector ops' SIMD rows: version 2 since heads and tails are scalar (variants/vec_impl.h) */
-#define AVX2(op, f) {"avx2", "avx2", op, 2, KT_REQ_AVX2, US, 1, 0, 1, AVX2_FN(f), NULL, 0}
-#define AVX512(op, f) {"avx512", "avx512", op, 2, KT_REQ_AVX512, US, 1, 0, 2, AVX512_FN(f), NULL, 0}
+/* vector ops' SIMD rows: version 3 since tails and sizes below one vector run narrower vectors
+ * (variants/vec_impl.h) */
+#define AVX2(op, f) {"avx2", "avx2", op, 3, KT_REQ_AVX2, US, 1, 0, 1, AVX2_FN(f), NULL, 0}
+#define AVX512(op, f) {"avx512", "avx512", op, 3, KT_REQ_AVX512, US, 1, 0, 2, AVX512_FN(f), NULL, 0}
 #define THREADS(op, f, t) \
     {"threads:t=" #t, "threads", op, 1, 0, US | KT_VF_OPENMP, t, 0, 10 + t, OMP_FN(f), NULL, 0}
 #define THREADS_ALL(op, f) \
@@ -318,6 +319,23 @@ int kt_variant_size_ok(const kt_variant *v, const size_t dims[3]) {
     for (int d = 1; d < kt_ops[v->op].ndims; d++)
         if (__builtin_mul_overflow(key, dims[d], &key)) return 1;
     return key >= v->min_size;
+}
+
+kt_fnptr kt_dot_unit_of(const kt_variant *v) {
+    static const struct {
+        kt_fnptr fn, unit;
+    } forms[] = {
+        {FN(kt_dot_f32_scalar), FN(kt_dot_f32_scalar_unit)},
+        {FN(kt_dot_f64_scalar), FN(kt_dot_f64_scalar_unit)},
+        {AVX2_FN(kt_dot_f32_avx2), AVX2_FN(kt_dot_f32_avx2_unit)},
+        {AVX2_FN(kt_dot_f64_avx2), AVX2_FN(kt_dot_f64_avx2_unit)},
+        {AVX512_FN(kt_dot_f32_avx512), AVX512_FN(kt_dot_f32_avx512_unit)},
+        {AVX512_FN(kt_dot_f64_avx512), AVX512_FN(kt_dot_f64_avx512_unit)},
+    };
+    if (!v || !v->fn || (v->op != KT_OP_DOT_F32 && v->op != KT_OP_DOT_F64)) return NULL;
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+        if (forms[i].fn == v->fn) return forms[i].unit;
+    return NULL;
 }
 
 const kt_variant *kt_variant_lookup(kt_op_id op, const char *name) {

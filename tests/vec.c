@@ -173,6 +173,37 @@ static void check_axpy(const kt_variant *v, size_t n, double alpha, ptrdiff_t in
     free(y.base);
 }
 
+/*
+ * x and y the same array (allowed: y = (1 + alpha) y): every element must be
+ * read before it is written, whatever widths the kernel's head, body and tail use.
+ */
+static void check_axpy_inplace(const kt_variant *v, size_t n, double alpha, size_t off,
+                               kt_rng *r) {
+    kt_dtype t = kt_ops[v->op].dtype;
+    size_t es = esize(t);
+    buf y = buf_new(t, n, off);
+    fill(t, y.p, n, r);
+    void *y0 = malloc(n ? n * es : 1);
+    memcpy(y0, y.p, n * es);
+    if (t == KT_F32) alpha = (float)alpha;
+    kt_args args = {.n = n, .alpha = alpha, .x = y.p, .incx = 1, .y = y.p, .incy = 1};
+    char what[160];
+    snprintf(what, sizeof what, "%s/%s in place n=%zu alpha=%g offset=%zu", kt_ops[v->op].name,
+             v->name, n, alpha, off);
+    kt_status s = kt_call(kt_ops[v->op].name, v->name, &args);
+    if (s != KT_OK) fail_msg("%s: status %d (%s)", what, s, kt_last_error());
+    double eps = t == KT_F32 ? FLT_EPSILON : DBL_EPSILON;
+    for (size_t i = 0; i < n; i++) {
+        long double old = get(t, y0, (ptrdiff_t)i), want = old + (long double)alpha * old;
+        long double got = get(t, y.p, (ptrdiff_t)i);
+        if (!(fabsl(got - want) <= 4 * eps * (fabsl(old) * (1 + fabsl(alpha)) + fabsl(want))))
+            fail_msg("%s: y[%zu] = %.10Lg, expected %.10Lg", what, i, got, want);
+    }
+    buf_check_guards(&y, es, what);
+    free(y0);
+    free(y.base);
+}
+
 static void test_variant(void **state) {
     const kt_variant *v = *state;
     kt_rng r;
@@ -195,6 +226,8 @@ static void test_variant(void **state) {
         check_add_scalar(v, 1000, 0, &r, 1); /* wrap-around / negative constant */
         return;
     }
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0] && sizes[k] <= 1025; k++)
+        check_axpy_inplace(v, sizes[k], kt_rng_nonzero(&r) * 3, k & 1, &r);
     static const double alphas[] = {1.0, -1.0, 0.5, 0.0, 1e30};
     for (size_t a = 0; a < sizeof alphas / sizeof alphas[0]; a++)
         for (size_t n = 0; n < 40; n += 13) check_axpy(v, n, alphas[a], 1, 1, 0, 1, &r);

@@ -18,12 +18,14 @@
  *   4. statistics: per candidate the median per call, spread = interquartile
  *      range / median, the minimum; per pair the median of the per-round
  *      ratios with its 95% interval (tuner/kt_stats.h);
- *   5. racing: after `min_samples` rounds a candidate shown slower than the
- *      leader by `race_factor` (the lower end of its interval), or one that
- *      costs more and is shown slower beyond the tie window, stops;
+ *   5. racing: after two rounds a candidate whose best sample is over
+ *      KT_MEASURE_FAR x the leader's median stops; after `min_samples` rounds
+ *      one shown slower than the leader by `race_factor` (the lower end of
+ *      its interval), or one that costs more and is shown slower beyond the
+ *      tie window, stops;
  *   6. stopping: when no cheaper candidate's interval straddles the tie
  *      window (kt_decide's `undecided`), at `max_samples`, or when `max_s`
- *      is spent.
+ *      is spent (after at least three rounds).
  * GPU variants are timed end to end by the same clock (the call
  * synchronises); their kernel-only time comes from CUDA events.
  */
@@ -45,6 +47,8 @@ typedef struct kt_mopts {
 } kt_mopts;
 
 #define KT_MEASURE_MAX_ROUNDS 40
+/* Clearly behind: a best sample this many times the leader's median (dropped after 2 rounds). */
+#define KT_MEASURE_FAR 2.0
 
 /* Defaults for a full run and for --quick. */
 kt_mopts kt_mopts_default(int quick);

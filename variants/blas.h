@@ -26,6 +26,23 @@
                                 size_t n, size_t k, double alpha, const double *a, size_t lda,    \
                                 const double *b, size_t ldb, double beta, double *c, size_t ldc)
 
+/*
+ * The unit-stride form of a serial dot variant: (n, x, y, result), four
+ * arguments, so the entry point's fast path ends in a tail jump (the
+ * variant signature's seventh argument is passed on the stack).  Same
+ * result as the variant with increments 1.  lib/kt_registry.c maps a
+ * variant to its form (kt_dot_unit_of).
+ */
+#define KT_DOT_UNIT_DECLARE(isa)                                                                  \
+    kt_status kt_dot_f32_##isa##_unit(size_t n, const float *x, const float *y, float *result);  \
+    kt_status kt_dot_f64_##isa##_unit(size_t n, const double *x, const double *y, double *result)
+
+KT_DOT_UNIT_DECLARE(scalar);
+KT_DOT_UNIT_DECLARE(avx2);
+KT_DOT_UNIT_DECLARE(avx512);
+
+#undef KT_DOT_UNIT_DECLARE
+
 KT_BLAS_DECLARE(scalar);
 KT_BLAS_DECLARE(avx2);
 KT_BLAS_DECLARE(avx512);

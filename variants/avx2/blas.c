@@ -132,6 +132,18 @@ static inline void transpose4_pd(__m256d r[4])
 
 /* ---- The variants ------------------------------------------------------- */
 
+kt_status kt_dot_f32_avx2_unit(size_t n, const float *x, const float *y, float *result)
+{
+    *result = dot_unit_f32(n, x, y);
+    return KT_OK;
+}
+
+kt_status kt_dot_f64_avx2_unit(size_t n, const double *x, const double *y, double *result)
+{
+    *result = dot_unit_f64(n, x, y);
+    return KT_OK;
+}
+
 kt_status kt_dot_f32_avx2(const kt_variant *v, size_t n, const float *x, ptrdiff_t incx,
                           const float *y, ptrdiff_t incy, float *result)
 {

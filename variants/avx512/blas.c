@@ -116,6 +116,18 @@ static inline void transpose8_pd(__m512d r[8])
 
 /* ---- The variants ------------------------------------------------------- */
 
+kt_status kt_dot_f32_avx512_unit(size_t n, const float *x, const float *y, float *result)
+{
+    *result = dot_unit_f32(n, x, y);
+    return KT_OK;
+}
+
+kt_status kt_dot_f64_avx512_unit(size_t n, const double *x, const double *y, double *result)
+{
+    *result = dot_unit_f64(n, x, y);
+    return KT_OK;
+}
+
 kt_status kt_dot_f32_avx512(const kt_variant *v, size_t n, const float *x, ptrdiff_t incx,
                             const float *y, ptrdiff_t incy, float *result)
 {

@@ -21,6 +21,16 @@ static ptrdiff_t start(size_t n, ptrdiff_t inc)
 #define SC(name) name##_f64
 #include "blas_body.h"
 
+kt_status kt_dot_f32_scalar_unit(size_t n, const float *x, const float *y, float *result)
+{
+    return dot_f32(n, x, 1, y, 1, result);
+}
+
+kt_status kt_dot_f64_scalar_unit(size_t n, const double *x, const double *y, double *result)
+{
+    return dot_f64(n, x, 1, y, 1, result);
+}
+
 kt_status kt_dot_f32_scalar(const kt_variant *v, size_t n, const float *x, ptrdiff_t incx,
                             const float *y, ptrdiff_t incy, float *result)
 {
