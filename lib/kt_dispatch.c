@@ -249,8 +249,11 @@ static void finish_optab(kt_optab *t) {
     for (unsigned b = 0; b < KT_NBUCKETS; b++) {
         size_t first = b ? (size_t)1 << b : 0;
         size_t last = b + 1 == KT_NBUCKETS ? SIZE_MAX : ((size_t)2 << b) - 1;
-        t->bucket[b].lo = (uint32_t)interval_of(t, first);
-        t->bucket[b].hi = (uint32_t)interval_of(t, last);
+        kt_bucket *k = &t->bucket[b];
+        k->lo = (uint32_t)interval_of(t, first);
+        k->hi = (uint32_t)interval_of(t, last);
+        k->lo2 = k->lo < k->hi ? k->lo + 1 : k->lo;
+        k->split = k->lo < k->hi ? t->iv[k->lo].bound : SIZE_MAX;
     }
 }
 

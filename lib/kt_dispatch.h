@@ -25,12 +25,15 @@ typedef struct kt_interval {
 
 /*
  * Sizes whose floor(log2) is b (b = 0: sizes 0 and 1) lie in intervals lo..hi
- * of their table: the lookup starts at lo and can never pass hi, so it takes
- * one compare when a bucket lies in one interval (the common case) and
- * stops at the last interval whatever the size (SIZE_MAX included).
+ * of their table.  A bucket over one or two intervals (the common case: few
+ * winner changes) is one compare and a conditional move, no branch: sizes
+ * below split are in lo, the others in lo2 (lo + 1, or lo when the bucket
+ * lies in one interval).  A bucket over more goes on scanning from lo2, and
+ * can never pass hi: the last interval holds every size up to SIZE_MAX.
  */
 typedef struct kt_bucket {
-    uint32_t lo, hi;
+    uint32_t lo, lo2, hi;
+    size_t split;
 } kt_bucket;
 
 #define KT_NBUCKETS 64
@@ -136,8 +139,8 @@ static inline unsigned kt_ilog2(size_t x) {
 static inline __attribute__((always_inline)) const kt_interval *
 kt_lookup_key(const kt_optab *t, size_t key) {
     const kt_bucket *b = &t->bucket[kt_ilog2(key)];
-    size_t i = b->lo;
-    while (i < b->hi && key >= t->iv[i].bound) i++;
+    size_t i = key < b->split ? b->lo : b->lo2;
+    while (__builtin_expect(i < b->hi, 0) && key >= t->iv[i].bound) i++;
     return &t->iv[i];
 }
 
