@@ -556,7 +556,7 @@ double kt_gemm_f64_bytes(const size_t d[3]) { return gemm_bytes(d, 8); }
 static const uint64_t poison_bits = 0x7ff4dead7ff4deadull;
 
 static void *alloc_random(size_t n, int f32, kt_rng *r) {
-    void *p = malloc((n + GUARD) * (f32 ? 4 : 8));
+    void *p = kt_problem_alloc((n + GUARD) * (f32 ? 4 : 8));
     if (p)
         for (size_t i = 0; i < n; i++) st(f32, p, i, kt_rng_nonzero(r));
     return p;

@@ -226,6 +226,15 @@ void kt_registration_failed(void);
 /* Failed registrations so far, the last one's message into last (lib/kt_opreg.c). */
 unsigned kt_registration_failures(char *last, size_t len);
 void kt_problem_free(kt_problem *p);
+/*
+ * A problem's operand buffer (released by free): at a 64-byte boundary, the
+ * widest vector's.  Always the same alignment, so two tunes, and the tuner
+ * and `ktune bench`, time the same thing: from malloc, a buffer's offset
+ * within a cache line depends on the heap's history, and it moves AVX-512
+ * kernels by 5-10% against AVX2 ones at mid sizes.  NULL when out of memory.
+ */
+#define KT_PROBLEM_ALIGN 64
+void *kt_problem_alloc(size_t bytes);
 kt_op_id kt_op_find(const char *name);   /* KT_OP_NONE when unknown */
 
 /* Validates args for op and calls variant v with them (kt_call's core). */

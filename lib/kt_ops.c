@@ -140,6 +140,11 @@ static double axpy_f64_bytes(const size_t d[3]) { return 24.0 * (double)d[0]; }
 #define KT_GUARD 16 /* poisoned elements after each output, checked after a run */
 static const uint64_t kt_poison = 0x7ff4dead7ff4deadull; /* a signalling-NaN pattern */
 
+void *kt_problem_alloc(size_t bytes) {
+    void *p = NULL;
+    return posix_memalign(&p, KT_PROBLEM_ALIGN, bytes ? bytes : 1) == 0 ? p : NULL;
+}
+
 void kt_problem_free(kt_problem *p) {
     if (!p) return;
     for (int i = 0; i < 4; i++) free(p->buf[i]);
@@ -193,8 +198,8 @@ static kt_status vec_problem_new(kt_op_id op, const size_t dims[3], uint64_t see
     p->out_len = n;
     kt_rng r;
     kt_rng_seed(&r, seed);
-    p->buf[1] = malloc((n + KT_GUARD) * es);
-    if (op_is_axpy(op)) p->buf[0] = malloc((n ? n : 1) * es);
+    p->buf[1] = kt_problem_alloc((n + KT_GUARD) * es);
+    if (op_is_axpy(op)) p->buf[0] = kt_problem_alloc((n ? n : 1) * es);
     if (with_ref) p->init = malloc((n ? n : 1) * es);
     if (!p->buf[1] || (op_is_axpy(op) && !p->buf[0]) || (with_ref && !p->init)) {
         kt_problem_free(p);

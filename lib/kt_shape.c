@@ -303,9 +303,9 @@ kt_status kt_shape_problem_new(kt_op_id op, const size_t dims[3], uint64_t seed,
     p->out_len = out_len;
     kt_rng r;
     kt_rng_seed(&r, seed);
-    if (in_len) p->buf[0] = malloc(in_len * es);
-    p->buf[1] = malloc((out_len + KT_GUARD) * es);
-    if (stencil) p->buf[2] = malloc(9 * es);
+    if (in_len) p->buf[0] = kt_problem_alloc(in_len * es);
+    p->buf[1] = kt_problem_alloc((out_len + KT_GUARD) * es);
+    if (stencil) p->buf[2] = kt_problem_alloc(9 * es);
     if (with_ref || sort) p->init = malloc((out_len ? out_len : 1) * es);
     if ((in_len && !p->buf[0]) || !p->buf[1] || (stencil && !p->buf[2]) ||
         ((with_ref || sort) && !p->init)) {

@@ -641,6 +641,31 @@ static void test_kill_and_resume(void **state) {
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Every built-in op's problem buffers sit at KT_PROBLEM_ALIGN: tunes time the same layout. */
+static void test_problem_alignment(void **state) {
+    (void)state;
+    static const size_t sizes[] = {1, 3, 17, 1000, 40000};
+    for (int op = 0; op < KT_OP_COUNT; op++) {
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            size_t d = kt_ops[op].ndims == 1 ? sizes[i] : (sizes[i] > 300 ? 300 : sizes[i]);
+            size_t dims[3] = {d, kt_ops[op].ndims > 1 ? d + 1 : 0, kt_ops[op].ndims > 2 ? d + 2 : 0};
+            void *v;
+            assert_int_equal(kt_ops[op].problem_new(dims, 11 + i, 0, &v), KT_OK);
+            kt_problem *p = v;
+            int bufs = 0;
+            for (int b = 0; b < 4; b++) {
+                if (!p->buf[b]) continue;
+                bufs++;
+                if ((uintptr_t)p->buf[b] % KT_PROBLEM_ALIGN)
+                    fail_msg("%s at %zu: buffer %d at %p, not %d-byte aligned", kt_ops[op].name, d,
+                             b, p->buf[b], KT_PROBLEM_ALIGN);
+            }
+            assert_true(bufs > 0);
+            kt_ops[op].problem_free(v);
+        }
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc >= 4 && !strcmp(argv[1], "--child") && !strcmp(argv[2], "check")) {
         child_expect = (kt_status)atoi(argv[3]);
@@ -692,6 +717,9 @@ int main(int argc, char **argv) {
 #endif
     kt_tests_add(&ts, test_ratio_interval, NULL,
                  "paired ratio interval and the decision rule on known data");
+    kt_tests_add(&ts, test_problem_alignment, NULL,
+                 "every op's problem buffers are %d-byte aligned (tunes time one layout)",
+                 KT_PROBLEM_ALIGN);
     kt_tests_add(&ts, test_own_fingerprint, NULL, "dispatch reads its own fingerprint's rows only");
     kt_tests_add(&ts, test_bad_databases, NULL,
                  "missing/empty/corrupt/truncated/read-only/locked/future db: defaults, one warning");
