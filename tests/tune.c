@@ -326,6 +326,20 @@ static void test_ratio_interval(void **state) {
     assert_int_equal(dec.pick, 1);
     assert_int_equal(dec.resolved, 1);
     assert_true(dec.ci_lo > 0.05);
+    /* the cheaper one leads by 1%: a tie it took (its lead may be noise), unresolved */
+    for (int i = 0; i < 31; i++) c[i] = b[i] * 0.99f;
+    d[0] = (kt_dcand){0.99e-5, 0.01, 1, 1, 7, c, 31};
+    d[1] = (kt_dcand){1e-5, 0.01, 2, 1, 7, b, 31};
+    dec = kt_decide(d, 2, 0.02, 0.05);
+    assert_int_equal(dec.leader, 0);
+    assert_int_equal(dec.pick, 0);
+    assert_int_equal(dec.resolved, 0);
+    /* ... and by 10%, with the costlier one shown slower beyond the window: resolved */
+    d[1] = (kt_dcand){1.1e-5, 0.01, 2, 1, 7, a, 31};
+    d[0] = (kt_dcand){1e-5, 0.01, 1, 1, 7, b, 31};
+    dec = kt_decide(d, 2, 0.02, 0.05);
+    assert_int_equal(dec.pick, 0);
+    assert_int_equal(dec.resolved, 1);
 }
 
 static void test_planted_crossover(void **state) {

@@ -289,15 +289,16 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
         }
         for (size_t i = 0; i < n; i++) res[i].nrounds = round + 1;
         /*
-         * Before min_samples: after two rounds a candidate whose best sample is
-         * over KT_MEASURE_FAR x the leader's median is dropped (it cannot win, and
-         * at large sizes it is most of the time: qsort against radix at 2^24); and
+         * Before min_samples: after KT_MEASURE_FAR_ROUNDS rounds a candidate whose
+         * best sample is over KT_MEASURE_FAR x the leader's median is dropped (it
+         * cannot win, and at large sizes it is most of the time: qsort against
+         * radix at 2^24); and
          * once max_s is spent, three rounds are enough to stop on (six for a
          * timing without decisions: its halves need samples).
          */
         if (round + 1 < o->min_samples) {
             int spent = kt_now() - start > o->max_s;
-            if (round + 1 >= 2) {
+            if (round + 1 >= KT_MEASURE_FAR_ROUNDS) {
                 for (size_t i = 0; i < n; i++) summarise(&res[i], &c[i]);
                 kt_mresult_dcands(res, n, dc);
                 kt_decision d = kt_decide(dc, (int)n, o->tie, o->threads_tie);

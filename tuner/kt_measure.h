@@ -18,8 +18,8 @@
  *   4. statistics: per candidate the median per call, spread = interquartile
  *      range / median, the minimum; per pair the median of the per-round
  *      ratios with its 95% interval (tuner/kt_stats.h);
- *   5. racing: after two rounds a candidate whose best sample is over
- *      KT_MEASURE_FAR x the leader's median stops; after `min_samples` rounds
+ *   5. racing: after KT_MEASURE_FAR_ROUNDS rounds a candidate whose best
+ *      sample is over KT_MEASURE_FAR x the leader's median stops; after `min_samples` rounds
  *      one shown slower than the leader by `race_factor` (the lower end of
  *      its interval), or one that costs more and is shown slower beyond the
  *      tie window, stops;
@@ -47,8 +47,13 @@ typedef struct kt_mopts {
 } kt_mopts;
 
 #define KT_MEASURE_MAX_ROUNDS 40
-/* Clearly behind: a best sample this many times the leader's median (dropped after 2 rounds). */
-#define KT_MEASURE_FAR 2.0
+/*
+ * Clearly behind: a best sample over three rounds this many times the leader's median
+ * (dropped then, before min_samples).  Three samples, each hit by a preemption of a
+ * loaded machine, are unlikely; a 4x gap is not noise.
+ */
+#define KT_MEASURE_FAR 4.0
+#define KT_MEASURE_FAR_ROUNDS 3
 
 /* Defaults for a full run and for --quick. */
 kt_mopts kt_mopts_default(int quick);

@@ -96,7 +96,17 @@ kt_decision kt_decide(const kt_dcand *c, int n, double tie, double threads_tie) 
     d.pick = L;
     d.resolved = 1;
     for (int i = 0; i < n; i++) {
-        if (i == L || !is_cand(&c[i]) || c[i].cost > c[L].cost) continue;
+        if (i == L || !is_cand(&c[i])) continue;
+        if (c[i].cost > c[L].cost) {
+            /*
+             * A costlier contender not shown slower beyond the window: the leader
+             * took a tie (its lead may be noise), so the choice is unresolved.
+             */
+            double med, lo, hi, w = kt_tie_window(&c[i], &c[L], tie, threads_tie);
+            kt_dcand_ratio(&c[i], &c[L], &med, &lo, &hi);
+            if (lo <= 1 + w) d.resolved = 0;
+            continue;
+        }
         if (c[i].cost == c[L].cost) {
             /* as cheap: the faster by median takes it; unsettled while the interval holds 1 */
             double med, lo, hi;
