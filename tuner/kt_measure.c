@@ -288,34 +288,28 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
             if (round == 0 && t > 0) c[i].reps = reps_for(t, o->sample_s);
         }
         for (size_t i = 0; i < n; i++) res[i].nrounds = round + 1;
-        /*
-         * Before min_samples: after KT_MEASURE_FAR_ROUNDS rounds a candidate whose
-         * best sample is over KT_MEASURE_FAR x the leader's median is dropped (it
-         * cannot win, and at large sizes it is most of the time: qsort against
-         * radix at 2^24); and
-         * once max_s is spent, three rounds are enough to stop on (six for a
-         * timing without decisions: its halves need samples).
-         */
-        if (round + 1 < o->min_samples) {
-            int spent = kt_now() - start > o->max_s;
-            if (round + 1 >= KT_MEASURE_FAR_ROUNDS) {
-                for (size_t i = 0; i < n; i++) summarise(&res[i], &c[i]);
-                kt_mresult_dcands(res, n, dc);
-                kt_decision d = kt_decide(dc, (int)n, o->tie, o->threads_tie);
-                for (size_t i = 0; d.leader >= 0 && i < n; i++)
-                    if (c[i].active && (int)i != d.leader && res[i].v &&
-                        res[i].min_s > KT_MEASURE_FAR * res[d.leader].median_s) {
-                        c[i].active = 0;
-                        res[i].raced_out = 1;
-                    }
-            }
-            if (!(spent && round + 1 >= (o->decide ? 3 : 6))) continue;
-        }
+        if (round + 1 < KT_MEASURE_FAR_ROUNDS && round + 1 < o->min_samples) continue;
         /* leader, racing and stopping */
         for (size_t i = 0; i < n; i++) summarise(&res[i], &c[i]);
         kt_mresult_dcands(res, n, dc);
         kt_decision d = kt_decide(dc, (int)n, o->tie, o->threads_tie);
         if (d.leader < 0) break;
+        /*
+         * Before min_samples, only the clearly behind stop (a best sample over
+         * KT_MEASURE_FAR x the leader's median: qsort beside radix at 2^24), and a
+         * size whose budget is spent stops after KT_MEASURE_SPENT_ROUNDS (twice
+         * that for a timing without decisions: its halves need samples).
+         */
+        if (round + 1 < o->min_samples) {
+            for (size_t i = 0; i < n; i++)
+                if (c[i].active && (int)i != d.leader && res[i].v &&
+                    res[i].min_s > KT_MEASURE_FAR * res[d.leader].median_s) {
+                    c[i].active = 0;
+                    res[i].raced_out = 1;
+                }
+            int enough = round + 1 >= KT_MEASURE_SPENT_ROUNDS * (o->decide ? 1 : 2);
+            if (!(enough && kt_now() - start > o->max_s)) continue;
+        }
         for (size_t i = 0; i < n; i++) {
             /* never the dispatched call */
             if (!c[i].active || (int)i == d.leader || !res[i].v) continue;

@@ -54,6 +54,8 @@ typedef struct kt_mopts {
  */
 #define KT_MEASURE_FAR 4.0
 #define KT_MEASURE_FAR_ROUNDS 3
+/* Rounds enough to decide on once a size's max_s is spent (twice that without decisions). */
+#define KT_MEASURE_SPENT_ROUNDS 3
 
 /* Defaults for a full run and for --quick. */
 kt_mopts kt_mopts_default(int quick);
