@@ -54,46 +54,10 @@ static inline int meet(const void *a, size_t sa, const void *b, size_t sb) {
     return (x < y + sb) & (y < x + sa);
 }
 
-/*
- * The interval for a matrix op's shape, through a one-entry cache per thread
- * and op: programs call the same shapes over and over, and the nearest-point
- * search over the tuned shapes costs tens of nanoseconds, the cache two
- * compares.  Tables are retired, never freed, while the process runs, so a
- * cached pointer is only ever compared, and matches the current table only
- * if it belongs to it.
- */
-/*
- * initial-exec where the object is linked into a program (libktune.a); not in the shared
- * library's PIC objects: initial-exec TLS marks libktune.so STATIC_TLS, and a dlopen()
- * (a language binding: python/ktune.c) then fails with "cannot allocate memory in static
- * TLS block" (the block, with cudart_static's page-aligned one, is larger than glibc's
- * surplus).  Libtool defines PIC for those objects.
- */
-#ifdef PIC
-#define KT_TLS_MODEL
-#else
-#define KT_TLS_MODEL __attribute__((tls_model("initial-exec")))
-#endif
-static _Thread_local KT_TLS_MODEL struct {
-    const kt_optab *t;
-    size_t d0, d1, d2;
-    const kt_interval *iv;
-} kt_shape_cache[KT_OP_COUNT];
-
-static inline __attribute__((always_inline)) const kt_interval *
-lookup_cached(kt_op_id op, const kt_optab *t, size_t d0, size_t d1, size_t d2) {
-    if (!t->lg) return kt_lookup_dims(t, d0, d1, d2); /* bounds on the product: no cache */
-    if (kt_shape_cache[op].t == t && kt_shape_cache[op].d0 == d0 &&
-        kt_shape_cache[op].d1 == d1 && kt_shape_cache[op].d2 == d2)
-        return kt_shape_cache[op].iv;
-    const kt_interval *iv = kt_lookup_nearest(t, d0, d1, d2);
-    kt_shape_cache[op].t = t, kt_shape_cache[op].d0 = d0, kt_shape_cache[op].d1 = d1;
-    kt_shape_cache[op].d2 = d2, kt_shape_cache[op].iv = iv;
-    return iv;
-}
+_Thread_local KT_TLS_IE kt_shape_cache_entry kt_shape_cache[KT_OP_COUNT];
 
 /*
- * The fast paths' lookup: lookup_cached without any call, NULL when it
+ * The fast paths' lookup: kt_lookup_cached (lib/kt_dispatch.h) without any call, NULL when it
  * would need one (no table yet, a shape missing from the cache), so the
  * fast path keeps nothing live across a call and needs no stack frame.
  */
@@ -164,9 +128,9 @@ static kt_status dot_core(kt_op_id op, const kt_variant *v, size_t n, const void
         if ((n - 1 < KT_VEC_MAX(8)) && (incx == 1) && (incy == 1) && (x != NULL) &&      \
             (y != NULL) && (result != NULL) && (tab_ != NULL)) {                          \
             const kt_interval *iv_ = kt_lookup_key(&tab_->ops[OP], n);                    \
-            if (iv_->unit && kt_ctr_vec(OP, iv_, n))                                      \
+            if (iv_->unit && kt_ctr_vec(iv_, n))                                          \
                 return ((UFN)iv_->unit)(n, x, y, result);                                 \
-            if (iv_->direct && kt_ctr_vec(OP, iv_, n))                                    \
+            if (iv_->direct && kt_ctr_vec(iv_, n))                                        \
                 return ((FN)iv_->direct)(iv_->pick, n, x, 1, y, 1, result);               \
         }                                                                                 \
     } while (0)
@@ -260,7 +224,7 @@ gemv_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans trans,
     }
     const kt_optab *t = &kt_table_get()->ops[op];
     if (!v) {
-        const kt_interval *iv = lookup_cached(op, t, cm, cn, 0);
+        const kt_interval *iv = kt_lookup_cached(op, t, cm, cn, 0);
         v = iv->pick;
         if ((v->flags & KT_VF_UNIT_STRIDE) && (incx != 1 || incy != 1)) {
             v = kt_strided_counted(op, t);
@@ -314,7 +278,7 @@ gemv_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans trans,
             !meet(y, ly_ * (ES), a, (((CN) - 1) * lda + (CM)) * (ES)) &&                  \
             !meet(y, ly_ * (ES), x, lx_ * (ES))) {                                        \
             const kt_interval *iv_ = lookup_nocall(OP, CM, CN, 0);                        \
-            if (iv_ && iv_->direct && kt_ctr_mat(OP, iv_, CM, CN, 0))                     \
+            if (iv_ && iv_->direct && kt_ctr_mat(iv_, CM, CN, 0))                         \
                 return ((FN)iv_->direct)(iv_->pick, TR, CM, CN, alpha, a, lda, x, 1,      \
                                          beta, y, 1);                                     \
         }                                                                                 \
@@ -421,7 +385,7 @@ gemm_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans ta,
     }
     const kt_optab *t = &kt_table_get()->ops[op];
     if (!v) {
-        const kt_interval *iv = lookup_cached(op, t, cm, cn, k);
+        const kt_interval *iv = kt_lookup_cached(op, t, cm, cn, k);
         v = iv->pick;
         kt_ctr_slow(op, (unsigned)iv->source * 2u + ((cm == iv->matched[0]) &
                                                       (cn == iv->matched[1]) &
@@ -467,7 +431,7 @@ gemm_core(kt_op_id op, const kt_variant *v, kt_layout layout, kt_trans ta,
             !meet(c, (((CN) - 1) * ldc + (CM)) * (ES), CA, ((ac_ - 1) * (LDA) + ar_) * (ES)) && \
             !meet(c, (((CN) - 1) * ldc + (CM)) * (ES), CB, ((bc_ - 1) * (LDB) + br_) * (ES))) { \
             const kt_interval *iv_ = lookup_nocall(OP, CM, CN, k);                        \
-            if (iv_ && iv_->direct && kt_ctr_mat(OP, iv_, CM, CN, k))                     \
+            if (iv_ && iv_->direct && kt_ctr_mat(iv_, CM, CN, k))                         \
                 return ((FN)iv_->direct)(iv_->pick, TA, TB, CM, CN, k, alpha, CA, LDA, CB, \
                                          LDB, beta, c, ldc);                              \
         }                                                                                 \

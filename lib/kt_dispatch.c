@@ -127,6 +127,12 @@ static size_t default_threshold(kt_op_id op) {
     return per > 0 ? (size_t)ceil((2.0 * 1048576.0) / per) : SIZE_MAX;
 }
 
+/* An interval holding the sizes below bound (the rest is finish_optab's). */
+static kt_interval interval(size_t bound, const kt_variant *pick, const kt_variant *serial,
+                            int source) {
+    return (kt_interval){.bound = bound, .pick = pick, .serial = serial, .source = source};
+}
+
 static void optab_alloc(kt_optab *t, size_t n) {
     t->nint = n;
     t->iv = calloc(n, sizeof *t->iv);
@@ -137,13 +143,12 @@ static void build_defaults(kt_optab *t, kt_op_id op) {
     if (thr) {
         optab_alloc(t, 2);
         if (!t->iv) return;
-        t->iv[0] =
-            (kt_interval){default_threshold(op), simd, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL, NULL};
-        t->iv[1] = (kt_interval){SIZE_MAX, thr, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL, NULL};
+        t->iv[0] = interval(default_threshold(op), simd, simd, KT_SRC_DEFAULT);
+        t->iv[1] = interval(SIZE_MAX, thr, simd, KT_SRC_DEFAULT);
     } else {
         optab_alloc(t, 1);
         if (!t->iv) return;
-        t->iv[0] = (kt_interval){SIZE_MAX, simd, simd, KT_SRC_DEFAULT, {0, 0, 0}, NULL, NULL};
+        t->iv[0] = interval(SIZE_MAX, simd, simd, KT_SRC_DEFAULT);
     }
 }
 
@@ -233,27 +238,29 @@ static size_t interval_of(const kt_optab *t, size_t x) {
 }
 
 /*
- * Completes t: each interval's direct pointer, and the buckets: for each
- * floor(log2) the intervals of its first and last size.
+ * Completes t, the table of op: each interval's direct pointer and counter
+ * offset, and the buckets: for each floor(log2), the intervals of its sizes
+ * below and above its split.
  */
-static void finish_optab(kt_optab *t) {
+static void finish_optab(kt_optab *t, kt_op_id op) {
     for (size_t i = 0; i < t->nint; i++) {
-        const kt_variant *v = t->iv[i].pick; /* NULL: no variant of a registered op runs here */
+        kt_interval *iv = &t->iv[i];
+        const kt_variant *v = iv->pick; /* NULL: no variant of a registered op runs here */
         /* recording on: the wrapper (lib/kt_profile.c), which calls v->fn */
-        t->iv[i].direct =
-            !v || (v->flags & (KT_VF_OPENMP | KT_VF_GPU)) ? NULL : kt_profile_direct(v);
+        iv->direct = !v || (v->flags & (KT_VF_OPENMP | KT_VF_GPU)) ? NULL : kt_profile_direct(v);
         /* not while recording: the wrapper has the variant's signature */
-        t->iv[i].unit = t->iv[i].direct && t->iv[i].direct == (void *)v->fn
-                            ? (void *)kt_dot_unit_of(v) : NULL;
+        iv->unit = iv->direct && iv->direct == (void *)v->fn ? (void *)kt_dot_unit_of(v) : NULL;
+        iv->ctr = (uint32_t)kt_ctr_offset(op, (unsigned)iv->source * 2u);
     }
     for (unsigned b = 0; b < KT_NBUCKETS; b++) {
         size_t first = b ? (size_t)1 << b : 0;
         size_t last = b + 1 == KT_NBUCKETS ? SIZE_MAX : ((size_t)2 << b) - 1;
         kt_bucket *k = &t->bucket[b];
-        k->lo = (uint32_t)interval_of(t, first);
-        k->hi = (uint32_t)interval_of(t, last);
-        k->lo2 = k->lo < k->hi ? k->lo + 1 : k->lo;
-        k->split = k->lo < k->hi ? t->iv[k->lo].bound : SIZE_MAX;
+        size_t lo = interval_of(t, first), hi = interval_of(t, last);
+        k->below = &t->iv[lo];
+        k->above = &t->iv[lo < hi ? lo + 1 : lo];
+        k->split = lo < hi ? t->iv[lo].bound : SIZE_MAX;
+        k->limit = hi > lo + 1 ? (uintptr_t)&t->iv[hi] : 0;
     }
 }
 
@@ -308,8 +315,7 @@ static kt_table *table_build(kt_status *status) {
                 if (t->iv) {
                     const kt_variant *serial =
                         (forced->flags & KT_VF_OPENMP) ? t->best_serial : forced;
-                    t->iv[0] = (kt_interval){SIZE_MAX, forced, serial, KT_SRC_FORCED, {0, 0, 0},
-                                             NULL, NULL};
+                    t->iv[0] = interval(SIZE_MAX, forced, serial, KT_SRC_FORCED);
                     if (!(forced->flags & KT_VF_UNIT_STRIDE)) t->strided = forced;
                     continue;
                 }
@@ -335,7 +341,7 @@ static kt_table *table_build(kt_status *status) {
             *status = kt_fail(KT_ENOMEM, "dispatch table: out of memory");
             return NULL;
         }
-        finish_optab(&tab->ops[op]);
+        finish_optab(&tab->ops[op], (kt_op_id)op);
     }
     return tab;
 }
@@ -475,9 +481,9 @@ kt_status kt_dispatch_pin(kt_op_id op, const kt_variant *v) {
             tab = NULL;
         } else {
             const kt_variant *serial = (v->flags & KT_VF_OPENMP) ? t->best_serial : v;
-            t->iv[0] = (kt_interval){SIZE_MAX, v, serial, KT_SRC_FORCED, {0, 0, 0}, NULL, NULL};
+            t->iv[0] = interval(SIZE_MAX, v, serial, KT_SRC_FORCED);
             if (!(v->flags & KT_VF_UNIT_STRIDE)) t->strided = v;
-            finish_optab(t);
+            finish_optab(t, op);
             kt_pins[kt_npins++] = (kt_pin){kt_pin_base, v, tab};
         }
     }
@@ -691,7 +697,7 @@ kt_status kt_dispatch_explain(const char *op, const size_t dims[3], kt_dispatch_
         const kt_table *tab = kt_table_peek();                                            \
         if ((n - 1 < KT_VEC_MAX(sizeof *a)) & (a != NULL) & (tab != NULL)) {              \
             const kt_interval *iv = kt_lookup_key(&tab->ops[OP], n);                      \
-            if (iv->direct && kt_ctr_vec(OP, iv, n))                                      \
+            if (iv->direct && kt_ctr_vec(iv, n))                                          \
                 return ((kt_add_scalar_##T##_fn)iv->direct)(iv->pick, n, c, a);           \
         }                                                                                 \
         return add_scalar_##T##_slow(n, c, a);                                            \
@@ -733,7 +739,7 @@ static inline int axpy_plain(size_t n, size_t es, const void *x, ptrdiff_t incx,
         const kt_table *tab = kt_table_peek();                                            \
         if (axpy_plain(n, sizeof *y, x, incx, y, incy) & (alpha != 0) & (tab != NULL)) {  \
             const kt_interval *iv = kt_lookup_key(&tab->ops[OP], n);                      \
-            if (iv->direct && kt_ctr_vec(OP, iv, n))                                      \
+            if (iv->direct && kt_ctr_vec(iv, n))                                          \
                 return ((kt_axpy_##T##_fn)iv->direct)(iv->pick, n, alpha, x, 1, y, 1);    \
         }                                                                                 \
         return axpy_##T##_slow(n, alpha, x, incx, y, incy);                               \

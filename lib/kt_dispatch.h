@@ -10,30 +10,38 @@ int kt_omp_in_parallel(void); /* variants/threads (0 without OpenMP) */
 
 enum { KT_SRC_DEFAULT, KT_SRC_TUNED, KT_SRC_FORCED };
 
-/* Sizes below `bound` (and at or above the previous interval's bound). */
+/*
+ * Sizes below `bound` (and at or above the previous interval's bound).  The
+ * fields a fast path reads come first, in one cache line.
+ */
 typedef struct kt_interval {
-    size_t bound;
-    const kt_variant *pick;    /* what a call runs */
-    const kt_variant *serial;  /* what it runs inside an OpenMP parallel region */
-    int source;                /* KT_SRC_* */
-    size_t matched[3];         /* the tuned dimensions (KT_SRC_TUNED) */
     void *direct;              /* pick->fn if a call may go straight to it (a serial CPU
                                   variant: no parallel-region or GPU-fallback rule), else NULL */
+    const kt_variant *pick;    /* what a call runs */
+    size_t matched[3];         /* the tuned dimensions (KT_SRC_TUNED) */
+    uint32_t ctr;              /* byte offset in kt_ctr_block of the counter of a call here
+                                  (kt_ctr_offset); the next one counts an exact tuned size */
+    int source;                /* KT_SRC_* */
     void *unit;                /* dot ops: pick's unit-stride form (kt_dot_unit_of) where
                                   direct is pick->fn, else NULL */
+    size_t bound;
+    const kt_variant *serial;  /* what it runs inside an OpenMP parallel region */
 } kt_interval;
 
 /*
- * Sizes whose floor(log2) is b (b = 0: sizes 0 and 1) lie in intervals lo..hi
- * of their table.  A bucket over one or two intervals (the common case: few
+ * Sizes whose floor(log2) is b (b = 0: sizes 0 and 1) lie in the intervals
+ * of bucket b.  A bucket over one or two intervals (the common case: few
  * winner changes) is one compare and a conditional move, no branch: sizes
- * below split are in lo, the others in lo2 (lo + 1, or lo when the bucket
- * lies in one interval).  A bucket over more goes on scanning from lo2, and
- * can never pass hi: the last interval holds every size up to SIZE_MAX.
+ * below split are in `below`, the others in `above` (the next interval, or
+ * the same one when the bucket lies in one).  A bucket over more goes on
+ * scanning from there up to `limit`, its last interval (0 for the others),
+ * and so can never pass the last interval, which holds every size up to
+ * SIZE_MAX.
  */
 typedef struct kt_bucket {
-    uint32_t lo, lo2, hi;
     size_t split;
+    const kt_interval *below, *above;
+    uintptr_t limit;
 } kt_bucket;
 
 #define KT_NBUCKETS 64
@@ -139,9 +147,9 @@ static inline unsigned kt_ilog2(size_t x) {
 static inline __attribute__((always_inline)) const kt_interval *
 kt_lookup_key(const kt_optab *t, size_t key) {
     const kt_bucket *b = &t->bucket[kt_ilog2(key)];
-    size_t i = key < b->split ? b->lo : b->lo2;
-    while (__builtin_expect(i < b->hi, 0) && key >= t->iv[i].bound) i++;
-    return &t->iv[i];
+    const kt_interval *iv = key < b->split ? b->below : b->above;
+    while (__builtin_expect((uintptr_t)iv < b->limit, 0) && key >= iv->bound) iv++;
+    return iv;
 }
 
 /*
@@ -161,6 +169,32 @@ kt_lookup_dims(const kt_optab *t, size_t d0, size_t d1, size_t d2) {
         (t->ndims == 3 && __builtin_mul_overflow(key, d2, &key)))
         key = SIZE_MAX;
     return kt_lookup_key(t, key);
+}
+
+/*
+ * The interval for a matrix op's shape, through a one-entry cache per thread
+ * and op: programs call the same shapes over and over, and the nearest-point
+ * search over the tuned shapes costs tens of nanoseconds, the cache two
+ * compares.  Tables are retired, never freed, while the process runs, so a
+ * cached pointer is only ever compared, and matches the current table only
+ * if it belongs to it.  Built-in ops only (op < KT_OP_COUNT).  The TLS model
+ * is KT_TLS_IE's (kt_internal.h).
+ */
+typedef struct kt_shape_cache_entry {
+    const kt_optab *t;
+    size_t d0, d1, d2;
+    const kt_interval *iv;
+} kt_shape_cache_entry;
+extern _Thread_local KT_TLS_IE kt_shape_cache_entry kt_shape_cache[KT_OP_COUNT]; /* kt_blas.c */
+
+static inline __attribute__((always_inline)) const kt_interval *
+kt_lookup_cached(kt_op_id op, const kt_optab *t, size_t d0, size_t d1, size_t d2) {
+    if (!t->lg) return kt_lookup_dims(t, d0, d1, d2); /* bounds on the product: no cache */
+    kt_shape_cache_entry *e = &kt_shape_cache[op];
+    if (e->t == t && e->d0 == d0 && e->d1 == d1 && e->d2 == d2) return e->iv;
+    const kt_interval *iv = kt_lookup_nearest(t, d0, d1, d2);
+    *e = (kt_shape_cache_entry){t, d0, d1, d2, iv};
+    return iv;
 }
 
 static inline __attribute__((always_inline)) const kt_interval *

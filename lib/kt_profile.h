@@ -21,6 +21,7 @@
 #define KT_PROFILE_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kt_dispatch.h"
@@ -61,30 +62,41 @@ static inline __attribute__((always_inline)) void kt_ctr_add(kt_op_id op, unsign
     __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 
+/* The byte offset in kt_ctr_block of op's counter in slot (0 for a registered op). */
+static inline size_t kt_ctr_offset(kt_op_id op, unsigned slot) {
+    return (size_t)op < KT_OP_COUNT ? offsetof(kt_ctr_block, n) +
+                                          ((size_t)op * KT_CTR_N + slot) * sizeof(uint64_t)
+                                    : 0;
+}
+
+/* Adds one to the counter at byte offset off of block b, plus one slot if exact. */
+static inline __attribute__((always_inline)) void kt_ctr_bump(kt_ctr_block *b, uint32_t off,
+                                                              int exact) {
+    uint64_t *c = (uint64_t *)(void *)((char *)b + off) + exact;
+    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
 /*
- * Counts a fast-path call of a vector op of size n through interval iv; 0 (nothing
- * counted) while the thread's counters are not registered: the caller then takes its
- * slow path, which registers them.  The TLS address is taken here, after the lookup,
- * so that the fast path needs no more registers than it had (no stack frame).
+ * Counts a fast-path call of a vector op of size n through interval iv (a built-in op:
+ * iv->ctr is its counter); 0 (nothing counted) while the thread's counters are not
+ * registered: the caller then takes its slow path, which registers them.  The TLS
+ * address is taken here, after the lookup, so that the fast path needs no more
+ * registers than it had (no stack frame).
  */
-static inline __attribute__((always_inline)) int kt_ctr_vec(kt_op_id op, const kt_interval *iv,
-                                                            size_t n) {
+static inline __attribute__((always_inline)) int kt_ctr_vec(const kt_interval *iv, size_t n) {
     kt_ctr_block *b = kt_ctr_me;
     if (!b) return 0;
-    uint64_t *c = &b->n[op][(unsigned)iv->source * 2u + (n == iv->matched[0])];
-    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+    kt_ctr_bump(b, iv->ctr, n == iv->matched[0]);
     return 1;
 }
 
 /* The same for a matrix op of shape (d0, d1, d2). */
 static inline __attribute__((always_inline)) int
-kt_ctr_mat(kt_op_id op, const kt_interval *iv, size_t d0, size_t d1, size_t d2) {
+kt_ctr_mat(const kt_interval *iv, size_t d0, size_t d1, size_t d2) {
     kt_ctr_block *b = kt_ctr_me;
     if (!b) return 0;
-    uint64_t *c = &b->n[op][(unsigned)iv->source * 2u +
-                            ((d0 == iv->matched[0]) & (d1 == iv->matched[1]) &
-                             (d2 == iv->matched[2]))];
-    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+    kt_ctr_bump(b, iv->ctr,
+                (d0 == iv->matched[0]) & (d1 == iv->matched[1]) & (d2 == iv->matched[2]));
     return 1;
 }
 

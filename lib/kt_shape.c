@@ -107,7 +107,7 @@ static kt_status stencil_check(kt_op_id op, const char *fn, kt_layout layout, si
  */
 static const kt_variant *pick(kt_op_id op, size_t d0, size_t d1, const kt_optab **tp) {
     const kt_optab *t = &kt_table_get()->ops[op];
-    const kt_interval *iv = kt_lookup_dims(t, d0, d1, 0);
+    const kt_interval *iv = kt_lookup_cached(op, t, d0, d1, 0);
     *tp = t;
     const kt_variant *v = iv->pick;
     /* the dispatch counters (lib/kt_profile.h): how this call was served */
