@@ -243,6 +243,7 @@ static kt_status worker(const kt_tune_opts *o, const assign *a, kt_tune_report *
 typedef struct chain {
     kt_shape lo, hi, mid;
     int wlo, busy, done;
+    char skip[2048]; /* kt_tuner_bisect_skips of its ends ("a,b") */
 } chain;
 
 /* One op of one class. */
@@ -337,7 +338,17 @@ static kt_status send_task(writer_s *ws, int r, klass *k, kt_op_id op, const siz
 }
 
 /* Makes op's bisection chains once its sweep is measured (kt_tune.c's tune_op rule). */
-static void make_chains(klass *k, opstate *s) {
+/* The names of the candidates t->skip marks, comma-separated, into buf. */
+static void skip_names(const kt_tuner *t, const kt_variant *const *cand, size_t ncand, char *buf,
+                       size_t len) {
+    size_t l = 0;
+    buf[0] = '\0';
+    for (size_t c = 0; c < ncand; c++)
+        if (t->skip[c] && l + strlen(cand[c]->name) + 2 < len)
+            l += (size_t)snprintf(buf + l, len - l, "%s%s", l ? "," : "", cand[c]->name);
+}
+
+static void make_chains(klass *k, opstate *s, kt_op_id op) {
     s->chains_made = 1;
     s->ch = calloc(s->ng ? s->ng : 1, sizeof *s->ch);
     if (!s->ch) return;
@@ -351,6 +362,8 @@ static void make_chains(klass *k, opstate *s) {
             continue;
         chain *c = &s->ch[s->nch++];
         *c = (chain){.lo = s->g[i], .hi = s->g[i + 1], .wlo = a};
+        kt_tuner_bisect_skips(&k->t, op, &s->pts[i], a, &s->pts[i + 1], b);
+        skip_names(&k->t, s->cand, s->ncand, c->skip, sizeof c->skip);
     }
 }
 
@@ -362,21 +375,17 @@ static int next_task(writer_s *ws, int ki, kt_op_id *op_out, size_t d[3], char *
     for (int op = 0; op < KT_OP_COUNT; op++) {
         opstate *s = &k->ops[op];
         if (!s->on || s->chosen) continue;
-        int compute = strcmp(kt_ops[op].unit, "GFLOP/s") == 0;
+        int skips = kt_tuner_skip_factor((kt_op_id)op) > 0;
         for (size_t i = 0; i < s->ng; i++) {
             if (s->state[i] != 0) continue;
-            int dep = compute && i > 0 && s->g[i - 1].family == s->g[i].family;
+            int dep = skips && i > 0 && s->g[i - 1].family == s->g[i].family;
             if (dep && s->state[i - 1] != 2) continue;
             skip[0] = '\0';
             if (dep && s->ncand) {
                 memcpy(k->t.cand, s->cand, sizeof s->cand);
                 k->t.ncand = s->ncand;
                 kt_tuner_skips(&k->t, (kt_op_id)op, s->g, i, &s->pts[i - 1], s->win[i - 1]);
-                size_t l = 0;
-                for (size_t c = 0; c < s->ncand; c++)
-                    if (k->t.skip[c] && l + strlen(s->cand[c]->name) + 2 < skiplen)
-                        l += (size_t)snprintf(skip + l, skiplen - l, "%s%s", l ? "," : "",
-                                              s->cand[c]->name);
+                skip_names(&k->t, s->cand, s->ncand, skip, skiplen);
             }
             s->state[i] = 1;
             s->inflight++;
@@ -395,7 +404,7 @@ static int next_task(writer_s *ws, int ki, kt_op_id *op_out, size_t d[3], char *
             }
             ch->busy = 1;
             s->inflight++;
-            skip[0] = '\0';
+            snprintf(skip, skiplen, "%s", ch->skip);
             *op_out = (kt_op_id)op;
             memcpy(d, ch->mid.d, 3 * sizeof *d);
             *id = task_id(ki, op, KT_CHAIN + (long)c);
@@ -415,7 +424,7 @@ static kt_status maybe_choose(klass *k, kt_op_id op, int stopping) {
     if (!s->on || s->chosen || s->inflight) return KT_OK;
     if (!stopping) {
         if (s->sweep_left) return KT_OK;
-        if (!s->chains_made) make_chains(k, s);
+        if (!s->chains_made) make_chains(k, s, op);
         for (size_t c = 0; c < s->nch; c++) {
             chain *ch = &s->ch[c];
             if (!ch->busy && !ch->done && !kt_tuner_bisect_mid(kt_ops[op].ndims, ch->lo, ch->hi,

@@ -359,17 +359,40 @@ kt_status kt_tuner_make_grid(kt_tuner *t, kt_op_id op) {
     return KT_OK;
 }
 
+double kt_tuner_skip_factor(kt_op_id op) {
+    if (!strcmp(kt_ops[op].unit, "GFLOP/s")) return 8;
+    if (!strcmp(kt_ops[op].family, "sort")) return 3;
+    return 0;
+}
+
 void kt_tuner_skips(kt_tuner *t, kt_op_id op, const kt_shape *g, size_t i, const kt_point *prev,
                     int prev_win) {
-    int compute_bound = strcmp(kt_ops[op].unit, "GFLOP/s") == 0;
+    double f = kt_tuner_skip_factor(op);
     memset(t->skip, 0, sizeof t->skip);
-    if (compute_bound && i > 0 && g[i - 1].family == g[i].family && prev_win >= 0) {
+    if (f > 0 && i > 0 && g[i - 1].family == g[i].family && prev_win >= 0) {
         double wr = kt_ops[op].flops(g[i].d) / kt_ops[op].flops(g[i - 1].d);
         double best = prev->dc[prev_win].median_s;
         for (size_t c = 0; c < t->ncand; c++) {
             double m = prev->dc[c].median_s;
-            t->skip[c] = (m > 8 * best && m * wr > 0.02) || (!isfinite(m) && i > 1);
+            t->skip[c] = (m > f * best && m * wr > 0.02) || (!isfinite(m) && i > 1);
         }
+    }
+}
+
+void kt_tuner_bisect_skips(kt_tuner *t, kt_op_id op, const kt_point *lo, int wlo,
+                           const kt_point *hi, int whi) {
+    double f = kt_tuner_skip_factor(op);
+    memset(t->skip, 0, sizeof t->skip);
+    if (!(f > 0) || wlo < 0 || whi < 0) return;
+    double blo = lo->dc[wlo].median_s, bhi = hi->dc[whi].median_s;
+    for (size_t c = 0; c < t->ncand; c++) {
+        double a = lo->dc[c].median_s, b = hi->dc[c].median_s;
+        int far_lo = !isfinite(a) || a > f * blo, far_hi = !isfinite(b) || b > f * bhi;
+        /* what it would cost at the top end: its time there, or at the bottom */
+        double cost = isfinite(b) ? b : isfinite(a) ? a * kt_ops[op].flops(hi->sh.d) /
+                                                          kt_ops[op].flops(lo->sh.d)
+                                                    : INFINITY;
+        t->skip[c] = far_lo && far_hi && cost > 0.02;
     }
 }
 
@@ -392,14 +415,7 @@ static kt_status tune_op(kt_tuner *t, kt_op_id op) {
     kt_status s = KT_OK;
     size_t done = 0;
     for (size_t i = 0; i < ng && s == KT_OK && !kt_tuner_stopping(t); i++) {
-        /*
-         * Compute-bound ops only: a candidate more than 8x behind at the previous
-         * shape of the family, and predicted (by the work ratio) to take over 20 ms
-         * a call here, is not measured again.  Compute-bound losers stay losers as
-         * the size grows, and a scalar gemm at n = 2048 would take most of a minute
-         * per call.  Streaming ops are not skipped: a threaded variant that loses
-         * 1000x at small sizes (waking a thread) can win at large ones.
-         */
+        /* compute-bound ops and sorts: the far behind are not measured again (kt_tune_int.h) */
         kt_tuner_skips(t, op, g, i, i > 0 ? &pts[i - 1] : NULL, i > 0 ? win[i - 1] : -1);
         win[i] = kt_tuner_measure_point(t, op, g[i].d, &pts[i], 0, &s);
         t->steps_done++;
@@ -416,7 +432,9 @@ static kt_status tune_op(kt_tuner *t, kt_op_id op) {
         int a = win[i], b = win[i + 1];
         if (a < 0 || b < 0 || a == b || g[i].family != g[i + 1].family) continue;
         if (kt_tuner_accepts(t, &pts[i + 1], a) || kt_tuner_accepts(t, &pts[i], b)) continue;
+        kt_tuner_bisect_skips(t, op, &pts[i], a, &pts[i + 1], b);
         s = kt_tuner_bisect(t, op, g[i], a, g[i + 1]);
+        memset(t->skip, 0, sizeof t->skip);
     }
     free(pts), free(win);
     if (s == KT_OK) s = kt_tuner_choose(t, op);

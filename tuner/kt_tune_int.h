@@ -89,12 +89,33 @@ kt_status kt_tuner_choose(kt_tuner *t, kt_op_id op);
 int kt_tuner_accepts(const kt_tuner *t, const kt_point *pt, int a);
 
 /*
- * The sweep's skips at grid point i of op (compute-bound ops only): sets t->skip[c]
- * for the candidates far behind at point i - 1 of the same family (prev, won by
- * prev_win) and predicted to be slow here; clears t->skip otherwise.
+ * How far behind its leader a candidate of op must be at one shape of a family to be
+ * skipped at the next, larger one (0: never).  Compute-bound ops: 8x; their losers stay
+ * losers as the size grows, and a scalar gemm at n = 2048 would take most of a minute
+ * per call.  Sorts: 3x; a comparison sort's gap to a radix sort grows with n (n log n
+ * against n: qsort at 2^24 takes 4 s a call).  Streaming ops are never skipped: a
+ * threaded variant that loses 1000x at small sizes (waking a thread) can win at large
+ * ones.
+ */
+double kt_tuner_skip_factor(kt_op_id op);
+
+/*
+ * The sweep's skips at grid point i of op: sets t->skip[c] for the candidates far
+ * behind (kt_tuner_skip_factor) at point i - 1 of the same family (prev, won by
+ * prev_win) and predicted (by the work ratio) to take over 20 ms a call here, or
+ * skipped there; clears t->skip otherwise.
  */
 void kt_tuner_skips(kt_tuner *t, kt_op_id op, const kt_shape *g, size_t i, const kt_point *prev,
                     int prev_win);
+
+/*
+ * The skips of a bisection between neighbouring points lo (won by wlo) and hi (won by
+ * whi): the candidates far behind, or not measured, at both ends and costing over 20 ms
+ * a call at the top.  Bisecting a crossover of the leaders between 1024^3 and 2048^3
+ * used to time a scalar gemm three times at every midpoint (90 s of a full tune).
+ */
+void kt_tuner_bisect_skips(kt_tuner *t, kt_op_id op, const kt_point *lo, int wlo,
+                           const kt_point *hi, int whi);
 
 /* The decision candidate of a stored measurement of v (its rounds copied into rounds). */
 kt_dcand kt_tuner_dcand(const kt_variant *v, const kt_db_measurement *m, float *rounds);
