@@ -67,10 +67,7 @@ lookup_nocall(kt_op_id op, size_t d0, size_t d1, size_t d2) {
     if (!tab) return NULL;
     const kt_optab *t = &tab->ops[op];
     if (!t->lg) return kt_lookup_dims(t, d0, d1, d2);
-    if (kt_shape_cache[op].t == t && kt_shape_cache[op].d0 == d0 &&
-        kt_shape_cache[op].d1 == d1 && kt_shape_cache[op].d2 == d2)
-        return kt_shape_cache[op].iv;
-    return NULL;
+    return kt_shape_cache_find(op, t, d0, d1, d2);
 }
 
 /* ---- dot ----------------------------------------------------------------------- */

@@ -12,7 +12,7 @@ enum { KT_SRC_DEFAULT, KT_SRC_TUNED, KT_SRC_FORCED };
 
 /*
  * Sizes below `bound` (and at or above the previous interval's bound).  The
- * fields a fast path reads come first, in one cache line.
+ * fields a fast path reads come first (its first 56 bytes).
  */
 typedef struct kt_interval {
     void *direct;              /* pick->fn if a call may go straight to it (a serial CPU
@@ -187,13 +187,20 @@ typedef struct kt_shape_cache_entry {
 } kt_shape_cache_entry;
 extern _Thread_local KT_TLS_IE kt_shape_cache_entry kt_shape_cache[KT_OP_COUNT]; /* kt_blas.c */
 
+/* The cached interval of op's table t for this shape, or NULL when the cache holds another. */
+static inline __attribute__((always_inline)) const kt_interval *
+kt_shape_cache_find(kt_op_id op, const kt_optab *t, size_t d0, size_t d1, size_t d2) {
+    const kt_shape_cache_entry *e = &kt_shape_cache[op];
+    return e->t == t && e->d0 == d0 && e->d1 == d1 && e->d2 == d2 ? e->iv : NULL;
+}
+
 static inline __attribute__((always_inline)) const kt_interval *
 kt_lookup_cached(kt_op_id op, const kt_optab *t, size_t d0, size_t d1, size_t d2) {
     if (!t->lg) return kt_lookup_dims(t, d0, d1, d2); /* bounds on the product: no cache */
-    kt_shape_cache_entry *e = &kt_shape_cache[op];
-    if (e->t == t && e->d0 == d0 && e->d1 == d1 && e->d2 == d2) return e->iv;
-    const kt_interval *iv = kt_lookup_nearest(t, d0, d1, d2);
-    *e = (kt_shape_cache_entry){t, d0, d1, d2, iv};
+    const kt_interval *iv = kt_shape_cache_find(op, t, d0, d1, d2);
+    if (iv) return iv;
+    iv = kt_lookup_nearest(t, d0, d1, d2);
+    kt_shape_cache[op] = (kt_shape_cache_entry){t, d0, d1, d2, iv};
     return iv;
 }
 
