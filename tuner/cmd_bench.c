@@ -199,25 +199,27 @@ int kt_cmd_bench(int argc, char **argv) {
             kt_dispatch_info di;
             kt_dispatch_explain(d->name, dims, &di);
             /*
-             * As in the tuner, for compute-bound ops: a variant over 8x behind at the
-             * previous shape of the family, whose call would now take over 20 ms, is
-             * not timed again (a scalar gemm at n = 2048 would take minutes); it
-             * leaves the comparison from there on.
+             * As in the tuner (kt_tuner_skip_factor): a variant of a compute-bound op
+             * or a sort far behind at the previous shape of the family, whose call
+             * would now take over 20 ms, is not timed again (a scalar gemm at n = 2048
+             * would take minutes, qsort at 2^27 half a minute); it leaves the
+             * comparison from there on.
              */
-            int compute_bound = strcmp(d->unit, "GFLOP/s") == 0;
+            double skip_f = kt_tuner_skip_factor((kt_op_id)op);
             size_t nsub = 0;
             for (size_t i = 0; i < nv; i++) {
                 int skip = 0;
-                if (compute_bound && i && k && shp[k - 1].family == shp[k].family &&
+                if (skip_f > 0 && i && k && shp[k - 1].family == shp[k].family &&
                     prev[i] > 0 && prev_best > 0) {
                     double wr = d->flops(dims) / d->flops(shp[k - 1].d);
-                    skip = prev[i] > 8 * prev_best && prev[i] * wr > 0.02;
+                    skip = prev[i] > skip_f * prev_best && prev[i] * wr > 0.02;
                 }
                 if (skip) {
                     res[i].status = KT_EUNAVAIL;
                     res[i].samples = 0;
                     prev[i] = INFINITY;
-                    snprintf(res[i].error, sizeof res[i].error, "not timed: over 8x behind");
+                    snprintf(res[i].error, sizeof res[i].error, "not timed: over %gx behind",
+                             skip_f);
                 } else {
                     sub[nsub] = res[i];
                     map[nsub++] = i;

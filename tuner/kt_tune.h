@@ -87,4 +87,15 @@ size_t kt_tune_default_grid(kt_op_id op, int quick, kt_shape **out);
 size_t kt_tune_draw_sizes(kt_op_id op, const kt_shape *g, size_t ng, kt_rng *rng, size_t want,
                           kt_shape *out);
 
+/*
+ * How far behind its leader a candidate of op must be at one shape of a family to be
+ * skipped at the next, larger one (0: never), in the sweep, bisection and `ktune
+ * bench`.  Compute-bound ops: 8x; their losers stay losers as the size grows, and a
+ * scalar gemm at n = 2048 would take most of a minute per call.  Sorts: 3x; a
+ * comparison sort's gap to a radix sort grows with n (n log n against n: qsort at 2^24
+ * takes 4 s a call).  Streaming ops are never skipped: a threaded variant that loses
+ * 1000x at small sizes (waking a thread) can win at large ones.
+ */
+double kt_tuner_skip_factor(kt_op_id op);
+
 #endif

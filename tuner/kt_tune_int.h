@@ -89,17 +89,6 @@ kt_status kt_tuner_choose(kt_tuner *t, kt_op_id op);
 int kt_tuner_accepts(const kt_tuner *t, const kt_point *pt, int a);
 
 /*
- * How far behind its leader a candidate of op must be at one shape of a family to be
- * skipped at the next, larger one (0: never).  Compute-bound ops: 8x; their losers stay
- * losers as the size grows, and a scalar gemm at n = 2048 would take most of a minute
- * per call.  Sorts: 3x; a comparison sort's gap to a radix sort grows with n (n log n
- * against n: qsort at 2^24 takes 4 s a call).  Streaming ops are never skipped: a
- * threaded variant that loses 1000x at small sizes (waking a thread) can win at large
- * ones.
- */
-double kt_tuner_skip_factor(kt_op_id op);
-
-/*
  * The sweep's skips at grid point i of op: sets t->skip[c] for the candidates far
  * behind (kt_tuner_skip_factor) at point i - 1 of the same family (prev, won by
  * prev_win) and predicted (by the work ratio) to take over 20 ms a call here, or
