@@ -23,6 +23,8 @@
 
 #ifndef KT_HAVE_OPENMP
 int kt_omp_in_parallel(void) { return 0; }
+int kt_omp_max_threads(void) { return 0; }
+void kt_omp_set_max_threads(int n) { (void)n; }
 #endif
 
 _Atomic(kt_table *) kt_current_table;

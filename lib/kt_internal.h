@@ -112,6 +112,14 @@ const kt_gpu *kt_gpu_get(void);
  */
 int kt_blas_threading(void);
 
+/*
+ * The calling thread's OpenMP thread count (omp_get_max_threads) and its setter, for
+ * the OpenBLAS backend, which puts back what OpenBLAS's own setter changes
+ * (variants/threads; 0 and a no-op without OpenMP).
+ */
+int kt_omp_max_threads(void);
+void kt_omp_set_max_threads(int n);
+
 /* The canonical machine description hashed into kt_fingerprint(). */
 void kt_machine_describe(char *buf, size_t len);
 

@@ -5,6 +5,8 @@
  * parallel-region rule, and that dispatch never picks an unavailable
  * variant.
  */
+#include "config.h"
+
 #include "kt_test.h"
 
 #include <math.h>
@@ -248,6 +250,60 @@ static void test_parallel_region(void **state) {
     assert_int_equal(kt_force("axpy_f32", NULL), KT_OK);
 }
 
+#ifdef KT_HAVE_OPENBLAS
+/* OpenBLAS's own (not from <cblas.h>, whose include path the tests do not get) */
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int n);
+
+/*
+ * An OpenBLAS variant leaves the program's thread counts as it found them: OpenBLAS's
+ * (its other callers in the process, numpy's among them) and, with the OpenMP build,
+ * the calling thread's OpenMP count, which OpenBLAS's setter also sets.  Counts no
+ * variant uses (3 and 5) so that a count left behind shows.
+ */
+static void test_openblas_counts(void **state) {
+    (void)state;
+    const char *vars[] = {"openblas", "openblas:t=2"};
+    const int ob0 = openblas_get_num_threads(), omp0 = omp_get_max_threads();
+    openblas_set_num_threads(3);
+    omp_set_num_threads(5);
+    const int ob = openblas_get_num_threads(), omp = omp_get_max_threads();
+    assert_int_equal(omp, 5);
+    int ran = 0;
+    double x[300], y[300], a[300], c[100];
+    for (int i = 0; i < 300; i++) x[i] = 1.0 + i % 7, y[i] = 2.0, a[i] = 0.5;
+    for (size_t k = 0; k < sizeof vars / sizeof *vars; k++) {
+        if (kt_force("axpy_f64", vars[k]) != KT_OK) continue; /* not usable here */
+        for (int i = 0; i < 300; i++) y[i] = 2.0;
+        assert_int_equal(kt_axpy_f64(300, 1.0, x, 1, y, 1), KT_OK);
+        assert_true(y[299] == 2.0 + x[299]);
+        assert_int_equal(openblas_get_num_threads(), ob);
+        assert_int_equal(omp_get_max_threads(), omp);
+        assert_int_equal(kt_force("dot_f64", vars[k]), KT_OK);
+        double d = 0;
+        assert_int_equal(kt_dot_f64(300, x, 1, a, 1, &d), KT_OK);
+        assert_int_equal(openblas_get_num_threads(), ob);
+        assert_int_equal(omp_get_max_threads(), omp);
+        assert_int_equal(kt_force("gemm_f64", vars[k]), KT_OK);
+        assert_int_equal(kt_gemm_f64(KT_COL_MAJOR, KT_NOTRANS, KT_NOTRANS, 10, 10, 30, 1.0, x, 10,
+                                     a, 30, 0.0, c, 10),
+                         KT_OK);
+        assert_true(fabs(c[0] - 0.5 * (x[0] + x[10] + x[20] + x[30] + x[40] + x[50] + x[60] +
+                                       x[70] + x[80] + x[90] + x[100] + x[110] + x[120] +
+                                       x[130] + x[140] + x[150] + x[160] + x[170] + x[180] +
+                                       x[190] + x[200] + x[210] + x[220] + x[230] + x[240] +
+                                       x[250] + x[260] + x[270] + x[280] + x[290])) < 1e-9);
+        assert_int_equal(openblas_get_num_threads(), ob);
+        assert_int_equal(omp_get_max_threads(), omp);
+        ran++;
+    }
+    kt_force("axpy_f64", NULL), kt_force("dot_f64", NULL), kt_force("gemm_f64", NULL);
+    openblas_set_num_threads(ob0);
+    omp_set_num_threads(omp0);
+    if (!ran) skip(); /* no OpenBLAS variant usable here */
+}
+#endif
+
 static void test_reload(void **state) {
     (void)state;
     const kt_table *before = kt_table_get();
@@ -271,6 +327,12 @@ int main(void) {
     kt_tests_add(&ts, test_force, NULL, "kt_force routes calls and can be undone");
     kt_tests_add(&ts, test_thread_cap, NULL, "kt_set_max_threads(1) removes threaded variants");
     kt_tests_add(&ts, test_parallel_region, NULL, "inside omp parallel, threaded picks go serial");
+#ifdef KT_HAVE_OPENBLAS
+    kt_tests_add(&ts, test_openblas_counts, NULL,
+                 "OpenBLAS variants leave OpenBLAS's and OpenMP's thread counts as found");
+#else
+    kt_tests_skip(&ts, "OpenBLAS variants and thread counts: built without OpenBLAS");
+#endif
     kt_tests_add(&ts, test_reload, NULL, "kt_reload publishes a new table");
     return kt_tests_run(&ts, "public api");
 }

@@ -1,8 +1,8 @@
 /*
  * dot, gemv and gemm through OpenBLAS's Fortran interface (see
  * kt_openblas.h for why not CBLAS; compiled with OpenBLAS's cflags).  Rows
- * "openblas" (1 thread) and "openblas:t=N" set OpenBLAS's thread count to
- * v->threads before each call (kt_openblas_use_threads).  The bodies are in
+ * "openblas" (1 thread) and "openblas:t=N" run each call on v->threads
+ * OpenBLAS threads and then put the count in force back (kt_openblas_enter).  The bodies are in
  * blas_body.h, instantiated for float and double; problems arrive
  * column-major, which is the Fortran interface's only layout.
  */
@@ -13,7 +13,6 @@
 #include "kt_openblas.h"
 #include "../blas.h"
 
-static void set_threads(const kt_variant *v) { kt_openblas_use_threads(v ? v->threads : 1); }
 #define fits kt_openblas_fits
 #define fits_inc kt_openblas_fits_inc
 

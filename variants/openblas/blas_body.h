@@ -13,9 +13,10 @@ static kt_status OC(dot)(const kt_variant *v, size_t n, const OT *x, ptrdiff_t i
     if (!fits(n) || !fits_inc(incx) || !fits_inc(incy))
         return kt_fail(KT_EUNAVAIL, "dot_%s/openblas: n or an increment exceeds OpenBLAS's "
                        "integer", ONAME);
-    set_threads(v);
+    kt_openblas_saved saved = kt_openblas_enter(v->threads);
     blasint nn = (blasint)n, ix = (blasint)incx, iy = (blasint)incy;
     *result = (OT)OB(dot)(&nn, (OT *)x, &ix, (OT *)y, &iy);
+    kt_openblas_leave(saved);
     return KT_OK;
 }
 
@@ -30,11 +31,12 @@ static kt_status OC(gemv)(const kt_variant *v, kt_trans trans, size_t m, size_t 
     if (!fits(m) || !fits(n) || !fits(lda) || !fits_inc(incx) || !fits_inc(incy))
         return kt_fail(KT_EUNAVAIL, "gemv_%s/openblas: a size exceeds OpenBLAS's integer",
                        ONAME);
-    set_threads(v);
+    kt_openblas_saved saved = kt_openblas_enter(v->threads);
     char t = ftrans(trans);
     blasint mm = (blasint)m, nn = (blasint)n, la = (blasint)lda, ix = (blasint)incx,
             iy = (blasint)incy;
     OB(gemv)(&t, &mm, &nn, &alpha, (OT *)a, &la, (OT *)x, &ix, &beta, y, &iy);
+    kt_openblas_leave(saved);
     return KT_OK;
 }
 
@@ -46,11 +48,12 @@ static kt_status OC(gemm)(const kt_variant *v, kt_trans transa, kt_trans transb,
     if (!fits(m) || !fits(n) || !fits(k) || !fits(lda) || !fits(ldb) || !fits(ldc))
         return kt_fail(KT_EUNAVAIL, "gemm_%s/openblas: a size exceeds OpenBLAS's integer",
                        ONAME);
-    set_threads(v);
+    kt_openblas_saved saved = kt_openblas_enter(v->threads);
     char ta = ftrans(transa), tb = ftrans(transb);
     blasint mm = (blasint)m, nn = (blasint)n, kk = (blasint)k, la = (blasint)lda,
             lb = (blasint)ldb, lc = (blasint)ldc;
     OB(gemm)(&ta, &tb, &mm, &nn, &kk, &alpha, (OT *)a, &la, (OT *)b, &lb, &beta, c, &lc);
+    kt_openblas_leave(saved);
     return KT_OK;
 }
 

@@ -12,6 +12,8 @@
 #include "kt_variants.h"
 
 int kt_omp_in_parallel(void) { return omp_in_parallel(); }
+int kt_omp_max_threads(void) { return omp_get_max_threads(); }
+void kt_omp_set_max_threads(int n) { omp_set_num_threads(n); }
 
 /*
  * One body for every op: run `inner` over each thread's chunk.  The
