@@ -144,14 +144,16 @@ static inline void kt_add_scalar_f32_impl(size_t n, float c, float *a) {
     const kt_vf32 vc = vf32_set1(c);
     size_t i = kt_head_count(a, sizeof *a, n);
     for (size_t j = 0; j < i; j++) a[j] += c;
-    for (; i + 4 * KT_LANES_F32 <= n; i += 4 * KT_LANES_F32) {
-        kt_vf32 a0 = vf32_load(a + i), a1 = vf32_load(a + i + KT_LANES_F32);
-        kt_vf32 a2 = vf32_load(a + i + 2 * KT_LANES_F32), a3 = vf32_load(a + i + 3 * KT_LANES_F32);
-        vf32_store(a + i, vf32_add(a0, vc));
-        vf32_store(a + i + KT_LANES_F32, vf32_add(a1, vc));
-        vf32_store(a + i + 2 * KT_LANES_F32, vf32_add(a2, vc));
-        vf32_store(a + i + 3 * KT_LANES_F32, vf32_add(a3, vc));
+    float *p = a + i, *const end = a + n;
+    for (; end - p >= 4 * KT_LANES_F32; p += 4 * KT_LANES_F32) {
+        kt_vf32 a0 = vf32_load(p), a1 = vf32_load(p + KT_LANES_F32);
+        kt_vf32 a2 = vf32_load(p + 2 * KT_LANES_F32), a3 = vf32_load(p + 3 * KT_LANES_F32);
+        vf32_store(p, vf32_add(a0, vc));
+        vf32_store(p + KT_LANES_F32, vf32_add(a1, vc));
+        vf32_store(p + 2 * KT_LANES_F32, vf32_add(a2, vc));
+        vf32_store(p + 3 * KT_LANES_F32, vf32_add(a3, vc));
     }
+    i = (size_t)(p - a);
     for (; i + KT_LANES_F32 <= n; i += KT_LANES_F32) vf32_store(a + i, vf32_add(vf32_load(a + i), vc));
     kt_small_add_f32(n - i, c, a + i);
 }
@@ -164,14 +166,16 @@ static inline void kt_add_scalar_f64_impl(size_t n, double c, double *a) {
     const kt_vf64 vc = vf64_set1(c);
     size_t i = kt_head_count(a, sizeof *a, n);
     for (size_t j = 0; j < i; j++) a[j] += c;
-    for (; i + 4 * KT_LANES_F64 <= n; i += 4 * KT_LANES_F64) {
-        kt_vf64 a0 = vf64_load(a + i), a1 = vf64_load(a + i + KT_LANES_F64);
-        kt_vf64 a2 = vf64_load(a + i + 2 * KT_LANES_F64), a3 = vf64_load(a + i + 3 * KT_LANES_F64);
-        vf64_store(a + i, vf64_add(a0, vc));
-        vf64_store(a + i + KT_LANES_F64, vf64_add(a1, vc));
-        vf64_store(a + i + 2 * KT_LANES_F64, vf64_add(a2, vc));
-        vf64_store(a + i + 3 * KT_LANES_F64, vf64_add(a3, vc));
+    double *p = a + i, *const end = a + n;
+    for (; end - p >= 4 * KT_LANES_F64; p += 4 * KT_LANES_F64) {
+        kt_vf64 a0 = vf64_load(p), a1 = vf64_load(p + KT_LANES_F64);
+        kt_vf64 a2 = vf64_load(p + 2 * KT_LANES_F64), a3 = vf64_load(p + 3 * KT_LANES_F64);
+        vf64_store(p, vf64_add(a0, vc));
+        vf64_store(p + KT_LANES_F64, vf64_add(a1, vc));
+        vf64_store(p + 2 * KT_LANES_F64, vf64_add(a2, vc));
+        vf64_store(p + 3 * KT_LANES_F64, vf64_add(a3, vc));
     }
+    i = (size_t)(p - a);
     for (; i + KT_LANES_F64 <= n; i += KT_LANES_F64) vf64_store(a + i, vf64_add(vf64_load(a + i), vc));
     kt_small_add_f64(n - i, c, a + i);
 }
@@ -184,14 +188,16 @@ static inline void kt_add_scalar_i64_impl(size_t n, int64_t c, int64_t *a) {
     const kt_vi64 vc = vi64_set1(c);
     size_t i = kt_head_count(a, sizeof *a, n);
     for (size_t j = 0; j < i; j++) a[j] = kt_wrap_add(a[j], c);
-    for (; i + 4 * KT_LANES_I64 <= n; i += 4 * KT_LANES_I64) {
-        kt_vi64 a0 = vi64_load(a + i), a1 = vi64_load(a + i + KT_LANES_I64);
-        kt_vi64 a2 = vi64_load(a + i + 2 * KT_LANES_I64), a3 = vi64_load(a + i + 3 * KT_LANES_I64);
-        vi64_store(a + i, vi64_add(a0, vc));
-        vi64_store(a + i + KT_LANES_I64, vi64_add(a1, vc));
-        vi64_store(a + i + 2 * KT_LANES_I64, vi64_add(a2, vc));
-        vi64_store(a + i + 3 * KT_LANES_I64, vi64_add(a3, vc));
+    int64_t *p = a + i, *const end = a + n;
+    for (; end - p >= 4 * KT_LANES_I64; p += 4 * KT_LANES_I64) {
+        kt_vi64 a0 = vi64_load(p), a1 = vi64_load(p + KT_LANES_I64);
+        kt_vi64 a2 = vi64_load(p + 2 * KT_LANES_I64), a3 = vi64_load(p + 3 * KT_LANES_I64);
+        vi64_store(p, vi64_add(a0, vc));
+        vi64_store(p + KT_LANES_I64, vi64_add(a1, vc));
+        vi64_store(p + 2 * KT_LANES_I64, vi64_add(a2, vc));
+        vi64_store(p + 3 * KT_LANES_I64, vi64_add(a3, vc));
     }
+    i = (size_t)(p - a);
     for (; i + KT_LANES_I64 <= n; i += KT_LANES_I64) vi64_store(a + i, vi64_add(vi64_load(a + i), vc));
     kt_small_add_i64(n - i, c, a + i);
 }
@@ -204,17 +210,20 @@ static inline void kt_axpy_f32_impl(size_t n, float alpha, const float *x, float
     const kt_vf32 va = vf32_set1(alpha);
     size_t i = kt_head_count(y, sizeof *y, n);
     for (size_t j = 0; j < i; j++) y[j] = fmaf(alpha, x[j], y[j]);
-    for (; i + 4 * KT_LANES_F32 <= n; i += 4 * KT_LANES_F32) {
+    const float *q = x + i;
+    float *p = y + i, *const end = y + n;
+    for (; end - p >= 4 * KT_LANES_F32; p += 4 * KT_LANES_F32, q += 4 * KT_LANES_F32) {
         const size_t L = KT_LANES_F32;
-        kt_vf32 y0 = vf32_fmadd(va, vf32_load(x + i), vf32_load(y + i));
-        kt_vf32 y1 = vf32_fmadd(va, vf32_load(x + i + L), vf32_load(y + i + L));
-        kt_vf32 y2 = vf32_fmadd(va, vf32_load(x + i + 2 * L), vf32_load(y + i + 2 * L));
-        kt_vf32 y3 = vf32_fmadd(va, vf32_load(x + i + 3 * L), vf32_load(y + i + 3 * L));
-        vf32_store(y + i, y0);
-        vf32_store(y + i + L, y1);
-        vf32_store(y + i + 2 * L, y2);
-        vf32_store(y + i + 3 * L, y3);
+        kt_vf32 y0 = vf32_fmadd(va, vf32_load(q), vf32_load(p));
+        kt_vf32 y1 = vf32_fmadd(va, vf32_load(q + L), vf32_load(p + L));
+        kt_vf32 y2 = vf32_fmadd(va, vf32_load(q + 2 * L), vf32_load(p + 2 * L));
+        kt_vf32 y3 = vf32_fmadd(va, vf32_load(q + 3 * L), vf32_load(p + 3 * L));
+        vf32_store(p, y0);
+        vf32_store(p + L, y1);
+        vf32_store(p + 2 * L, y2);
+        vf32_store(p + 3 * L, y3);
     }
+    i = (size_t)(p - y);
     for (; i + KT_LANES_F32 <= n; i += KT_LANES_F32)
         vf32_store(y + i, vf32_fmadd(va, vf32_load(x + i), vf32_load(y + i)));
     kt_small_axpy_f32(n - i, alpha, x + i, y + i);
@@ -228,17 +237,20 @@ static inline void kt_axpy_f64_impl(size_t n, double alpha, const double *x, dou
     const kt_vf64 va = vf64_set1(alpha);
     size_t i = kt_head_count(y, sizeof *y, n);
     for (size_t j = 0; j < i; j++) y[j] = fma(alpha, x[j], y[j]);
-    for (; i + 4 * KT_LANES_F64 <= n; i += 4 * KT_LANES_F64) {
+    const double *q = x + i;
+    double *p = y + i, *const end = y + n;
+    for (; end - p >= 4 * KT_LANES_F64; p += 4 * KT_LANES_F64, q += 4 * KT_LANES_F64) {
         const size_t L = KT_LANES_F64;
-        kt_vf64 y0 = vf64_fmadd(va, vf64_load(x + i), vf64_load(y + i));
-        kt_vf64 y1 = vf64_fmadd(va, vf64_load(x + i + L), vf64_load(y + i + L));
-        kt_vf64 y2 = vf64_fmadd(va, vf64_load(x + i + 2 * L), vf64_load(y + i + 2 * L));
-        kt_vf64 y3 = vf64_fmadd(va, vf64_load(x + i + 3 * L), vf64_load(y + i + 3 * L));
-        vf64_store(y + i, y0);
-        vf64_store(y + i + L, y1);
-        vf64_store(y + i + 2 * L, y2);
-        vf64_store(y + i + 3 * L, y3);
+        kt_vf64 y0 = vf64_fmadd(va, vf64_load(q), vf64_load(p));
+        kt_vf64 y1 = vf64_fmadd(va, vf64_load(q + L), vf64_load(p + L));
+        kt_vf64 y2 = vf64_fmadd(va, vf64_load(q + 2 * L), vf64_load(p + 2 * L));
+        kt_vf64 y3 = vf64_fmadd(va, vf64_load(q + 3 * L), vf64_load(p + 3 * L));
+        vf64_store(p, y0);
+        vf64_store(p + L, y1);
+        vf64_store(p + 2 * L, y2);
+        vf64_store(p + 3 * L, y3);
     }
+    i = (size_t)(p - y);
     for (; i + KT_LANES_F64 <= n; i += KT_LANES_F64)
         vf64_store(y + i, vf64_fmadd(va, vf64_load(x + i), vf64_load(y + i)));
     kt_small_axpy_f64(n - i, alpha, x + i, y + i);
