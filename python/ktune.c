@@ -21,10 +21,13 @@
 
 #include <ktune.h>
 
-/* Calls at least this large (elements, or multiply-adds for gemv/gemm) release the GIL:
- * below it the release and re-acquire (about 0.1 us) would be most of the call. */
-#define KTPY_NOGIL_VEC 4096
-#define KTPY_NOGIL_MAT 16384
+/* Calls at least this large (elements, or multiply-adds for gemv/gemm) release the GIL.
+ * The release and re-acquire cost about 40 ns (AMD EPYC Zen 2: ktune.add_scalar at 4095
+ * elements 678 ns, at 4096 716 ns); from 32768 elements (3 us or more of streaming) or
+ * 65536 multiply-adds that is a percent or two of the call; at 4096, 5% (at 1e4 elements
+ * the release alone put ktune.add_scalar behind a Numba loop that keeps the GIL). */
+#define KTPY_NOGIL_VEC 32768
+#define KTPY_NOGIL_MAT 65536
 
 static PyObject *ktpy_error;    /* ktune.Error: the variant cannot run, device, database, ... */
 static PyObject *ktpy_np_empty; /* numpy.empty, imported the first time an output is created */
@@ -1179,7 +1182,7 @@ PyDoc_STRVAR(
     "layout; ktune.Error (a RuntimeError) when a variant cannot run here or the\n"
     "library fails otherwise.  On error nothing has been written.\n"
     "\n"
-    "The GIL is released during calls of at least 4096 elements (16384 multiply-adds\n"
+    "The GIL is released during calls of at least 32768 elements (65536 multiply-adds\n"
     "for gemv and gemm), so threads calling ktune run in parallel.\n"
     "\n"
     "Import ktune before numpy: the machine fingerprint the tuned choices are keyed by\n"
