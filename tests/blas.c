@@ -191,6 +191,11 @@ static void test_gemv(void **state) {
         check_gemv(v, c & 1 ? KT_ROW_MAJOR : KT_COL_MAJOR, c & 2 ? KT_TRANS : KT_NOTRANS, 33, 17,
                    scal[(c / 4) % 4], scal[(c / 16) % 4], 1, 1, &r);
     if (!kt_test_quick()) check_gemv(v, KT_COL_MAJOR, KT_NOTRANS, 1000, 3001, 0.5, 0.0, 1, 1, &r);
+    /* wide, m not a whole number of vectors: y through a padded copy (every beta, strided) */
+    for (unsigned c = 0; c < 8; c++) /* row-major A^T: the column-major 75x700 problem */
+        check_gemv(v, c & 4 ? KT_ROW_MAJOR : KT_COL_MAJOR, c & 4 ? KT_TRANS : KT_NOTRANS,
+                   c & 4 ? 700 : 75 + c % 4, c & 4 ? 75 + c % 4 : 700, 0.5, scal[c % 4], 1,
+                   c == 3 ? -2 : 1, &r);
 }
 
 /* ---- dot ---------------------------------------------------------------------------- */
