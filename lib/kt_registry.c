@@ -95,8 +95,9 @@
     CUDA_TILE(op, f, 16), CUDA_TILE(op, f, 32), CUDA_TILE(op, f, 64), CUDA_TILE(op, f, 128)
 /*
  * Every variant of one BLAS op; `ver` is the version of its SIMD kernels (gemv and gemm: 2,
- * since the direct small-matrix path and the retuned blocking; gemv 3 since y goes through a
- * padded copy instead of masked stores when m is not a whole number of vectors).  gemm's AVX-512 kernel also
+ * since the direct small-matrix path and the retuned blocking; 3 since gemv's y goes through a
+ * padded copy instead of masked stores when m is not a whole number of vectors, and gemm's
+ * edge tiles store whole vectors unmasked).  gemm's AVX-512 kernel also
  * comes with fixed KC blockings.
  */
 #define BLAS_ROWS(op, name, ver)                                                                   \
@@ -195,11 +196,11 @@ const kt_variant kt_registry[] = {
     BLAS_ROWS(KT_OP_GEMV_F64, gemv_f64, 3),
     CUDA_ALL(KT_OP_GEMV_F64, kt_gemv_f64_cuda),
 
-    BLAS_ROWS(KT_OP_GEMM_F32, gemm_f32, 2),
+    BLAS_ROWS(KT_OP_GEMM_F32, gemm_f32, 3),
     AVX512_B(KT_OP_GEMM_F32, kt_gemm_f32_avx512, "avx512:kc=128", 128, 2),
     AVX512_B(KT_OP_GEMM_F32, kt_gemm_f32_avx512, "avx512:kc=384", 384, 2),
     CUDA_TILE_ALL(KT_OP_GEMM_F32, kt_gemm_f32_cuda),
-    BLAS_ROWS(KT_OP_GEMM_F64, gemm_f64, 2),
+    BLAS_ROWS(KT_OP_GEMM_F64, gemm_f64, 3),
     AVX512_B(KT_OP_GEMM_F64, kt_gemm_f64_avx512, "avx512:kc=128", 128, 2),
     AVX512_B(KT_OP_GEMM_F64, kt_gemm_f64_avx512, "avx512:kc=384", 384, 2),
     CUDA_TILE_ALL(KT_OP_GEMM_F64, kt_gemm_f64_cuda),

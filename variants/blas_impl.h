@@ -503,7 +503,10 @@ BL_INLINE void BL(ukr_core)(size_t k, const BL_T *a, size_t a_ks, const BL_T *b,
             if ((size_t)u * BL_VLEN >= mr)
                 break;
             size_t rows = BL_MIN(mr - (size_t)u * BL_VLEN, (size_t)BL_VLEN);
-            V_STOREN(c + (size_t)j * ldc + u * BL_VLEN, acc[j][u], rows);
+            if (rows == BL_VLEN) /* a whole vector: a plain store (masked ones are slow on Zen 2) */
+                V_STORE(c + (size_t)j * ldc + u * BL_VLEN, acc[j][u]);
+            else
+                V_STOREN(c + (size_t)j * ldc + u * BL_VLEN, acc[j][u], rows);
         }
     }
 }
