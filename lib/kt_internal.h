@@ -179,6 +179,8 @@ void kt_registry_plant(const kt_variant *extra, size_t n);
 /* Number of variants (registry + planted) and variant i, for iteration. */
 size_t kt_variants_len(void);
 const kt_variant *kt_variant_at(size_t i);
+/* The position of v in that iteration (registry order), INT_MAX for one not found. */
+int kt_variant_order(const kt_variant *v);
 const kt_variant *kt_variant_lookup(kt_op_id op, const char *name);
 /* The unit-stride form (kt_dot_f32_unit_fn, kt_dot_f64_unit_fn) of a built-in dot variant; NULL
    for other variants and ops. */

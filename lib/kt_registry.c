@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -240,6 +241,18 @@ const kt_variant *kt_registered_at(size_t i) {
 }
 
 size_t kt_variants_len(void) { return kt_registry_len + kt_planted_len + kt_registered_len(); }
+
+int kt_variant_order(const kt_variant *v) {
+    uintptr_t p = (uintptr_t)v, sz = sizeof *v;
+    if (p >= (uintptr_t)kt_registry && p < (uintptr_t)(kt_registry + kt_registry_len))
+        return (int)((p - (uintptr_t)kt_registry) / sz);
+    if (kt_planted && p >= (uintptr_t)kt_planted && p < (uintptr_t)(kt_planted + kt_planted_len))
+        return (int)(kt_registry_len + (p - (uintptr_t)kt_planted) / sz);
+    size_t nr = kt_registered_len();
+    if (p >= (uintptr_t)kt_reg_rows && p < (uintptr_t)(kt_reg_rows + nr))
+        return (int)(kt_registry_len + kt_planted_len + (p - (uintptr_t)kt_reg_rows) / sz);
+    return INT_MAX;
+}
 
 const kt_variant *kt_variant_at(size_t i) {
     if (i < kt_registry_len) return &kt_registry[i];

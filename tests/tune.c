@@ -315,30 +315,55 @@ static void test_ratio_interval(void **state) {
     /* the decision: the cheaper candidate within 2% takes it, unresolved */
     float c[31];
     for (int i = 0; i < 31; i++) c[i] = b[i] * 1.01f;
-    kt_dcand d[2] = {{1.01e-5, 0.01, 1, 1, 7, c, 31}, {1e-5, 0.01, 2, 1, 7, b, 31}};
+    kt_dcand d[2] = {{1.01e-5, 0.01, 1, 1, 7, c, 31, 0}, {1e-5, 0.01, 2, 1, 7, b, 31, 0}};
     kt_decision dec = kt_decide(d, 2, 0.02, 0.05);
     assert_int_equal(dec.leader, 1);
     assert_int_equal(dec.pick, 0);
     assert_int_equal(dec.resolved, 0);
     /* 10% apart: the faster, resolved */
-    d[0] = (kt_dcand){1.1e-5, 0.01, 1, 1, 7, a, 31};
+    d[0] = (kt_dcand){1.1e-5, 0.01, 1, 1, 7, a, 31, 0};
     dec = kt_decide(d, 2, 0.02, 0.05);
     assert_int_equal(dec.pick, 1);
     assert_int_equal(dec.resolved, 1);
     assert_true(dec.ci_lo > 0.05);
     /* the cheaper one leads by 1%: a tie it took (its lead may be noise), unresolved */
     for (int i = 0; i < 31; i++) c[i] = b[i] * 0.99f;
-    d[0] = (kt_dcand){0.99e-5, 0.01, 1, 1, 7, c, 31};
-    d[1] = (kt_dcand){1e-5, 0.01, 2, 1, 7, b, 31};
+    d[0] = (kt_dcand){0.99e-5, 0.01, 1, 1, 7, c, 31, 0};
+    d[1] = (kt_dcand){1e-5, 0.01, 2, 1, 7, b, 31, 0};
     dec = kt_decide(d, 2, 0.02, 0.05);
     assert_int_equal(dec.leader, 0);
     assert_int_equal(dec.pick, 0);
     assert_int_equal(dec.resolved, 0);
     /* ... and by 10%, with the costlier one shown slower beyond the window: resolved */
-    d[1] = (kt_dcand){1.1e-5, 0.01, 2, 1, 7, a, 31};
-    d[0] = (kt_dcand){1e-5, 0.01, 1, 1, 7, b, 31};
+    d[1] = (kt_dcand){1.1e-5, 0.01, 2, 1, 7, a, 31, 0};
+    d[0] = (kt_dcand){1e-5, 0.01, 1, 1, 7, b, 31, 0};
     dec = kt_decide(d, 2, 0.02, 0.05);
     assert_int_equal(dec.pick, 0);
+    assert_int_equal(dec.resolved, 1);
+    /*
+     * As cheap, 0.5% apart with 2% noise per round: this run cannot tell them apart, so
+     * the lower order takes it whichever is faster by median (two tunes make one choice),
+     * unresolved; 10% apart, the faster takes it whatever its order.
+     */
+    float e[31], f[31];
+    for (int i = 0; i < 31; i++) {
+        e[i] = (float)(b[i] * (1 + 0.02 * kt_rng_nonzero(&r)));
+        f[i] = (float)(b[i] * 1.005 * (1 + 0.02 * kt_rng_nonzero(&r)));
+    }
+    for (int low = 0; low < 2; low++) {
+        d[0] = (kt_dcand){1e-5, 0.02, 1, 1, 7, e, 31, low ? 5 : 9};
+        d[1] = (kt_dcand){1.005e-5, 0.02, 1, 1, 7, f, 31, low ? 9 : 5};
+        double m2, l2, h2;
+        kt_dcand_ratio(&d[1], &d[0], &m2, &l2, &h2);
+        assert_true(l2 <= 1 && h2 >= 1); /* the premise: the interval holds 1 */
+        dec = kt_decide(d, 2, 0.02, 0.05);
+        assert_int_equal(dec.pick, low ? 0 : 1);
+        assert_int_equal(dec.resolved, 0);
+    }
+    d[0] = (kt_dcand){1.1e-5, 0.01, 1, 1, 7, a, 31, 5};
+    d[1] = (kt_dcand){1e-5, 0.01, 1, 1, 7, b, 31, 9};
+    dec = kt_decide(d, 2, 0.02, 0.05);
+    assert_int_equal(dec.pick, 1);
     assert_int_equal(dec.resolved, 1);
 }
 

@@ -141,7 +141,7 @@ kt_status kt_tuner_choose(kt_tuner *t, kt_op_id op) {
             kt_db_measurement *me = &ms[p->first + p->count];
             p->var[p->count] = vi;
             p->dc[p->count] = (kt_dcand){me->median_s, me->spread, v->cost, v->threads, me->batch,
-                                         me->rounds, me->nrounds};
+                                         me->rounds, me->nrounds, kt_variant_order(v)};
             p->count++;
         }
         if (p->count) {

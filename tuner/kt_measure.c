@@ -179,7 +179,8 @@ void kt_mresult_dcands(const kt_mresult *res, size_t n, kt_dcand *out) {
         const kt_mresult *r = &res[i];
         int ok = r->status == KT_OK && r->samples > 0;
         out[i] = (kt_dcand){ok ? r->median_s : INFINITY, r->spread, r->v ? r->v->cost : 0,
-                            r->v ? r->v->threads : 1, 1, r->rounds, r->nrounds};
+                            r->v ? r->v->threads : 1, 1, r->rounds, r->nrounds,
+                            r->v ? kt_variant_order(r->v) : -1};
     }
 }
 

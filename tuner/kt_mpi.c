@@ -481,7 +481,8 @@ static kt_status on_result(writer_s *ws, int r, const char *buf, int len, int st
     for (int i = 0; i < res->ncand && i < KT_MAX_CAND && st == KT_OK; i++) {
         const row *rw = &rows[i];
         const kt_variant *v = s->cand[i];
-        pt->dc[i] = (kt_dcand){INFINITY, NAN, v->cost, v->threads, 0, NULL, 0};
+        pt->dc[i] =
+            (kt_dcand){INFINITY, NAN, v->cost, v->threads, 0, NULL, 0, kt_variant_order(v)};
         if (!rw->present) continue;
         size_t mnk[3] = {rw->m.m, rw->m.n, rw->m.k};
         kt_db_dims_unpack(kt_ops[op].ndims, mnk, dims);

@@ -12,7 +12,9 @@
  * The rule (kt_decide): the fastest candidate by median is the leader; a
  * candidate is acceptable when its median ratio to the leader is within
  * 1 + window (the window is wider against a leader that uses more
- * threads); the cheapest acceptable candidate is chosen.  The choice is
+ * threads); the cheapest acceptable candidate is chosen, and among the
+ * as cheap, the lowest in registry order that this run cannot tell from
+ * the fastest of them (so two tunes make one choice of a tie).  The choice is
  * "resolved" when it is the leader and every cheaper candidate is shown
  * slower beyond the window (the lower end of its interval is past it);
  * otherwise it is "unresolved": a tie went to the cheaper variant, or the
@@ -50,6 +52,8 @@ typedef struct kt_dcand {
     long long batch;     /* rounds of candidates with the same non-zero batch are paired */
     const float *rounds; /* per-call time of each round (NAN: not timed that round) */
     int nrounds;
+    int order;           /* preference among as-cheap candidates this run cannot tell apart
+                            (the lower; kt_variant_order); 0 for all: the faster by median */
 } kt_dcand;
 
 typedef struct kt_decision {

@@ -138,7 +138,7 @@ kt_dcand kt_tuner_dcand(const kt_variant *v, const kt_db_measurement *m, float *
     int n = m->nrounds > KT_DB_MAX_ROUNDS ? KT_DB_MAX_ROUNDS : m->nrounds;
     memcpy(rounds, m->rounds, (size_t)(n > 0 ? n : 0) * sizeof *rounds);
     return (kt_dcand){m->valid ? m->median_s : INFINITY, m->spread, v->cost, v->threads,
-                      m->batch, rounds, n};
+                      m->batch, rounds, n, kt_variant_order(v)};
 }
 
 int kt_tuner_measure_point(kt_tuner *t, kt_op_id op, const size_t dims[3], kt_point *pt,
@@ -148,7 +148,8 @@ int kt_tuner_measure_point(kt_tuner *t, kt_op_id op, const size_t dims[3], kt_po
     *err = KT_OK;
     memcpy(pt->sh.d, dims, sizeof pt->sh.d);
     for (size_t i = 0; i < t->ncand; i++) {
-        pt->dc[i] = (kt_dcand){INFINITY, NAN, t->cand[i]->cost, t->cand[i]->threads, 0, NULL, 0};
+        pt->dc[i] = (kt_dcand){INFINITY, NAN, t->cand[i]->cost, t->cand[i]->threads, 0, NULL, 0,
+                               kt_variant_order(t->cand[i])};
         kt_db_measurement m = {.machine = t->machine, .version = t->cand[i]->version};
         snprintf(m.op, sizeof m.op, "%s", kt_ops[op].name);
         snprintf(m.variant, sizeof m.variant, "%s", t->cand[i]->name);
