@@ -118,11 +118,18 @@
  */
 #define ROW(name, backend, op, req, flags, t, param, cost, fn) \
     {name, backend, op, 1, req, flags, t, param, cost, fn, NULL, 0}
-#define SHAPE_SIMD(op, f)                                                              \
-    ROW("avx2", "avx2", op, KT_REQ_AVX2, 0, 1, 0, 1, AVX2_FN(kt_##f##_avx2)),          \
+/*
+ * avx2 transposes (and the threaded ones, which may run them): version 2
+ * since their tiles are cut for power-of-two strides (variants/shape_impl.h)
+ */
+#define TRANSPOSE_V2(op) (op == KT_OP_TRANSPOSE_F32 || op == KT_OP_TRANSPOSE_F64 ? 2 : 1)
+#define SHAPE_SIMD(op, f)                                                                       \
+    {"avx2", "avx2", op, TRANSPOSE_V2(op), KT_REQ_AVX2, 0, 1, 0, 1, AVX2_FN(kt_##f##_avx2),     \
+     NULL, 0},                                                                                  \
         ROW("avx512", "avx512", op, KT_REQ_AVX512, 0, 1, 0, 2, AVX512_FN(kt_##f##_avx512))
-#define SHAPE_THREADS(op, f, t) \
-    ROW("threads:t=" #t, "threads", op, 0, KT_VF_OPENMP, t, 0, 10 + t, OMP_FN(kt_##f##_threads))
+#define SHAPE_THREADS(op, f, t)                                                            \
+    {"threads:t=" #t, "threads", op, TRANSPOSE_V2(op), 0, KT_VF_OPENMP, t, 0, 10 + t,      \
+     OMP_FN(kt_##f##_threads), NULL, 0}
 #define SHAPE_THREADS_ALL(op, f)                                                     \
     SHAPE_THREADS(op, f, 2), SHAPE_THREADS(op, f, 4), SHAPE_THREADS(op, f, 8),       \
         SHAPE_THREADS(op, f, 16), SHAPE_THREADS(op, f, 32), SHAPE_THREADS(op, f, 64)

@@ -19,8 +19,29 @@
 #define KT_TR_TILE 64
 
 /*
- * B = A^T: cache tiles of KT_TR_TILE, each in in-register blocks; the
- * edges that do not fill a block element by element.
+ * The columns of A (rows of B) in one tile.  A block of TB elements shorter
+ * than a cache line writes part of each line of B, whose rest the next
+ * block row writes: the tile's rows of B must stay cached in between.  Where
+ * B's row stride in bytes has a large power of two as a factor, those rows
+ * fall in few L1 sets (a 64-set cache repeats every 4 KiB): with g the
+ * largest power of two dividing the stride (at most 4 KiB), a tile of R rows
+ * puts R g / 4 KiB of them in one set.  The tile is cut so that at most 8 do
+ * (fewer than any L1's ways): f64 at 1024^2, a stride of 8 KiB, gets tiles 8
+ * rows of B tall (avx2 was 4.7x slower there than at 1040^2, whose 8320-byte
+ * stride spreads its rows over the sets).
+ */
+static inline size_t kt_tr_tile_cols(size_t ldb, size_t elem, size_t tb) {
+    size_t stride = ldb * elem, g = stride & (~stride + 1);
+    if (!stride || g > 4096) g = 4096;
+    if (tb * elem >= 64 || g < 1024) return KT_TR_TILE;
+    size_t r = 8 * 4096 / g;
+    return r < tb ? tb : r;
+}
+
+/*
+ * B = A^T: cache tiles of KT_TR_TILE rows of A by kt_tr_tile_cols columns,
+ * each in in-register blocks; the edges that do not fill a block element by
+ * element.
  */
 #define KT_TRANSPOSE_SIMD(T, DT, TB)                                                          \
     kt_status KT_CAT3(kt_transpose_##DT##_, KT_ISA_NAME, )(const kt_variant *v, size_t m,     \
@@ -28,10 +49,11 @@
                                                            T *b, size_t ldb) {                \
         (void)v;                                                                              \
         const size_t mb = m - m % TB, nb = n - n % TB;                                        \
+        const size_t tc = kt_tr_tile_cols(ldb, sizeof *b, TB);                                \
         for (size_t i0 = 0; i0 < mb; i0 += KT_TR_TILE) {                                      \
             size_t i1 = i0 + KT_TR_TILE < mb ? i0 + KT_TR_TILE : mb;                          \
-            for (size_t j0 = 0; j0 < nb; j0 += KT_TR_TILE) {                                  \
-                size_t j1 = j0 + KT_TR_TILE < nb ? j0 + KT_TR_TILE : nb;                      \
+            for (size_t j0 = 0; j0 < nb; j0 += tc) {                                          \
+                size_t j1 = j0 + tc < nb ? j0 + tc : nb;                                      \
                 for (size_t i = i0; i < i1; i += TB)                                          \
                     for (size_t j = j0; j < j1; j += TB)                                      \
                         tr_block_##DT(a + i * lda + j, lda, b + j * ldb + i, ldb);            \
