@@ -27,10 +27,22 @@ size_t kt_tune_default_grid(kt_op_id op, int quick, kt_shape **out) {
     if (!v) return 0;
     const char *fam = kt_ops[op].family;
     if (!strcmp(fam, "transpose") || !strcmp(fam, "stencil3x3")) {
-        /* squares up to 16 / 64 MiB of f32 input, a tall and a wide shape, one odd */
-        for (size_t s = 16; s <= (quick ? 1024u : 4096u); s *= 4) n = add(v, n, s, s, 0, 0);
-        n = add(v, n, 4096, 64, 0, 1); /* tall */
-        n = add(v, n, 64, 4096, 0, 2); /* wide */
+        /*
+         * Squares about 4x apart up to 5 / 80 MiB of f32 input, a tall and a
+         * wide shape, one odd.  Above 16 none is a power of two nor has a
+         * large power of two as a factor: a row stride that does puts a
+         * tile's rows in few cache sets, so the variants' order there is not
+         * the order around it (transpose_f64 on AMD EPYC Zen 5: threads:t=2
+         * won at 1024^2, where the avx2 tiles thrashed, and dispatch ran it
+         * from 584 to 2041, up to 2.7x slower than avx2 there, at 1162x1281
+         * held out).  A tuned point stands for a neighbourhood, so it must
+         * be a size like its neighbours.
+         */
+        static const size_t sq[] = {16, 67, 271, 1103, 4421};
+        for (size_t i = 0; i < sizeof sq / sizeof *sq - !!quick; i++)
+            n = add(v, n, sq[i], sq[i], 0, 0);
+        n = add(v, n, 4111, 67, 0, 1); /* tall */
+        n = add(v, n, 67, 4111, 0, 2); /* wide */
         n = add(v, n, 333, 517, 0, 3); /* odd: no tile or vector divides it */
         *out = v;
         return n;
