@@ -21,7 +21,29 @@ static size_t add(kt_shape *v, size_t n, size_t m_, size_t n_, size_t k_, int fa
     return n + 1;
 }
 
-size_t kt_tune_default_grid(kt_op_id op, int quick, kt_shape **out) {
+/*
+ * A nominal grid size moved to a typical one near it: 0.85 s made odd (3, 13,
+ * 55, 217, 871, 3481, ... for 4, 16, 64, ...), sizes up to 2 as they are.
+ * A power of two is the least typical size there is: every SIMD loop runs
+ * without a tail, every unrolled loop without a remainder, and a row stride
+ * that is a large power of two puts a tile's rows in few cache sets.  A tuned
+ * point stands for a neighbourhood, so it must be a size like its neighbours
+ * (add_scalar_f32 on AMD EPYC Zen 5, tuned at 4, 16, 64: avx512 chosen from
+ * 7 to 31 where n = 16 is one whole vector, 1.3x behind avx2 at n = 15 held
+ * out; transpose_f64 chose threads:t=2 at 1024^2, where the avx2 tiles
+ * thrashed, and ran it up to 2.7x slower than avx2 from 584 to 2041).
+ */
+static size_t typical(size_t s) { return s <= 2 ? s : (size_t)(0.85 * (double)s) | 1; }
+
+/* Adds the nominal shape (m_, n_, k_) as it is (nominal) or at typical() of each. */
+static size_t add_typical(kt_shape *v, size_t n, size_t m_, size_t n_, size_t k_, int fam,
+                          int nominal) {
+    if (nominal) return add(v, n, m_, n_, k_, fam);
+    return add(v, n, typical(m_), typical(n_), k_ ? typical(k_) : 0, fam);
+}
+
+/* The grid of op, its shapes as tuned (nominal 0) or at their nominal sizes (1). */
+static size_t grid(kt_op_id op, int quick, int nominal, kt_shape **out) {
     kt_shape *v = malloc(64 * sizeof *v);
     size_t n = 0;
     if (!v) return 0;
@@ -29,14 +51,8 @@ size_t kt_tune_default_grid(kt_op_id op, int quick, kt_shape **out) {
     if (!strcmp(fam, "transpose") || !strcmp(fam, "stencil3x3")) {
         /*
          * Squares about 4x apart up to 5 / 80 MiB of f32 input, a tall and a
-         * wide shape, one odd.  Above 16 none is a power of two nor has a
-         * large power of two as a factor: a row stride that does puts a
-         * tile's rows in few cache sets, so the variants' order there is not
-         * the order around it (transpose_f64 on AMD EPYC Zen 5: threads:t=2
-         * won at 1024^2, where the avx2 tiles thrashed, and dispatch ran it
-         * from 584 to 2041, up to 2.7x slower than avx2 there, at 1162x1281
-         * held out).  A tuned point stands for a neighbourhood, so it must
-         * be a size like its neighbours.
+         * wide shape, one odd; none a power of two nor with a large power of
+         * two as a factor (see typical()).
          */
         static const size_t sq[] = {16, 67, 271, 1103, 4421};
         for (size_t i = 0; i < sizeof sq / sizeof *sq - !!quick; i++)
@@ -47,38 +63,48 @@ size_t kt_tune_default_grid(kt_op_id op, int quick, kt_shape **out) {
         *out = v;
         return n;
     }
+    /* the other ops: nominal sizes at powers of two, each tuned at typical() of it */
     if (!strcmp(fam, "sort")) {
         for (size_t s = 16; s <= (quick ? (size_t)1 << 20 : (size_t)1 << 24); s *= quick ? 16 : 4)
-            n = add(v, n, s, s, s, 0);
+            n = add_typical(v, n, s, s, s, 0, nominal);
         *out = v;
         return n;
     }
     switch (kt_ops[op].ndims) {
     case 1: {
         size_t top = quick ? (size_t)1 << 25 : (size_t)1 << 27, step = quick ? 8 : 4;
-        for (size_t s = 1; s <= top; s *= step) n = add(v, n, s, s, s, 0);
+        for (size_t s = 1; s <= top; s *= step) n = add_typical(v, n, s, s, s, 0, nominal);
         break;
     }
     case 2:
-        for (size_t s = 4; s <= (quick ? 4096u : 16384u); s *= 4) n = add(v, n, s, s, 0, 0);
-        n = add(v, n, 16384, 256, 0, 1); /* tall */
-        if (!quick) n = add(v, n, 262144, 64, 0, 1);
-        n = add(v, n, 256, 16384, 0, 2); /* wide */
-        if (!quick) n = add(v, n, 64, 262144, 0, 2);
+        for (size_t s = 4; s <= (quick ? 4096u : 16384u); s *= 4)
+            n = add_typical(v, n, s, s, 0, 0, nominal);
+        n = add_typical(v, n, 16384, 256, 0, 1, nominal); /* tall */
+        if (!quick) n = add_typical(v, n, 262144, 64, 0, 1, nominal);
+        n = add_typical(v, n, 256, 16384, 0, 2, nominal); /* wide */
+        if (!quick) n = add_typical(v, n, 64, 262144, 0, 2, nominal);
         break;
     default:
-        for (size_t s = 4; s <= (quick ? 512u : 2048u); s *= 2) n = add(v, n, s, s, s, 0);
-        n = add(v, n, 512, 512, 32, 1); /* skinny k: rank-32 update */
-        if (!quick) n = add(v, n, 2048, 2048, 32, 1);
-        n = add(v, n, 4096, 32, 256, 2); /* tall and skinny */
-        if (!quick) n = add(v, n, 16384, 32, 512, 2);
-        n = add(v, n, 24, 40, 64, 3); /* small rectangles */
-        n = add(v, n, 100, 7, 33, 3);
+        for (size_t s = 4; s <= (quick ? 512u : 2048u); s *= 2)
+            n = add_typical(v, n, s, s, s, 0, nominal);
+        n = add_typical(v, n, 512, 512, 32, 1, nominal); /* skinny k: rank-32 update */
+        if (!quick) n = add_typical(v, n, 2048, 2048, 32, 1, nominal);
+        n = add_typical(v, n, 4096, 32, 256, 2, nominal); /* tall and skinny */
+        if (!quick) n = add_typical(v, n, 16384, 32, 512, 2, nominal);
+        n = add_typical(v, n, 24, 40, 64, 3, nominal); /* small rectangles */
+        n = add_typical(v, n, 100, 7, 33, 3, nominal);
         break;
     }
     *out = v;
     return n;
 }
+
+size_t kt_tune_default_grid(kt_op_id op, int quick, kt_shape **out) {
+    return grid(op, quick, 0, out);
+}
+
+size_t kt_tune_nominal_grid(kt_op_id op, kt_shape **out) { return grid(op, 0, 1, out); }
+
 
 int kt_tuner_stopping(kt_tuner *t) {
     if (t->o->stop && *t->o->stop) return t->rep->stopped = 1;

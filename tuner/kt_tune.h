@@ -73,9 +73,21 @@ typedef struct kt_shape {
 /*
  * The default sweep of op (quick: coarser, smaller), malloc'ed: vector ops
  * 1 to 2^27 by 4x; gemv squares plus tall and wide; gemm squares plus
- * skinny-k and tall-skinny shapes.
+ * skinny-k and tall-skinny shapes; each shape tuned at a typical size near
+ * its nominal one, never a power of two above 2 (see kt_tune.c).
  */
 size_t kt_tune_default_grid(kt_op_id op, int quick, kt_shape **out);
+
+/*
+ * The full sweep of op at its nominal sizes (powers of two for the vector,
+ * BLAS and sort ops): the range `ktune bench --random` draws from, kept as
+ * it was when the tuned shapes moved off powers of two, so that a seed
+ * draws the same held-out sizes before and after.
+ */
+size_t kt_tune_nominal_grid(kt_op_id op, kt_shape **out);
+
+/* The shape family of a matrix shape (its aspect ratios, in half octaves; 0 for vectors). */
+long kt_shape_family(int ndims, const size_t dims[3]);
 
 /*
  * Draws up to want sizes of op at random (rng) within the range of the sweep

@@ -121,9 +121,6 @@ void kt_tuner_store_limits(kt_tuner *t, size_t l3);
 /* A measurements_list filter (ctx: a kt_op_id): valid, current version, not a test variant. */
 int kt_tuner_keep_current(void *ctx, const kt_db_measurement *me);
 
-/* The shape family of a matrix shape (its aspect ratios, in half octaves). */
-long kt_shape_family(int ndims, const size_t dims[3]);
-
 /*
  * The verification pass (tuner/kt_verify.c): dispatch from the database just
  * written, timed against every fixed variant at seeded held-out sizes; points
