@@ -25,6 +25,7 @@
 int kt_omp_in_parallel(void) { return 0; }
 int kt_omp_max_threads(void) { return 0; }
 void kt_omp_set_max_threads(int n) { (void)n; }
+double kt_omp_uneven(int threads) { (void)threads; return NAN; }
 #endif
 
 _Atomic(kt_table *) kt_current_table;

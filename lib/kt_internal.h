@@ -120,6 +120,18 @@ int kt_blas_threading(void);
 int kt_omp_max_threads(void);
 void kt_omp_set_max_threads(int n);
 
+/*
+ * How unevenly `threads` OpenMP threads progress right now (the tuner's
+ * guard against a busy core, tuner/kt_measure.c): the caller runs a fixed
+ * chain of dependent multiplies alone, then every thread of one parallel
+ * region runs it; returns the slowest thread's time over the faster of the
+ * solo time and the fastest thread's.  About 1 when the cores are free; a
+ * core that the host lends elsewhere for a while, or two threads on one
+ * core, shows as 1.5 or more.  NAN without OpenMP, inside a parallel region,
+ * or when the team is smaller than asked.  About 100 us.
+ */
+double kt_omp_uneven(int threads);
+
 /* The canonical machine description hashed into kt_fingerprint(). */
 void kt_machine_describe(char *buf, size_t len);
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kt_db.h"
@@ -705,6 +706,74 @@ static void test_problem_alignment(void **state) {
     }
 }
 
+/*
+ * The busy-core probe: no reading for one thread; over 1.4 when threads
+ * must share cores (twice as many threads as cores); below 1.4 at least
+ * once in 50 readings of one thread per core (not under valgrind, which
+ * runs one thread at a time).
+ */
+static void test_uneven_probe(void **state) {
+    (void)state;
+    int cores = kt_cpu_get()->cores;
+    if (cores < 1) cores = 1;
+    if (cores > 32) cores = 32;
+    assert_true(isnan(kt_omp_uneven(1)));
+    double shared = NAN;
+    for (int i = 0; i < 5 && !(shared > 1.4); i++) shared = kt_omp_uneven(2 * cores);
+    print_message("%d threads on %d cores: %.2f\n", 2 * cores, cores, shared);
+    if (!(shared > 1.4))
+        fail_msg("%d threads on %d cores read %.2f, not over 1.4", 2 * cores, cores, shared);
+    if (kt_test_quick() || cores < 2) return;
+    double best = INFINITY;
+    for (int i = 0; i < 50 && !(best < 1.4); i++) {
+        double u = kt_omp_uneven(cores);
+        if (u < best) best = u;
+        struct timespec nap = {0, 1000000};
+        nanosleep(&nap, NULL);
+    }
+    print_message("%d threads on %d cores, best of up to 50: %.2f\n", cores, cores, best);
+    if (!(best < 1.4)) fail_msg("free cores never read below 1.4 (best %.2f)", best);
+}
+
+/*
+ * The guard in kt_measure: with a threshold every reading exceeds, a round
+ * with a threaded candidate is taken again max_redo times, then the rest
+ * are kept and counted uneven; with the guard off, or serial candidates
+ * only, nothing is probed or counted.
+ */
+static void test_guard_redo(void **state) {
+    (void)state;
+    const kt_variant *thr = kt_variant_lookup(KT_OP_AXPY_F32, "threads:t=2");
+    const kt_variant *ser = kt_variant_lookup(KT_OP_AXPY_F32, "scalar");
+    assert_non_null(ser);
+    if (!thr || !kt_variant_usable(thr, NULL, 0)) skip(); /* registered below as a skip */
+    size_t dims[3] = {4096, 4096, 4096};
+    kt_mopts mo = kt_mopts_default(1);
+    mo.decide = 0;
+    mo.min_samples = mo.max_samples = 4;
+    mo.max_s = 60; /* redos stop once a size's budget is spent: not here (valgrind) */
+    mo.uneven = 1e-3; /* every reading is over it */
+    mo.max_redo = 3;
+    kt_mstats st = {0, 0};
+    mo.stats = &st;
+    kt_mresult res[2] = {{.v = ser}, {.v = thr}};
+    assert_int_equal(kt_measure(KT_OP_AXPY_F32, dims, res, 2, &mo, 1), KT_OK);
+    assert_int_equal(st.rounds_redone, 3);
+    assert_int_equal(st.rounds_uneven, 4);
+    assert_int_equal(res[1].samples, 4);
+    kt_mstats serial = {0, 0};
+    mo.stats = &serial;
+    kt_mresult one[1] = {{.v = ser}};
+    assert_int_equal(kt_measure(KT_OP_AXPY_F32, dims, one, 1, &mo, 2), KT_OK);
+    assert_int_equal(serial.rounds_redone + serial.rounds_uneven, 0);
+    kt_mstats off = {0, 0};
+    mo.stats = &off;
+    mo.uneven = 0;
+    assert_int_equal(kt_measure(KT_OP_AXPY_F32, dims, res, 2, &mo, 3), KT_OK);
+    assert_int_equal(off.rounds_redone + off.rounds_uneven, 0);
+    assert_int_equal(res[1].samples, 4);
+}
+
 int main(int argc, char **argv) {
     if (argc >= 4 && !strcmp(argv[1], "--child") && !strcmp(argv[2], "check")) {
         child_expect = (kt_status)atoi(argv[3]);
@@ -753,6 +822,19 @@ int main(int argc, char **argv) {
                  "the OpenBLAS loaded at run time threads as the build configure chose");
 #else
     kt_tests_skip(&ts, "OpenBLAS threading: not built with OpenBLAS");
+#endif
+#ifdef KT_HAVE_OPENMP
+    kt_tests_add(&ts, test_uneven_probe, NULL,
+                 "busy-core probe: over 1.4 with threads sharing cores, below it on free ones");
+    const kt_variant *t2 = kt_variant_lookup(KT_OP_AXPY_F32, "threads:t=2");
+    if (t2 && kt_variant_usable(t2, why, sizeof why))
+        kt_tests_add(&ts, test_guard_redo, NULL,
+                     "busy-core guard: uneven rounds taken again up to max_redo, then kept");
+    else
+        kt_tests_skip(&ts, "busy-core guard: threads:t=2 cannot run here (%s)",
+                      t2 ? why : "not registered");
+#else
+    kt_tests_skip(&ts, "busy-core probe and guard: built without OpenMP");
 #endif
     kt_tests_add(&ts, test_ratio_interval, NULL,
                  "paired ratio interval and the decision rule on known data");

@@ -318,7 +318,7 @@ int kt_cmd_tune(int argc, char **argv) {
                                rep.verify_worst_at, "fixed_faster", rep.fixed_faster,
                                "fixed_faster_what", rep.fixed_faster_what);
         kt_cli_json_out(json_pack("{s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:s, "
-                                  "s:o}", "db",
+                                  "s:o, s:I, s:I}", "db",
                                   dbpath, "fingerprint", kt_fingerprint(), "run",
                                   (json_int_t)rep.run, "measured", rep.measured, "reused",
                                   rep.reused, "invalid", rep.invalid, "points", rep.points,
@@ -327,7 +327,9 @@ int kt_cmd_tune(int argc, char **argv) {
                                   "status", rep.stopped == 1   ? "interrupted"
                                             : rep.stopped == 2 ? "budget spent"
                                                                : "complete",
-                                  "verification", o.no_verify ? json_null() : jv));
+                                  "verification", o.no_verify ? json_null() : jv,
+                                  "rounds_redone", (json_int_t)rep.rounds_redone,
+                                  "rounds_uneven", (json_int_t)rep.rounds_uneven));
         if (o.no_verify) json_decref(jv);
     } else {
         printf("tuned %d sizes in %.1f s: %d measurements made, %d reused, %d variants failed "
@@ -341,6 +343,9 @@ int kt_cmd_tune(int argc, char **argv) {
                    rep.verified, rep.remeasured ? " (some re-measured once)" : "",
                    rep.verify_geomean, rep.verify_worst, rep.verify_worst_at,
                    rep.fixed_faster ? rep.fixed_faster_what : "no fixed variant faster");
+        if (rep.rounds_redone || rep.rounds_uneven)
+            printf("a core was busy: %ld rounds taken again, %ld kept uneven (the busy-core "
+                   "guard)\n", rep.rounds_redone, rep.rounds_uneven);
         if (rep.stopped == 2) printf("budget spent: the next ktune tune continues from here\n");
     }
     if (rep.stopped == 1) {

@@ -15,8 +15,9 @@
 
 kt_mopts kt_mopts_default(int quick) {
     /* sample_s, min, max rounds, race, max_s per size, tie, threads tie, decide, entry */
-    if (quick) return (kt_mopts){2e-4, 5, 15, 1.25, 0.4, 0.02, 0.05, 1, 1};
-    return (kt_mopts){1e-3, 7, KT_MEASURE_MAX_ROUNDS, 1.25, 3.0, 0.02, 0.05, 1, 1};
+    /* ..., busy-core guard: uneven, rounds redone */
+    if (quick) return (kt_mopts){2e-4, 5, 15, 1.25, 0.4, 0.02, 0.05, 1, 1, 1.4, 4, NULL};
+    return (kt_mopts){1e-3, 7, KT_MEASURE_MAX_ROUNDS, 1.25, 3.0, 0.02, 0.05, 1, 1, 1.4, 10, NULL};
 }
 
 /*
@@ -184,6 +185,24 @@ void kt_mresult_dcands(const kt_mresult *res, size_t n, kt_dcand *out) {
     }
 }
 
+/*
+ * The thread count the busy-core guard probes with for this round: the most
+ * threads an active threaded candidate uses (the dispatched call: every
+ * core), at most the cores; 0 (no guard) when that is below two.
+ */
+static int guard_threads(const kt_mresult *res, const cand *c, size_t n, int cores) {
+    int t = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!c[i].active) continue;
+        int ti = c[i].runtime == -1 ? cores
+                 : c[i].runtime == 1 || c[i].runtime == 2 ? res[i].v->threads
+                                                           : 0;
+        if (ti > t) t = ti;
+    }
+    if (t > cores) t = cores;
+    return t >= 2 ? t : 0;
+}
+
 /* Calibrates the repetitions of one sample from the time of one call. */
 static long reps_for(double one, double sample_s) {
     double reps = one > 0 ? sample_s / one : 1e6;
@@ -254,8 +273,11 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
     }
     kt_rng rng;
     kt_rng_seed(&rng, seed ^ 0x5a3c96e1u);
-    int last_runtime = -2;
+    int last_runtime = -2, redone = 0, cores = kt_cpu_get()->cores;
     for (int round = 0; round < max_rounds; round++) {
+        int probe = o->uneven > 0 ? guard_threads(res, c, n, cores) : 0;
+        double uneven = probe ? kt_omp_uneven(probe) : NAN;
+        if (probe) last_runtime = 1; /* the probe ran on the OpenMP pool */
         /* this round's order: the active candidates, shuffled (Fisher-Yates) */
         size_t na = 0;
         for (size_t i = 0; i < n; i++) {
@@ -287,6 +309,22 @@ kt_status kt_measure(kt_op_id op, const size_t dims[3], kt_mresult *res, size_t 
             res[i].rounds[round] = (float)t;
             /* recalibrate once from a real sample: warm caches change the cost */
             if (round == 0 && t > 0) c[i].reps = reps_for(t, o->sample_s);
+        }
+        if (probe) {
+            double after = kt_omp_uneven(probe);
+            last_runtime = 1;
+            if (uneven > o->uneven || after > o->uneven) { /* NAN: no reading, no verdict */
+                if (redone < o->max_redo && kt_now() - start < o->max_s) {
+                    /* a core was busy: this round again, after a pause */
+                    redone++;
+                    if (o->stats) o->stats->rounds_redone++;
+                    struct timespec nap = {0, 20000000};
+                    nanosleep(&nap, NULL);
+                    round--;
+                    continue;
+                }
+                if (o->stats) o->stats->rounds_uneven++;
+            }
         }
         for (size_t i = 0; i < n; i++) res[i].nrounds = round + 1;
         if (round + 1 < KT_MEASURE_FAR_ROUNDS && round + 1 < o->min_samples) continue;

@@ -23,6 +23,16 @@
  *      one shown slower than the leader by `race_factor` (the lower end of
  *      its interval), or one that costs more and is shown slower beyond the
  *      tie window, stops;
+ *   5b. the busy-core guard: a shared host lends a core elsewhere for
+ *      seconds at a time, and a threaded candidate timed then is charged
+ *      for it (two full tunes of AMD EPYC Zen 5 minutes apart: threads:t=2
+ *      2.06x faster than avx512 for dot_f32 above 100 000 elements in one,
+ *      1.13x in the other, so dispatch ran avx2 2x slower up to 1.9 M).
+ *      When a threaded candidate (or the dispatched call) is in a round,
+ *      kt_omp_uneven is read before and after it; a round where either
+ *      exceeds `uneven` is discarded and taken again after a 20 ms pause,
+ *      up to `max_redo` times per measurement and within its `max_s`
+ *      (then kept: a machine busy that long is the machine);
  *   6. stopping: when no cheaper candidate's interval straddles the tie
  *      window (kt_decide's `undecided`), at `max_samples`, or when `max_s`
  *      is spent (after at least three rounds).
@@ -34,6 +44,12 @@
 
 #include "kt_internal.h"
 
+/* What the busy-core guard did over the measurements that shared it (kt_mopts.stats). */
+typedef struct kt_mstats {
+    long rounds_redone;   /* rounds discarded and taken again: a core was busy */
+    long rounds_uneven;   /* rounds kept although uneven: the point's redo budget was spent */
+} kt_mstats;
+
 typedef struct kt_mopts {
     double sample_s;    /* target duration of one sample */
     int min_samples;    /* rounds before racing or stopping */
@@ -44,6 +60,10 @@ typedef struct kt_mopts {
     double threads_tie; /* the window against a leader using more threads */
     int decide;         /* 1: stop when the decision is made (the tuner); 0: all rounds */
     int entry;          /* 1: time CPU variants through the public entry point */
+    double uneven;      /* busy-core guard: redo a round whose threads progressed more
+                           unevenly than this (kt_omp_uneven); 0 off */
+    int max_redo;       /* rounds one measurement may redo */
+    kt_mstats *stats;   /* where the guard counts (NULL: nowhere) */
 } kt_mopts;
 
 #define KT_MEASURE_MAX_ROUNDS 40

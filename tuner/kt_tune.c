@@ -28,10 +28,10 @@ static size_t add(kt_shape *v, size_t n, size_t m_, size_t n_, size_t k_, int fa
  * without a tail, every unrolled loop without a remainder, and a row stride
  * that is a large power of two puts a tile's rows in few cache sets.  A tuned
  * point stands for a neighbourhood, so it must be a size like its neighbours
- * (add_scalar_f32 on AMD EPYC Zen 5, tuned at 4, 16, 64: avx512 chosen from
- * 7 to 31 where n = 16 is one whole vector, 1.3x behind avx2 at n = 15 held
- * out; transpose_f64 chose threads:t=2 at 1024^2, where the avx2 tiles
- * thrashed, and ran it up to 2.7x slower than avx2 from 584 to 2041).
+ * (add_scalar_f32 on AMD EPYC Zen 5: avx2 and avx512 tied at n = 16, whole
+ * vectors for both, and at n = 15, held out, avx512 took 0.77x avx2's time;
+ * transpose_f64 chose threads:t=2 at 1024^2, where the avx2 tiles thrashed,
+ * and ran it up to 2.7x slower than avx2 from 584 to 2041).
  */
 static size_t typical(size_t s) { return s <= 2 ? s : (size_t)(0.85 * (double)s) | 1; }
 
@@ -482,6 +482,8 @@ static kt_status tune_op(kt_tuner *t, kt_op_id op) {
 
 kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep) {
     kt_tuner t = {.o = o, .rep = rep, .mo = kt_mopts_default(o->quick), .start = kt_now()};
+    kt_mstats busy = {0, 0};
+    t.mo.stats = &busy;
     memset(rep, 0, sizeof *rep);
     rep->verify_geomean = rep->verify_worst = NAN;
     t.ram = (double)kt_cpu_get()->ram;
@@ -541,5 +543,7 @@ kt_status kt_tune_run(const kt_tune_opts *o, kt_tune_report *rep) {
     kt_status c = kt_db_close(t.db);
     if (s == KT_OK) s = c;
     rep->elapsed_s = kt_now() - t.start;
+    rep->rounds_redone = busy.rounds_redone;
+    rep->rounds_uneven = busy.rounds_uneven;
     return s;
 }

@@ -52,6 +52,8 @@ typedef struct kt_tune_report {
     char verify_worst_at[80];   /* "op shape" */
     int fixed_faster;           /* ops where a fixed variant beat dispatch over the sizes */
     char fixed_faster_what[160];/* the first such "op: variant 0.98x" */
+    /* the busy-core guard (kt_measure.h): rounds taken again, and kept uneven */
+    long rounds_redone, rounds_uneven;
 } kt_tune_report;
 
 /* Runs a tuning pass.  Returns KT_OK (also when stopped early: see rep->stopped). */
