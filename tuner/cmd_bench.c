@@ -27,6 +27,9 @@ static const char bench_help[] =
     "per-size best is picked on half of the rounds and timed on the other half.\n\n"
     "  --ops LIST     operations, comma-separated (default: all)\n"
     "  --sizes SPEC   sizes: list and/or geometric ranges, e.g. 1e3,1e6 or 1:2^26:4\n"
+    "                 (squares and cubes for matrix ops), and shapes MxN or MxNxK,\n"
+    "                 e.g. 8x6,100x7x33 (a missing dimension repeats the last given;\n"
+    "                 a vector op takes M)"
     "                 (default: 1 to 2^26 by 4x, plus the midpoints)\n"
     "  --random N     instead: N sizes per operation drawn at random (seeded) within\n"
     "                 the default tuning range, so never the tuned grid\n"
@@ -60,6 +63,81 @@ static void sort_by_family(kt_op_id op, kt_shape *s, size_t n) {
             kt_shape x = *a;
             *a = *b, *b = x;
         }
+}
+
+/*
+ * The shapes of --sizes: each comma-separated item a size or a range of
+ * sizes (kt_sizes_parse: each size n stands for n, n x n or n x n x n), or
+ * a shape MxN or MxNxK of single sizes, a missing dimension repeating the
+ * last given.  Returns 0, or -1 with the reason in err.
+ */
+static int parse_shapes(const char *spec, kt_shape **out, size_t *count, char *err,
+                        size_t errlen) {
+    char *copy = strdup(spec);
+    kt_shape *v = NULL;
+    size_t n = 0, cap = 0;
+    int rc = copy ? 0 : -1;
+    if (!copy) snprintf(err, errlen, "out of memory");
+    for (char *save = NULL, *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && !rc;
+         tok = strtok_r(NULL, ",", &save)) {
+        size_t d[3] = {0, 0, 0}, nd = 0, *list = NULL, len = 0;
+        if (strchr(tok, 'x')) {
+            size_t tl = strlen(tok);
+            if (tok[0] == 'x' || tok[tl - 1] == 'x' || strstr(tok, "xx")) {
+                snprintf(err, errlen, "bad shape '%.40s'", tok);
+                rc = -1;
+            }
+            for (char *s2 = NULL, *part = rc ? NULL : strtok_r(tok, "x", &s2); part && !rc;
+                 part = strtok_r(NULL, "x", &s2)) {
+                if (nd == 3) {
+                    snprintf(err, errlen, "a shape has at most three dimensions");
+                    rc = -1;
+                } else if (strchr(part, ':') ||
+                           (!kt_sizes_parse_msg(part, &list, &len, err, errlen) && len != 1)) {
+                    snprintf(err, errlen, "a shape takes single sizes, not the range '%.40s'",
+                             part);
+                    rc = -1;
+                } else if (!list) {
+                    rc = -1; /* kt_sizes_parse_msg said why */
+                } else {
+                    d[nd++] = list[0];
+                }
+                free(list);
+                list = NULL;
+            }
+            if (!rc && nd == 0) {
+                snprintf(err, errlen, "bad shape '%.40s'", tok);
+                rc = -1;
+            }
+            for (size_t i = nd; !rc && i < 3; i++) d[i] = d[nd - 1];
+            len = 1;
+        } else if (kt_sizes_parse_msg(tok, &list, &len, err, errlen)) {
+            rc = -1;
+        }
+        if (!rc && n + len > cap) {
+            cap = 2 * (n + len);
+            kt_shape *nv = realloc(v, cap * sizeof *v);
+            if (!nv) {
+                snprintf(err, errlen, "out of memory");
+                rc = -1;
+            } else {
+                v = nv;
+            }
+        }
+        for (size_t i = 0; !rc && i < len; i++) {
+            size_t x = list ? list[i] : 0;
+            v[n++] = list ? (kt_shape){{x, x, x}, 0} : (kt_shape){{d[0], d[1], d[2]}, 0};
+        }
+        free(list);
+    }
+    free(copy);
+    if (rc) {
+        free(v);
+        return -1;
+    }
+    *out = v;
+    *count = n;
+    return 0;
 }
 
 /*
@@ -109,7 +187,8 @@ int kt_cmd_bench(int argc, char **argv) {
     long nrandom = 0;
     uint64_t seed = 1;
     const char *ops = "all", *sizes_spec = NULL, *bad;
-    size_t *sizes = NULL, nsizes = 0;
+    kt_shape *sizes = NULL;
+    size_t nsizes = 0;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -150,7 +229,7 @@ int kt_cmd_bench(int argc, char **argv) {
     if (kt_ops_parse(ops, selected, &bad))
         return kt_cli_error(KT_EXIT_USAGE, "bench", "unknown operation '%s' (see ktune list)", bad);
     char err[256];
-    if (sizes_spec && kt_sizes_parse_msg(sizes_spec, &sizes, &nsizes, err, sizeof err))
+    if (sizes_spec && parse_shapes(sizes_spec, &sizes, &nsizes, err, sizeof err))
         return kt_cli_error(KT_EXIT_USAGE, "bench", "--sizes: %s", err);
     kt_init();
     kt_mopts mo = kt_mopts_default(quick);
@@ -181,14 +260,14 @@ int kt_cmd_bench(int argc, char **argv) {
             if ((int)v->op == op && !(v->flags & KT_VF_TEST) && kt_variant_usable(v, NULL, 0))
                 res[nv++].v = v;
         }
-        /* the shapes: --sizes (n, or squares for matrix ops), else the default sweep */
+        /* the shapes: --sizes (in sweep order), --random, else the default sweep */
         kt_shape *shp = NULL;
         size_t nshp = 0;
         if (sizes_spec) {
             shp = malloc(nsizes * sizeof *shp);
-            for (size_t k = 0; shp && k < nsizes; k++)
-                shp[k] = (kt_shape){{sizes[k], sizes[k], sizes[k]}, 0};
+            if (shp) memcpy(shp, sizes, nsizes * sizeof *shp);
             nshp = shp ? nsizes : 0;
+            sort_by_family((kt_op_id)op, shp, nshp);
         } else if (nrandom > 0) {
             kt_shape *g;
             size_t ng = kt_tune_nominal_grid((kt_op_id)op, &g);
