@@ -191,6 +191,15 @@ static void test_gemv(void **state) {
         check_gemv(v, c & 1 ? KT_ROW_MAJOR : KT_COL_MAJOR, c & 2 ? KT_TRANS : KT_NOTRANS, 33, 17,
                    scal[(c / 4) % 4], scal[(c / 16) % 4], 1, 1, &r);
     if (!kt_test_quick()) check_gemv(v, KT_COL_MAJOR, KT_NOTRANS, 1000, 3001, 0.5, 0.0, 1, 1, &r);
+    /*
+     * every m to 130 (N, column-major): each count of vectors of y the SIMD variants keep in
+     * registers (up to 8 of 16 floats) with each tail, and the first size past them; n odd
+     * and even; strided y (a copy) on every third
+     */
+    for (size_t m = 1; m <= 130; m++)
+        for (size_t n = 1; n <= 6; n += 5)
+            check_gemv(v, KT_COL_MAJOR, KT_NOTRANS, m, n, scal[3 - m % 4], scal[m % 4], 1,
+                       m % 3 ? 1 : -2, &r);
     /* wide, m not a whole number of vectors: y through a padded copy (every beta, strided) */
     for (unsigned c = 0; c < 8; c++) /* row-major A^T: the column-major 75x700 problem */
         check_gemv(v, c & 4 ? KT_ROW_MAJOR : KT_COL_MAJOR, c & 4 ? KT_TRANS : KT_NOTRANS,

@@ -46,6 +46,8 @@
 
 #define BL_INLINE static inline __attribute__((always_inline))
 #define BL_MIN(a, b) ((a) < (b) ? (a) : (b))
+/* gemv N: up to this many vectors of rows of y stay in registers (BL(gemv_n_small)) */
+#define BL_GV_SMALL 8
 
 /* Offset of logical element 0 of a BLAS vector of n elements with increment inc. */
 static inline ptrdiff_t bl_start(size_t n, ptrdiff_t inc)
@@ -253,6 +255,61 @@ BL_INLINE void BL(gemv_n_cols)(size_t m, const BL_T *a, size_t lda, const BL_T *
     }
 }
 
+/*
+ * gemv N on at most BL_GV_SMALL vectors of rows (nv of them, the last holding
+ * tail = 1 .. BL_VLEN rows, read masked): y's vectors stay in registers
+ * while every column streams by, and y (contiguous) is read and written
+ * once.  Up to 4 vectors the columns go two at a time into two sets of
+ * accumulators, so that 8 FMAs are in flight; from 5 vectors one set has
+ * enough.  The column-group passes read and write y once per group, and a
+ * small n is all remainder columns, one pass each: at 7 x 7 f64 (AMD Zen 5)
+ * avx2 ran 30 ns and avx512 45 ns, and 14 ns both with this.  A is read
+ * column after column, in address order.
+ */
+BL_INLINE void BL(gemv_n_small)(size_t n, BL_T alpha, const BL_T *a, size_t lda, const BL_T *x,
+                                ptrdiff_t incx, BL_T *y, BL_T beta, size_t tail, const int nv)
+{
+    const int two = nv <= 4;
+    BL_V acc0[BL_GV_SMALL], acc1[BL_GV_SMALL];
+#pragma GCC unroll 8
+    for (int r = 0; r < nv; r++)
+        acc0[r] = acc1[r] = V_ZERO();
+    const BL_T *c0 = a;
+    size_t j = 0;
+    for (; two && j + 2 <= n; j += 2, c0 += 2 * lda) {
+        const BL_T *c1 = c0 + lda;
+        BL_V x0 = V_SET1(x[(ptrdiff_t)j * incx]), x1 = V_SET1(x[(ptrdiff_t)(j + 1) * incx]);
+#pragma GCC unroll 8
+        for (int r = 0; r < nv - 1; r++) {
+            acc0[r] = V_FMA(V_LOAD(c0 + r * BL_VLEN), x0, acc0[r]);
+            acc1[r] = V_FMA(V_LOAD(c1 + r * BL_VLEN), x1, acc1[r]);
+        }
+        acc0[nv - 1] = V_FMA(V_LOADN(c0 + (nv - 1) * BL_VLEN, tail), x0, acc0[nv - 1]);
+        acc1[nv - 1] = V_FMA(V_LOADN(c1 + (nv - 1) * BL_VLEN, tail), x1, acc1[nv - 1]);
+    }
+    for (; j < n; j++, c0 += lda) {
+        BL_V x0 = V_SET1(x[(ptrdiff_t)j * incx]);
+#pragma GCC unroll 8
+        for (int r = 0; r < nv - 1; r++)
+            acc0[r] = V_FMA(V_LOAD(c0 + r * BL_VLEN), x0, acc0[r]);
+        acc0[nv - 1] = V_FMA(V_LOADN(c0 + (nv - 1) * BL_VLEN, tail), x0, acc0[nv - 1]);
+    }
+    BL_V av = V_SET1(alpha), bv = V_SET1(beta);
+#pragma GCC unroll 8
+    for (int r = 0; r < nv; r++) {
+        BL_V t = V_MUL(two ? V_ADD(acc0[r], acc1[r]) : acc0[r], av);
+        int last = r == nv - 1;
+        if (beta != 0) {
+            BL_V yv = last ? V_LOADN(y + r * BL_VLEN, tail) : V_LOAD(y + r * BL_VLEN);
+            t = beta == 1 ? V_ADD(t, yv) : V_FMA(bv, yv, t);
+        }
+        if (last)
+            V_STOREN(y + r * BL_VLEN, t, tail);
+        else
+            V_STORE(y + r * BL_VLEN, t);
+    }
+}
+
 /* The column groups of one pass (mode, tpad as in gemv_n_cols; mode 1 and 2 for the first). */
 #define BL_GV_PASS(G, MODE, TPAD) BL(gemv_n_cols)(m, a + j * lda, lda, xa, t, beta, G, MODE, TPAD)
 #define BL_GV_GROUP(G)                                                                         \
@@ -335,6 +392,31 @@ static kt_status BL(gemv)(const kt_variant *v, kt_trans trans, size_t m, size_t 
     size_t leny = trans == KT_NOTRANS ? m : n, lenx = trans == KT_NOTRANS ? n : m;
     const BL_T *xs = x + bl_start(lenx, incx);
     BL_T *ys = y + bl_start(leny, incy);
+    if (trans == KT_NOTRANS && m - 1 < BL_GV_SMALL * BL_VLEN && n > 0) {
+        /* strided y through a copy on the stack */
+        BL_T tb[BL_GV_SMALL * BL_VLEN], *t = incy == 1 ? ys : tb;
+        if (t == tb && beta != 0)
+            for (size_t i = 0; i < m; i++)
+                tb[i] = ys[(ptrdiff_t)i * incy];
+        size_t nv = (m + BL_VLEN - 1) / BL_VLEN, tail = m - (nv - 1) * BL_VLEN;
+#define BL_GV_SMALL_CASE(NV)                                                                   \
+    case NV: BL(gemv_n_small)(n, alpha, a, lda, xs, incx, t, beta, tail, NV); break
+        switch (nv) {
+            BL_GV_SMALL_CASE(1);
+            BL_GV_SMALL_CASE(2);
+            BL_GV_SMALL_CASE(3);
+            BL_GV_SMALL_CASE(4);
+            BL_GV_SMALL_CASE(5);
+            BL_GV_SMALL_CASE(6);
+            BL_GV_SMALL_CASE(7);
+        default: BL(gemv_n_small)(n, alpha, a, lda, xs, incx, t, beta, tail, BL_GV_SMALL); break;
+        }
+#undef BL_GV_SMALL_CASE
+        if (t == tb)
+            for (size_t i = 0; i < m; i++)
+                ys[(ptrdiff_t)i * incy] = tb[i];
+        return KT_OK;
+    }
     if (trans == KT_NOTRANS) {
         BL_T *t = y;
         /*
