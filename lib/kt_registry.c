@@ -121,17 +121,24 @@
  */
 #define ROW(name, backend, op, req, flags, t, param, cost, fn) \
     {name, backend, op, 1, req, flags, t, param, cost, fn, NULL, 0}
+#define ROW_V(name, backend, op, ver, req, flags, t, param, cost, fn) \
+    {name, backend, op, ver, req, flags, t, param, cost, fn, NULL, 0}
 /*
- * avx2 transposes (and the threaded ones, which may run them): version 2
- * since their tiles are cut for power-of-two strides (variants/shape_impl.h)
+ * Versions of the shape ops' SIMD rows and of the threaded ones, which run them: avx2
+ * transposes 2 since their tiles are cut for power-of-two strides; stencils 2 since a row's
+ * outputs past the last whole vector are one more, overlapping vector (variants/shape_impl.h).
  */
-#define TRANSPOSE_V2(op) (op == KT_OP_TRANSPOSE_F32 || op == KT_OP_TRANSPOSE_F64 ? 2 : 1)
+#define IS_TRANSPOSE(op) ((op) == KT_OP_TRANSPOSE_F32 || (op) == KT_OP_TRANSPOSE_F64)
+#define IS_STENCIL(op) ((op) == KT_OP_STENCIL3X3_F32 || (op) == KT_OP_STENCIL3X3_F64)
+#define AVX2_SHAPE_V(op) (IS_TRANSPOSE(op) || IS_STENCIL(op) ? 2 : 1)
+#define AVX512_SHAPE_V(op) (IS_STENCIL(op) ? 2 : 1)
 #define SHAPE_SIMD(op, f)                                                                       \
-    {"avx2", "avx2", op, TRANSPOSE_V2(op), KT_REQ_AVX2, 0, 1, 0, 1, AVX2_FN(kt_##f##_avx2),     \
+    {"avx2", "avx2", op, AVX2_SHAPE_V(op), KT_REQ_AVX2, 0, 1, 0, 1, AVX2_FN(kt_##f##_avx2),     \
      NULL, 0},                                                                                  \
-        ROW("avx512", "avx512", op, KT_REQ_AVX512, 0, 1, 0, 2, AVX512_FN(kt_##f##_avx512))
+        {"avx512", "avx512", op, AVX512_SHAPE_V(op), KT_REQ_AVX512, 0, 1, 0, 2,                 \
+         AVX512_FN(kt_##f##_avx512), NULL, 0}
 #define SHAPE_THREADS(op, f, t)                                                            \
-    {"threads:t=" #t, "threads", op, TRANSPOSE_V2(op), 0, KT_VF_OPENMP, t, 0, 10 + t,      \
+    {"threads:t=" #t, "threads", op, AVX2_SHAPE_V(op), 0, KT_VF_OPENMP, t, 0, 10 + t,      \
      OMP_FN(kt_##f##_threads), NULL, 0}
 #define SHAPE_THREADS_ALL(op, f)                                                     \
     SHAPE_THREADS(op, f, 2), SHAPE_THREADS(op, f, 4), SHAPE_THREADS(op, f, 8),       \
@@ -145,10 +152,11 @@
         ROW("blocked:tile=64", "scalar", op, 0, 0, 1, 64, 1, FN(kt_##f##_blocked)),           \
         SHAPE_CUDA(op, f, "cuda:tile=", 16, 16), SHAPE_CUDA(op, f, "cuda:tile=", 32, 8),      \
         SHAPE_CUDA(op, f, "cuda:tile=", 32, 32)
+/* the blocked stencils run the best SIMD kernel on their tiles: version 2 with it */
 #define STENCIL_ROWS(op, f)                                                                   \
-    ROW("blocked:h=8", "scalar", op, 0, 0, 1, 8, 3, FN(kt_##f##_blocked)),                    \
-        ROW("blocked:h=32", "scalar", op, 0, 0, 1, 32, 3, FN(kt_##f##_blocked)),              \
-        ROW("blocked:h=128", "scalar", op, 0, 0, 1, 128, 3, FN(kt_##f##_blocked)),            \
+    ROW_V("blocked:h=8", "scalar", op, 2, 0, 0, 1, 8, 3, FN(kt_##f##_blocked)),               \
+        ROW_V("blocked:h=32", "scalar", op, 2, 0, 0, 1, 32, 3, FN(kt_##f##_blocked)),         \
+        ROW_V("blocked:h=128", "scalar", op, 2, 0, 0, 1, 128, 3, FN(kt_##f##_blocked)),       \
         SHAPE_CUDA(op, f, "cuda:block=", 32, 4), SHAPE_CUDA(op, f, "cuda:block=", 32, 8),     \
         SHAPE_CUDA(op, f, "cuda:block=", 16, 16)
 #define SHAPE_ROWS(op, f, MORE)                                                     \

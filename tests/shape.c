@@ -61,8 +61,12 @@ static int poisoned(const void *p, size_t bytes) {
     return 1;
 }
 
-/* Shapes: ones, every tile (8..64) and vector width (4..16) with one under and over, large. */
-static const size_t dims_small[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65};
+/*
+ * Shapes: ones, every tile (8..64) and vector width (4..16) with one under and over, and
+ * (6, 10, 18, 34, 66) stencil rows of whole vectors of outputs; large.
+ */
+static const size_t dims_small[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 15, 16,
+                                     17, 18, 31, 32, 33, 34, 63, 64, 65, 66};
 /*
  * The last two give B (row major, no pad) a row stride with a large power of
  * two as a factor (1 and 4 KiB in f32, 2 and 8 KiB in f64), which cuts the
