@@ -100,9 +100,9 @@
  * Every variant of one BLAS op; `ver` is the version of its SIMD kernels (gemv and gemm: 2,
  * since the direct small-matrix path and the retuned blocking; 3 since gemv's y goes through a
  * padded copy instead of masked stores when m is not a whole number of vectors, and gemm's
- * edge tiles store whole vectors unmasked; gemv 4 since up to 8 vectors of y stay in registers
- * over all the columns, 2-3x faster below that).  gemm's AVX-512 kernel also
- * comes with fixed KC blockings.
+ * edge tiles store whole vectors unmasked; gemv 4 since y of up to 12 (AVX2) or 16 (AVX-512)
+ * vectors stays in registers over all the columns, 2-3x faster below that).  gemm's AVX-512
+ * kernel also comes with fixed KC blockings.
  */
 #define BLAS_ROWS(op, name, ver)                                                                   \
     SCALAR_B(op, kt_##name##_scalar), AVX2_B(op, kt_##name##_avx2, ver),                          \

@@ -192,11 +192,11 @@ static void test_gemv(void **state) {
                    scal[(c / 4) % 4], scal[(c / 16) % 4], 1, 1, &r);
     if (!kt_test_quick()) check_gemv(v, KT_COL_MAJOR, KT_NOTRANS, 1000, 3001, 0.5, 0.0, 1, 1, &r);
     /*
-     * every m to 130 (N, column-major): each count of vectors of y the SIMD variants keep in
-     * registers (up to 8 of 16 floats) with each tail, and the first size past them; n odd
+     * every m to 258 (N, column-major): each count of vectors of y the SIMD variants keep in
+     * registers (up to 16 of 16 floats) with each tail, and the first size past them; n odd
      * and even; strided y (a copy) on every third
      */
-    for (size_t m = 1; m <= 130; m++)
+    for (size_t m = 1; m <= 258; m++)
         for (size_t n = 1; n <= 6; n += 5)
             check_gemv(v, KT_COL_MAJOR, KT_NOTRANS, m, n, scal[3 - m % 4], scal[m % 4], 1,
                        m % 3 ? 1 : -2, &r);

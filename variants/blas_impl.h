@@ -9,6 +9,8 @@
  *   BL_VLEN          elements per vector
  *   BL_MV, BL_NR     gemm micro-tile: MR = BL_MV * BL_VLEN rows by BL_NR columns
  *   BL_GV_COLS       gemv: columns streamed together (4 or 8)
+ *   BL_GV_SMALL      gemv N: up to this many vectors of y stay in registers
+ *                    (12 of AVX2's 16 registers, 16 of AVX-512's 32), 12 or 16
  *   BL_DIRECT_LEVEL  gemm: A up to this cache level skips packing (2: L2,
  *                    1: twice L1); see BL(gemm)
  *   BL(name)         the file-local name of an instance (name ## _f64)
@@ -46,8 +48,6 @@
 
 #define BL_INLINE static inline __attribute__((always_inline))
 #define BL_MIN(a, b) ((a) < (b) ? (a) : (b))
-/* gemv N: up to this many vectors of rows of y stay in registers (BL(gemv_n_small)) */
-#define BL_GV_SMALL 8
 
 /* Offset of logical element 0 of a BLAS vector of n elements with increment inc. */
 static inline ptrdiff_t bl_start(size_t n, ptrdiff_t inc)
@@ -259,7 +259,9 @@ BL_INLINE void BL(gemv_n_cols)(size_t m, const BL_T *a, size_t lda, const BL_T *
  * gemv N on at most BL_GV_SMALL vectors of rows (nv of them, the last holding
  * tail = 1 .. BL_VLEN rows, read masked): y's vectors stay in registers
  * while every column streams by, and y (contiguous) is read and written
- * once.  Up to 4 vectors the columns go two at a time into two sets of
+ * once.  Only for one such block: several row blocks each sweeping all the
+ * columns ran 1.1-1.7x slower than the column groups where A is large
+ * (2000^2, 150 x 100000; strided passes over A, Zen 5).  Up to 4 vectors the columns go two at a time into two sets of
  * accumulators, so that 8 FMAs are in flight; from 5 vectors one set has
  * enough.  The column-group passes read and write y once per group, and a
  * small n is all remainder columns, one pass each: at 7 x 7 f64 (AMD Zen 5)
@@ -271,7 +273,7 @@ BL_INLINE void BL(gemv_n_small)(size_t n, BL_T alpha, const BL_T *a, size_t lda,
 {
     const int two = nv <= 4;
     BL_V acc0[BL_GV_SMALL], acc1[BL_GV_SMALL];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < nv; r++)
         acc0[r] = acc1[r] = V_ZERO();
     const BL_T *c0 = a;
@@ -279,7 +281,7 @@ BL_INLINE void BL(gemv_n_small)(size_t n, BL_T alpha, const BL_T *a, size_t lda,
     for (; two && j + 2 <= n; j += 2, c0 += 2 * lda) {
         const BL_T *c1 = c0 + lda;
         BL_V x0 = V_SET1(x[(ptrdiff_t)j * incx]), x1 = V_SET1(x[(ptrdiff_t)(j + 1) * incx]);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int r = 0; r < nv - 1; r++) {
             acc0[r] = V_FMA(V_LOAD(c0 + r * BL_VLEN), x0, acc0[r]);
             acc1[r] = V_FMA(V_LOAD(c1 + r * BL_VLEN), x1, acc1[r]);
@@ -289,13 +291,13 @@ BL_INLINE void BL(gemv_n_small)(size_t n, BL_T alpha, const BL_T *a, size_t lda,
     }
     for (; j < n; j++, c0 += lda) {
         BL_V x0 = V_SET1(x[(ptrdiff_t)j * incx]);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
         for (int r = 0; r < nv - 1; r++)
             acc0[r] = V_FMA(V_LOAD(c0 + r * BL_VLEN), x0, acc0[r]);
         acc0[nv - 1] = V_FMA(V_LOADN(c0 + (nv - 1) * BL_VLEN, tail), x0, acc0[nv - 1]);
     }
     BL_V av = V_SET1(alpha), bv = V_SET1(beta);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < nv; r++) {
         BL_V t = V_MUL(two ? V_ADD(acc0[r], acc1[r]) : acc0[r], av);
         int last = r == nv - 1;
@@ -392,7 +394,7 @@ static kt_status BL(gemv)(const kt_variant *v, kt_trans trans, size_t m, size_t 
     size_t leny = trans == KT_NOTRANS ? m : n, lenx = trans == KT_NOTRANS ? n : m;
     const BL_T *xs = x + bl_start(lenx, incx);
     BL_T *ys = y + bl_start(leny, incy);
-    if (trans == KT_NOTRANS && m - 1 < BL_GV_SMALL * BL_VLEN && n > 0) {
+    if (trans == KT_NOTRANS && n > 0 && m - 1 < BL_GV_SMALL * BL_VLEN) {
         /* strided y through a copy on the stack */
         BL_T tb[BL_GV_SMALL * BL_VLEN], *t = incy == 1 ? ys : tb;
         if (t == tb && beta != 0)
@@ -409,6 +411,16 @@ static kt_status BL(gemv)(const kt_variant *v, kt_trans trans, size_t m, size_t 
             BL_GV_SMALL_CASE(5);
             BL_GV_SMALL_CASE(6);
             BL_GV_SMALL_CASE(7);
+            BL_GV_SMALL_CASE(8);
+            BL_GV_SMALL_CASE(9);
+            BL_GV_SMALL_CASE(10);
+            BL_GV_SMALL_CASE(11);
+#if BL_GV_SMALL > 12
+            BL_GV_SMALL_CASE(12);
+            BL_GV_SMALL_CASE(13);
+            BL_GV_SMALL_CASE(14);
+            BL_GV_SMALL_CASE(15);
+#endif
         default: BL(gemv_n_small)(n, alpha, a, lda, xs, incx, t, beta, tail, BL_GV_SMALL); break;
         }
 #undef BL_GV_SMALL_CASE
@@ -870,6 +882,7 @@ static kt_status BL(gemm)(const kt_variant *v, kt_trans ta, kt_trans tb, size_t 
 #undef BL_MV
 #undef BL_NR
 #undef BL_GV_COLS
+#undef BL_GV_SMALL
 #undef BL_DIRECT_LEVEL
 #undef BL
 #undef BL_ISA

@@ -90,6 +90,7 @@ static inline void transpose4_pd(__m256d r[4])
 #define BL_MV 2
 #define BL_NR 6
 #define BL_GV_COLS 4
+#define BL_GV_SMALL 12
 #define BL_DIRECT_LEVEL 1
 #define BL(name) name##_f32
 #define BL_ISA "avx2"
@@ -114,6 +115,7 @@ static inline void transpose4_pd(__m256d r[4])
 #define BL_MV 2
 #define BL_NR 6
 #define BL_GV_COLS 4
+#define BL_GV_SMALL 12
 #define BL_DIRECT_LEVEL 1
 #define BL(name) name##_f64
 #define BL_ISA "avx2"

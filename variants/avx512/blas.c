@@ -74,6 +74,7 @@ static inline void transpose8_pd(__m512d r[8])
 #define BL_MV 3
 #define BL_NR 8
 #define BL_GV_COLS 8
+#define BL_GV_SMALL 16
 #define BL_DIRECT_LEVEL 2
 #define BL(name) name##_f32
 #define BL_ISA "avx512"
@@ -98,6 +99,7 @@ static inline void transpose8_pd(__m512d r[8])
 #define BL_MV 3
 #define BL_NR 8
 #define BL_GV_COLS 8
+#define BL_GV_SMALL 16
 #define BL_DIRECT_LEVEL 2
 #define BL(name) name##_f64
 #define BL_ISA "avx512"
