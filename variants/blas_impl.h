@@ -276,10 +276,10 @@ BL_INLINE void BL(gemv_n_small)(size_t n, BL_T alpha, const BL_T *a, size_t lda,
 #pragma GCC unroll 16
     for (int r = 0; r < nv; r++)
         acc0[r] = acc1[r] = V_ZERO();
-    const BL_T *c0 = a;
     size_t j = 0;
-    for (; two && j + 2 <= n; j += 2, c0 += 2 * lda) {
-        const BL_T *c1 = c0 + lda;
+    /* column pointers from the index: stepping one past the last column may overflow (lda) */
+    for (; two && j + 2 <= n; j += 2) {
+        const BL_T *c0 = a + j * lda, *c1 = c0 + lda;
         BL_V x0 = V_SET1(x[(ptrdiff_t)j * incx]), x1 = V_SET1(x[(ptrdiff_t)(j + 1) * incx]);
 #pragma GCC unroll 16
         for (int r = 0; r < nv - 1; r++) {
@@ -289,7 +289,8 @@ BL_INLINE void BL(gemv_n_small)(size_t n, BL_T alpha, const BL_T *a, size_t lda,
         acc0[nv - 1] = V_FMA(V_LOADN(c0 + (nv - 1) * BL_VLEN, tail), x0, acc0[nv - 1]);
         acc1[nv - 1] = V_FMA(V_LOADN(c1 + (nv - 1) * BL_VLEN, tail), x1, acc1[nv - 1]);
     }
-    for (; j < n; j++, c0 += lda) {
+    for (; j < n; j++) {
+        const BL_T *c0 = a + j * lda;
         BL_V x0 = V_SET1(x[(ptrdiff_t)j * incx]);
 #pragma GCC unroll 16
         for (int r = 0; r < nv - 1; r++)
