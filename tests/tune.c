@@ -103,25 +103,40 @@ static kt_db_choice top_choice(const char *path, size_t n) {
     return top;
 }
 
+/*
+ * Tunes axpy_f32 at n = 1000 over a planted pair (variants), each try on a fresh database
+ * (dir/<tag><try>.db), and returns the top choice.  A verdict stands on two tries in a row:
+ * on a machine loaded by the other tests (ASan, make -j) one try in several reads the 1%
+ * pair 2.5% apart, and a host that takes a core for a while once read the 10% pair within
+ * the 2% window; a try whose choice passes `done` ends it early.
+ */
+static kt_db_choice planted_pair(const char *tag, const char *variants, const char *label,
+                                 int (*done)(const kt_db_choice *), kt_tune_report *rep) {
+    char p[600];
+    kt_db_choice c = {0};
+    for (int attempt = 0; attempt < 2; attempt++) {
+        snprintf(p, sizeof p, "%s/%s%d.db", dir, tag, attempt);
+        assert_int_equal(tune(p, "axpy_f32", variants, "1000", rep), KT_OK);
+        c = top_choice(p, 1000);
+        print_message("%s: %s, %s, margin %.3f [%.3f, %.3f]\n", label, c.variant, c.decision,
+                      c.margin, c.ci_lo, c.ci_hi);
+        if (done(&c)) break;
+    }
+    return c;
+}
+
+static int tie_done(const kt_db_choice *c) { return !strcmp(c->variant, "test:cheap1"); }
+
+static int gap_done(const kt_db_choice *c) {
+    return !strcmp(c->variant, "test:base") && !strcmp(c->decision, "resolved") &&
+           c->ci_lo > 0.02 && c->ci_lo <= 0.10 && c->ci_hi >= 0.07;
+}
+
 /* Two variants 1% apart: a tie, so the cheaper (slower) one, marked unresolved. */
 static void test_planted_tie(void **state) {
     (void)state;
-    char p[600];
     kt_tune_report rep;
-    kt_db_choice c;
-    /*
-     * A tie is decided on medians within the 2% window: on a machine loaded by the
-     * other tests (ASan, make -j) one try in several reads the 1% pair 2.5% apart,
-     * so the verdict stands on two tries in a row, each on a fresh database.
-     */
-    for (int attempt = 0; attempt < 2; attempt++) {
-        snprintf(p, sizeof p, "%s/tie%d.db", dir, attempt);
-        assert_int_equal(tune(p, "axpy_f32", "test:base,test:cheap1", "1000", &rep), KT_OK);
-        c = top_choice(p, 1000);
-        print_message("1%% apart: %s, %s, margin %.3f [%.3f, %.3f]\n", c.variant, c.decision,
-                      c.margin, c.ci_lo, c.ci_hi);
-        if (!strcmp(c.variant, "test:cheap1")) break;
-    }
+    kt_db_choice c = planted_pair("tie", "test:base,test:cheap1", "1% apart", tie_done, &rep);
     if (kt_test_quick()) return; /* no timing verdicts under emulation */
     assert_string_equal(c.variant, "test:cheap1");
     assert_string_equal(c.decision, "unresolved");
@@ -131,21 +146,8 @@ static void test_planted_tie(void **state) {
 /* Two variants 10% apart: resolved for the faster one, with an interval around 10%. */
 static void test_planted_gap(void **state) {
     (void)state;
-    char p[600];
     kt_tune_report rep;
-    kt_db_choice c;
-    /* as for the tie: the verdict stands on two tries in a row (a host that takes a core
-     * for a while once read this pair within the 2% window) */
-    for (int attempt = 0; attempt < 2; attempt++) {
-        snprintf(p, sizeof p, "%s/gap%d.db", dir, attempt);
-        assert_int_equal(tune(p, "axpy_f32", "test:base,test:cheap10", "1000", &rep), KT_OK);
-        c = top_choice(p, 1000);
-        print_message("10%% apart: %s, %s, margin %.3f [%.3f, %.3f]\n", c.variant, c.decision,
-                      c.margin, c.ci_lo, c.ci_hi);
-        if (!strcmp(c.variant, "test:base") && !strcmp(c.decision, "resolved") &&
-            c.ci_lo > 0.02 && c.ci_lo <= 0.10 && c.ci_hi >= 0.07)
-            break;
-    }
+    kt_db_choice c = planted_pair("gap", "test:base,test:cheap10", "10% apart", gap_done, &rep);
     if (kt_test_quick()) return;
     assert_string_equal(c.variant, "test:base");
     assert_string_equal(c.decision, "resolved");
