@@ -31,6 +31,9 @@ expect 2 1 "an unknown option exits 2 with one message" -- $k tune --bogus
 expect 2 1 "an unknown op exits 2 with one message" -- $k tune --ops axpy_f99
 expect 2 1 "malformed sizes exit 2 with one message" -- $k tune --sizes 12,abc
 expect 2 1 "sizes of zero are refused" -- $k bench --sizes 0
+for bad in 4x x4 4xx5 3:5x7 1x2x3x4 0x3; do
+    expect 2 1 "bench --sizes refuses the shape '$bad' with one message" -- $k bench --sizes "$bad"
+done
 expect 2 1 "a bad budget exits 2" -- $k tune --budget -5
 expect 2 1 "an unknown variant exits 2" -- $k tune --ops axpy_f32 --variants avx9000
 expect 2 1 "list of an unknown op exits 2" -- $k list nope
@@ -62,6 +65,8 @@ expect 0 any "a second run reuses every measurement" -- $k tune --quick --ops ax
 grep -q '"measured": 0' "$tmp/out" && ok "nothing was measured twice" || no "nothing was measured twice"
 expect 0 any "bench reads the tuned database" -- $k bench --quick --ops add_scalar_i64 --sizes 1000,1e6 --db "$tmp/ok.db" --json
 grep -q '"geomean_ratio"' "$tmp/out" && ok "bench reports dispatched/best" || no "bench reports dispatched/best"
+expect 0 any "bench takes shapes in --sizes" -- $k bench --quick --ops gemv_f64 --sizes 8x6,3x5 --db "$tmp/ok.db" --json
+grep -q '"shape": "3x5"' "$tmp/out" && grep -q '"shape": "8x6"' "$tmp/out" && ok "bench times the shapes given" || no "bench times the shapes given"
 
 # strings stored in the database reach the terminal escaped: no ESC or BEL byte printed
 cp "$tmp/ok.db" "$tmp/esc.db"
